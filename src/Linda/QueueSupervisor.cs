@@ -1,0 +1,77 @@
+using Akka.Actor;
+using Akka.Event;
+
+namespace Linda;
+
+/// <summary>
+/// Keeps a queue actor serving. It forwards every message to the queue actor (the sender is kept, so
+/// replies and leases go to the original sender). When the queue actor stops, as Akka.Persistence
+/// makes it do when the journal fails a write, the supervisor holds incoming messages, starts a new
+/// one after a back-off (doubling on repeated failures), and hands it the held messages; the new
+/// actor recovers from the journal first, so nothing that failed to write is in its state.
+/// </summary>
+internal sealed class QueueSupervisor : UntypedActor, IWithUnboundedStash, IWithTimers
+{
+    private readonly Props _childProps;
+    private readonly TimeSpan _minBackoff;
+    private readonly TimeSpan _maxBackoff;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private IActorRef _child = ActorRefs.Nobody;
+    private int _restarts;
+    private DateTime _startedAt;
+
+    public QueueSupervisor(Props childProps, TimeSpan minBackoff, TimeSpan maxBackoff)
+    {
+        _childProps = childProps;
+        _minBackoff = minBackoff;
+        _maxBackoff = maxBackoff;
+    }
+
+    public IStash Stash { get; set; } = null!;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart() => StartChild();
+
+    private void StartChild()
+    {
+        _child = Context.Watch(Context.ActorOf(_childProps, "queue"));
+        _startedAt = DateTime.UtcNow;
+    }
+
+    protected override void OnReceive(object message)
+    {
+        if (message is Terminated t && t.ActorRef.Equals(_child))
+        {
+            // A child that lived long enough counts as healthy: start the back-off over.
+            if (DateTime.UtcNow - _startedAt > _maxBackoff)
+                _restarts = 0;
+            var backoff = TimeSpan.FromTicks(Math.Min(_maxBackoff.Ticks, _minBackoff.Ticks << Math.Min(_restarts, 20)));
+            _restarts++;
+            _log.Warning("queue actor {0} stopped; starting it again from its journal in {1} ms", _child.Path, backoff.TotalMilliseconds);
+            Timers.StartSingleTimer("restart", Restart.Instance, backoff);
+            Become(Restarting);
+            return;
+        }
+        _child.Forward(message);
+    }
+
+    private void Restarting(object message)
+    {
+        if (message is Restart)
+        {
+            StartChild();
+            Become(OnReceive);
+            Stash.UnstashAll();
+        }
+        else
+        {
+            Stash.Stash();
+        }
+    }
+
+    private sealed class Restart
+    {
+        public static readonly Restart Instance = new();
+    }
+}

@@ -1,0 +1,350 @@
+using Akka.Actor;
+using System.Runtime.Serialization;
+using Akka.Serialization;
+using static Linda.JobQueue;
+
+namespace Linda.Serialization;
+
+/// <summary>
+/// Serializes every Linda message, event and snapshot in a compact binary form. Each type has a short
+/// manifest that is never reused for another type, so a journal written by one version replays in the
+/// next even when types move between namespaces or assemblies. Bound to
+/// <see cref="JobQueue.IQueueMessage"/> in <c>hocon/linda.conf</c>.
+/// </summary>
+public sealed class LindaSerializer : SerializerWithStringManifest
+{
+    /// <summary>The serializer id, fixed: it is stored with every journal row.</summary>
+    public const int Id = 417;
+
+    private static readonly Dictionary<Type, (string Manifest, Action<BinaryWriter, object> Write)> Writers = new();
+    private static readonly Dictionary<string, Func<BinaryReader, object>> Readers = new(StringComparer.Ordinal);
+
+    /// <summary>Made by Akka from the serializer binding.</summary>
+    public LindaSerializer(ExtendedActorSystem system) : base(system)
+    {
+    }
+
+    /// <inheritdoc />
+    public override int Identifier => Id;
+
+    /// <summary>Every manifest with its type: the contract with existing journals.</summary>
+    public static IReadOnlyDictionary<string, Type> Manifests => Writers.ToDictionary(kv => kv.Value.Manifest, kv => kv.Key);
+
+    /// <inheritdoc />
+    public override string Manifest(object o) =>
+        Writers.TryGetValue(o.GetType(), out var codec)
+            ? codec.Manifest
+            : throw new ArgumentException($"LindaSerializer can't serialize {o.GetType()}");
+
+    /// <inheritdoc />
+    public override byte[] ToBinary(object obj)
+    {
+        if (!Writers.TryGetValue(obj.GetType(), out var codec))
+            throw new ArgumentException($"LindaSerializer can't serialize {obj.GetType()}");
+        var writer = new BinaryWriter();
+        codec.Write(writer, obj);
+        return writer.ToArray();
+    }
+
+    /// <inheritdoc />
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        if (!Readers.TryGetValue(manifest, out var read))
+            throw new SerializationException($"LindaSerializer has no type for manifest '{manifest}'");
+        var reader = new BinaryReader(bytes);
+        object result;
+        try
+        {
+            result = read(reader);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+        {
+            throw new SerializationException($"LindaSerializer can't read a '{manifest}': {e.Message}", e);
+        }
+        if (!reader.AtEnd)
+            throw new SerializationException($"LindaSerializer: a '{manifest}' has bytes left over");
+        return result;
+    }
+
+    private static void Add<T>(string manifest, Action<BinaryWriter, T> write, Func<BinaryReader, T> read) where T : notnull
+    {
+        if (Readers.ContainsKey(manifest))
+            throw new InvalidOperationException($"manifest '{manifest}' is used twice");
+        Writers.Add(typeof(T), (manifest, (w, o) => write(w, (T)o)));
+        Readers.Add(manifest, r => read(r));
+    }
+
+    private static void AddSingleton<T>(string manifest, T instance) where T : notnull =>
+        Add<T>(manifest, (_, _) => { }, _ => instance);
+
+    // Manifests: c* commands, r* replies, e* events, s* snapshots. Never reuse or change one.
+    static LindaSerializer()
+    {
+        // ------------------------------------------------------------ commands
+        Add<Push>("cPush", (w, m) =>
+        {
+            w.String(m.Queue);
+            WritePayload(w, m.Payload);
+            w.String(m.Id);
+            w.NullableUInt(m.Priority);
+            w.Duration(m.Delay);
+            w.NullableDuration(m.TimeToRun);
+            w.NullableInt(m.MaxRetries);
+            w.NullableDuration(m.Period);
+        }, r => new Push(r.SharedString(), ReadPayload(r))
+        {
+            Id = r.NullableString(),
+            Priority = r.NullableUInt(),
+            Delay = r.Duration(),
+            TimeToRun = r.NullableDuration(),
+            MaxRetries = r.NullableInt(),
+            Period = r.NullableDuration(),
+        });
+        Add<Reserve>("cRsv", (w, m) => w.Duration(m.Wait), r => new Reserve(r.Duration()));
+        Add<Complete>("cCmp", (w, m) => { w.String(m.JobId); w.Long(m.Token); }, r => new Complete(r.String(), r.Long()));
+        Add<Release>("cRel", (w, m) =>
+        {
+            w.String(m.JobId);
+            w.Long(m.Token);
+            w.Duration(m.Delay);
+            w.NullableUInt(m.Priority);
+            w.String(m.Error);
+        }, r => new Release(r.String(), r.Long()) { Delay = r.Duration(), Priority = r.NullableUInt(), Error = r.NullableString() });
+        Add<Bury>("cBur", (w, m) =>
+        {
+            w.String(m.JobId);
+            w.Long(m.Token);
+            w.String(m.Reason);
+            w.NullableUInt(m.Priority);
+        }, r => new Bury(r.String(), r.Long(), r.String()) { Priority = r.NullableUInt() });
+        Add<Kick>("cKck", (w, m) => w.Int(m.Bound), r => new Kick(r.Int()));
+        Add<KickJob>("cKjb", (w, m) => w.String(m.JobId), r => new KickJob(r.String()));
+        Add<Touch>("cTch", (w, m) => { w.String(m.JobId); w.Long(m.Token); }, r => new Touch(r.String(), r.Long()));
+        Add<Delete>("cDel", (w, m) => w.String(m.JobId), r => new Delete(r.String()));
+        Add<Peek>("cPek", (w, m) => w.String(m.JobId), r => new Peek(r.String()));
+        AddSingleton("cPkR", PeekReady.Instance);
+        AddSingleton("cPkD", PeekDelayed.Instance);
+        AddSingleton("cPkB", PeekBuried.Instance);
+        Add<GetJob>("cGet", (w, m) => w.String(m.JobId), r => new GetJob(r.String()));
+        AddSingleton("cSta", GetStats.Instance);
+        Add<Pause>("cPau", (w, m) => w.Duration(m.Duration), r => new Pause(r.Duration()));
+        AddSingleton("cRes", JobQueue.Resume.Instance);
+
+        // ------------------------------------------------------------ replies
+        Add<Pushed>("rPushed", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new Pushed(r.String(), ReadState(r)));
+        Add<Reserved>("rRsv", (w, m) =>
+        {
+            WriteJob(w, m.Job);
+            w.Long(m.Token);
+            w.Time(m.Deadline);
+            w.Int(m.Attempt);
+        }, r => new Reserved(ReadJob(r), r.Long(), r.Time(), r.Int()));
+        AddSingleton("rRsvTO", ReserveTimedOut.Instance);
+        Add<Completed>("rCmp", (w, m) => { w.String(m.JobId); w.NullableTime(m.NextRunAt); }, r => new Completed(r.String(), r.NullableTime()));
+        Add<Released>("rRel", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new Released(r.String(), ReadState(r)));
+        Add<Buried>("rBur", (w, m) => w.String(m.JobId), r => new Buried(r.String()));
+        Add<Kicked>("rKck", (w, m) => w.Int(m.Count), r => new Kicked(r.Int()));
+        Add<KickedJob>("rKjb", (w, m) => w.String(m.JobId), r => new KickedJob(r.String()));
+        Add<Touched>("rTch", (w, m) => { w.String(m.JobId); w.Time(m.Deadline); }, r => new Touched(r.String(), r.Time()));
+        Add<Deleted>("rDel", (w, m) => w.String(m.JobId), r => new Deleted(r.String()));
+        Add<Paused>("rPau", (w, m) => w.Time(m.Until), r => new Paused(r.Time()));
+        AddSingleton("rRes", Resumed.Instance);
+        Add<QueueStats>("rSta", (w, m) =>
+        {
+            w.String(m.Queue);
+            w.Int(m.Ready);
+            w.Int(m.Urgent);
+            w.Int(m.Delayed);
+            w.Int(m.Reserved);
+            w.Int(m.Buried);
+            w.Int(m.Waiting);
+            w.VarLong(m.TotalJobs);
+            w.NullableTime(m.PausedUntil);
+            w.Int(m.Commands.Count);
+            foreach (var (name, count) in m.Commands)
+            {
+                w.String(name);
+                w.VarLong(count);
+            }
+        }, r =>
+        {
+            var (queue, ready, urgent, delayed, reserved, buried, waiting) = (r.String(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int());
+            var (total, paused, n) = (r.VarLong(), r.NullableTime(), r.Int());
+            var commands = new Dictionary<string, long>(n);
+            for (var i = 0; i < n; i++)
+                commands[r.String()] = r.VarLong();
+            return new QueueStats(queue, ready, urgent, delayed, reserved, buried, waiting, total, paused, commands);
+        });
+        Add<JobView>("rView", WriteView, ReadView);
+        Add<NotFound>("rNF", (w, m) => w.String(m.JobId), r => new NotFound(r.String()));
+        Add<NoJob>("rNoJob", (w, m) => w.Byte((byte)m.State), r => new NoJob(ReadState(r)));
+        Add<NotReserved>("rNR", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new NotReserved(r.String(), ReadState(r)));
+        Add<StaleLease>("rStale", (w, m) => w.String(m.JobId), r => new StaleLease(r.String()));
+        Add<NotKickable>("rNK", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new NotKickable(r.String(), ReadState(r)));
+        Add<AlreadyExists>("rAE", (w, m) => w.String(m.JobId), r => new AlreadyExists(r.String()));
+        Add<Rejected>("rRej", (w, m) => { w.Int((int)m.Reason); w.String(m.Message); }, r => new Rejected((RejectReason)r.Int(), r.String()));
+        Add<WriteFailed>("rWF", (w, m) => w.String(m.Message), r => new WriteFailed(r.String()));
+
+        // ------------------------------------------------------------ events
+        Add<JobPushed>("ePush", (w, e) =>
+        {
+            w.Time(e.At);
+            WriteJob(w, e.Job);
+            w.NullableTime(e.DueAt);
+        }, r => new JobPushed(r.Time(), ReadJob(r), r.NullableTime()));
+        Add<JobReserved>("eRsv", (w, e) =>
+        {
+            w.Time(e.At);
+            w.String(e.JobId);
+            w.Long(e.Token);
+            w.Time(e.Deadline);
+            w.String(e.Holder);
+        }, r => new JobReserved(r.Time(), r.String(), r.Long(), r.Time(), r.SharedString()));
+        Add<JobTouched>("eTch", (w, e) => { w.Time(e.At); w.String(e.JobId); w.Time(e.Deadline); }, r => new JobTouched(r.Time(), r.String(), r.Time()));
+        Add<JobCompleted>("eCmp", (w, e) => { w.Time(e.At); w.String(e.JobId); }, r => new JobCompleted(r.Time(), r.String()));
+        Add<JobReleased>("eRel", (w, e) =>
+        {
+            w.Time(e.At);
+            w.String(e.JobId);
+            w.NullableUInt(e.Priority);
+            w.NullableTime(e.DueAt);
+            w.String(e.Error);
+        }, r => new JobReleased(r.Time(), r.String(), r.NullableUInt(), r.NullableTime(), r.NullableString()));
+        Add<JobBuried>("eBur", (w, e) =>
+        {
+            w.Time(e.At);
+            w.String(e.JobId);
+            w.String(e.Reason);
+            w.NullableUInt(e.Priority);
+        }, r => new JobBuried(r.Time(), r.String(), r.String(), r.NullableUInt()));
+        Add<JobsKicked>("eKck", (w, e) =>
+        {
+            w.Time(e.At);
+            w.Int(e.JobIds.Count);
+            foreach (var id in e.JobIds)
+                w.String(id);
+        }, r =>
+        {
+            var at = r.Time();
+            var ids = new string[r.Int()];
+            for (var i = 0; i < ids.Length; i++)
+                ids[i] = r.String();
+            return new JobsKicked(at, ids);
+        });
+        Add<JobDeleted>("eDel", (w, e) => { w.Time(e.At); w.String(e.JobId); }, r => new JobDeleted(r.Time(), r.String()));
+        Add<LeaseLost>("eLost", (w, e) =>
+        {
+            w.Time(e.At);
+            w.String(e.JobId);
+            w.Long(e.Token);
+            w.String(e.Reason);
+        }, r => new LeaseLost(r.Time(), r.String(), r.Long(), r.String()));
+        Add<QueuePaused>("ePau", (w, e) => { w.Time(e.At); w.Time(e.Until); }, r => new QueuePaused(r.Time(), r.Time()));
+        Add<QueueResumed>("eRes", (w, e) => w.Time(e.At), r => new QueueResumed(r.Time()));
+
+        // ------------------------------------------------------------ snapshots
+        Add<JobQueueSnapshot>("sQueue1", (w, s) =>
+        {
+            w.String(s.Queue);
+            w.Time(s.Now);
+            w.VarLong(s.NextSeq);
+            w.VarLong(s.BuryCounter);
+            w.NullableTime(s.PausedUntil);
+            w.Int(s.Jobs.Count);
+            foreach (var j in s.Jobs)
+                WriteJobSnapshot(w, j);
+        }, r =>
+        {
+            var (queue, now, nextSeq, buryCounter, paused) = (r.String(), r.Time(), r.VarLong(), r.VarLong(), r.NullableTime());
+            var jobs = new JobSnapshot[r.Int()];
+            for (var i = 0; i < jobs.Length; i++)
+                jobs[i] = ReadJobSnapshot(r);
+            return new JobQueueSnapshot(queue, now, nextSeq, buryCounter, paused, jobs);
+        });
+    }
+
+    private const byte JsonArgsPayload = 0;
+
+    private static void WritePayload(BinaryWriter w, JobPayload p)
+    {
+        w.Byte(JsonArgsPayload);
+        w.String(p.Class);
+        w.Bytes(p.Args.Span);
+    }
+
+    private static JobPayload ReadPayload(BinaryReader r)
+    {
+        var kind = r.Byte();
+        if (kind != JsonArgsPayload)
+            throw new FormatException($"unknown payload kind {kind}");
+        return JobPayload.Trusted(r.SharedString(), r.Bytes());
+    }
+
+    private static void WriteJob(BinaryWriter w, Job j)
+    {
+        w.String(j.Id);
+        w.String(j.Queue);
+        WritePayload(w, j.Payload);
+        w.UInt(j.Priority);
+        w.Duration(j.TimeToRun);
+        w.NullableInt(j.MaxRetries);
+        w.NullableDuration(j.Period);
+        w.Time(j.CreatedAt);
+    }
+
+    private static Job ReadJob(BinaryReader r) =>
+        new(r.String(), r.SharedString(), ReadPayload(r), r.UInt(), r.Duration(), r.NullableInt(), r.NullableDuration(), r.Time());
+
+    private static JobState ReadState(BinaryReader r)
+    {
+        var b = r.Byte();
+        return b is >= (byte)JobState.Ready and <= (byte)JobState.Buried ? (JobState)b : throw new FormatException($"bad job state {b}");
+    }
+
+    private static void WriteView(BinaryWriter w, JobView v)
+    {
+        WriteJob(w, v.Job);
+        w.Byte((byte)v.State);
+        w.UInt(v.Priority);
+        w.VarLong(v.Seq);
+        w.NullableTime(v.DueAt);
+        w.NullableTime(v.LeaseDeadline);
+        w.Int(v.Attempt);
+        w.Int(v.Reserves);
+        w.Int(v.Timeouts);
+        w.Int(v.Releases);
+        w.Int(v.Buries);
+        w.Int(v.Kicks);
+        w.String(v.LastError);
+    }
+
+    private static JobView ReadView(BinaryReader r) =>
+        new(ReadJob(r), ReadState(r), r.UInt(), r.VarLong(), r.NullableTime(), r.NullableTime(),
+            r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.NullableString());
+
+    private static void WriteJobSnapshot(BinaryWriter w, JobSnapshot j)
+    {
+        WriteJob(w, j.Job);
+        w.VarLong(j.Seq);
+        w.Byte((byte)j.State);
+        w.UInt(j.Priority);
+        w.NullableTime(j.DueAt);
+        w.Time(j.RunDueAt);
+        w.Long(j.Token);
+        w.NullableTime(j.LeaseDeadline);
+        w.String(j.Holder);
+        w.VarLong(j.BuryOrder);
+        w.Int(j.Attempts);
+        w.Int(j.Reserves);
+        w.Int(j.Timeouts);
+        w.Int(j.Releases);
+        w.Int(j.Buries);
+        w.Int(j.Kicks);
+        w.String(j.LastError);
+    }
+
+    private static JobSnapshot ReadJobSnapshot(BinaryReader r) =>
+        new(ReadJob(r), r.VarLong(), ReadState(r), r.UInt(), r.NullableTime(), r.Time(), r.Long(), r.NullableTime(),
+            r.NullableString() is { } h ? BinaryReader.Share(h) : null, r.VarLong(),
+            r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.NullableString());
+}

@@ -1,0 +1,44 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Linda.Persistence;
+using Xunit.Abstractions;
+
+namespace Linda.Tests.Infrastructure;
+
+/// <summary>
+/// Base of the actor specs: an ActorSystem whose journal and snapshot store are a real SQLite file
+/// (WAL, synchronous=FULL) in a fresh folder, and a manual clock for the queue actors.
+/// </summary>
+public abstract class QueueSpec : Akka.TestKit.Xunit2.TestKit
+{
+    protected QueueSpec(ITestOutputHelper output, TempFolder folder, string? extraHocon = null)
+        : base(SqlitePersistence.Setup(folder.File("linda.db"), Hocon(extraHocon)), "spec", output)
+    {
+        Folder = folder;
+        DatabasePath = folder.File("linda.db");
+        Settings = LindaSettings.Create(Sys);
+    }
+
+    protected TempFolder Folder { get; }
+
+    protected string DatabasePath { get; }
+
+    protected LindaSettings Settings { get; }
+
+    protected ManualClock Clock { get; } = new();
+
+    protected static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    /// <summary>Starts a queue actor on the manual clock.</summary>
+    protected IActorRef StartQueue(string name = "jobs", LindaSettings? settings = null) =>
+        Sys.ActorOf(JobQueueActor.Props(name, settings ?? Settings, Clock));
+
+    protected static Config Hocon(string? extra) =>
+        ConfigurationFactory.ParseString((extra ?? "") + "\nakka.loglevel = INFO\nakka.actor.ask-timeout = 15s");
+
+    protected override void AfterAll()
+    {
+        base.AfterAll();
+        Folder.Dispose();
+    }
+}
