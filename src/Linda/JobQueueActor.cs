@@ -55,6 +55,15 @@ public sealed class JobQueueActor : UntypedPersistentActor
             SnapshotPluginId = settings.SnapshotPluginId;
     }
 
+    /// <summary>For tests and tools: the queue replies with a <see cref="JobQueueSnapshot"/> of its whole state.</summary>
+    internal sealed class InspectState
+    {
+        public static readonly InspectState Instance = new();
+    }
+
+    /// <inheritdoc />
+    public override Recovery Recovery => _settings.IgnoreSnapshots ? new Recovery(SnapshotSelectionCriteria.None) : base.Recovery;
+
     /// <summary>The persistence id of a queue's actor: <c>linda-queue-NAME</c>.</summary>
     public static string PersistenceIdOf(string queue) => "linda-queue-" + queue;
 
@@ -134,6 +143,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
             case GetStats: Count(14); Answer(Stats()); break;
             case Pause m: Count(15); Persist(_state.Pause(m)); break;
             case JobQueue.Resume: Count(16); Persist(_state.Resume()); break;
+            case InspectState: DeferAsync(_state.ToSnapshot(), snapshot => Sender.Tell(snapshot, Self)); break;
             case Tick: break;
             case Terminated t: OnTerminated(t.ActorRef); break;
             case SaveSnapshotSuccess s: OnSnapshotSaved(s.Metadata); break;

@@ -127,18 +127,28 @@ public sealed class JobQueueState
             PausedUntil = null;
             changed = true;
         }
-        while (_delayed.Count > 0 && _delayed.Min!.DueAt <= now)
+        // Due jobs and expired leases in time order, each at its own time, so that the result does not
+        // depend on how many steps time took to get here (live timer ticks vs. one jump on replay): a
+        // periodic job whose lease expired is rescheduled from its deadline, and that next run may itself
+        // be due by now.
+        while (true)
         {
-            var e = _delayed.Min!;
-            _delayed.Remove(e);
-            AddReady(e);
-            changed = true;
-        }
-        while (_leases.Count > 0 && _leases.Min!.Deadline <= now)
-        {
-            var e = _leases.Min!;
-            e.Timeouts++;
-            EndLease(e, $"lease expired after {e.Job.TimeToRun.TotalSeconds:0.###} s");
+            var due = _delayed.Count > 0 && _delayed.Min!.DueAt <= now ? _delayed.Min : null;
+            var expired = _leases.Count > 0 && _leases.Min!.Deadline <= now ? _leases.Min : null;
+            if (expired is not null && (due is null || expired.Deadline < due.DueAt))
+            {
+                expired.Timeouts++;
+                EndLease(expired, $"lease expired after {expired.Job.TimeToRun.TotalSeconds:0.###} s", expired.Deadline);
+            }
+            else if (due is not null)
+            {
+                _delayed.Remove(due);
+                AddReady(due);
+            }
+            else
+            {
+                break;
+            }
             changed = true;
         }
         return changed;
@@ -411,7 +421,7 @@ public sealed class JobQueueState
         if (entry.Job.IsPeriodic)
         {
             Detach(entry);
-            ScheduleNextRun(entry);
+            ScheduleNextRun(entry, Now);
         }
         else
         {
@@ -463,7 +473,7 @@ public sealed class JobQueueState
         var entry = GetReserved(e.JobId);
         if (entry.Token != e.Token)
             throw new InvalidOperationException($"job '{e.JobId}' lost a lease it did not hold");
-        EndLease(entry, e.Reason);
+        EndLease(entry, e.Reason, Now);
     }
 
     // ================================================================ snapshots
@@ -564,16 +574,16 @@ public sealed class JobQueueState
         return e.RunDueAt + TimeSpan.FromTicks(periods * period);
     }
 
-    private void ScheduleNextRun(Entry e)
+    private void ScheduleNextRun(Entry e, DateTimeOffset at)
     {
-        var next = NextRun(e, Now);
+        var next = NextRun(e, at);
         e.RunDueAt = next;
         e.Attempts = 0;
         AddDelayed(e, next);
     }
 
     /// <summary>A lease ended without a verdict (expired or holder died): Ready, or Buried when retries are used up.</summary>
-    private void EndLease(Entry e, string reason)
+    private void EndLease(Entry e, string reason, DateTimeOffset at)
     {
         Detach(e);
         if (e.Job.MaxRetries is { } max && e.Attempts > max)
@@ -582,7 +592,7 @@ public sealed class JobQueueState
             if (e.Job.IsPeriodic)
             {
                 e.LastError = why;
-                ScheduleNextRun(e);
+                ScheduleNextRun(e, at);
             }
             else
             {

@@ -31,6 +31,9 @@ public sealed record LindaSettings
     /// <summary>Longest back-off between restarts.</summary>
     public TimeSpan RestartBackoffMax { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>For tests: queue actors recover from their events alone, ignoring snapshots.</summary>
+    internal bool IgnoreSnapshots { get; init; }
+
     /// <summary>The reference configuration, <c>hocon/linda.conf</c>.</summary>
     public static Config DefaultConfig { get; } = LoadDefaultConfig();
 

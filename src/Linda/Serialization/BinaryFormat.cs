@@ -126,6 +126,8 @@ internal sealed class BinaryReader(byte[] data)
         for (var shift = 0; shift < 70; shift += 7)
         {
             var b = Byte();
+            if (shift == 63 && b > 1)
+                throw new FormatException("variable-length integer overflows 64 bits");
             value |= (ulong)(b & 0x7f) << shift;
             if (b < 0x80)
                 return value;
@@ -142,6 +144,15 @@ internal sealed class BinaryReader(byte[] data)
     public int Int() => checked((int)VarLong());
 
     public uint UInt() => checked((uint)VarULong());
+
+    /// <summary>The number of items that follow; each takes at least one byte, so it can't be more than the bytes left.</summary>
+    public int Count()
+    {
+        var n = Int();
+        if (n < 0)
+            throw new FormatException($"negative count {n}");
+        return n <= data.Length - _pos ? n : throw new FormatException($"the message is truncated: {n} items can't fit in {data.Length - _pos} bytes");
+    }
 
     public long Long()
     {

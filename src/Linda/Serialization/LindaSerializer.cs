@@ -169,10 +169,10 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         }, r =>
         {
             var (queue, ready, urgent, delayed, reserved, buried, waiting) = (r.String(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int());
-            var (total, paused, n) = (r.VarLong(), r.NullableTime(), r.Int());
+            var (total, paused, n) = (r.VarLong(), r.NullableTime(), r.Count());
             var commands = new Dictionary<string, long>(n);
             for (var i = 0; i < n; i++)
-                commands[r.String()] = r.VarLong();
+                commands.Add(r.String(), r.VarLong()); // a name twice is a corrupt message, not a last-one-wins
             return new QueueStats(queue, ready, urgent, delayed, reserved, buried, waiting, total, paused, commands);
         });
         Add<JobView>("rView", WriteView, ReadView);
@@ -182,7 +182,7 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Add<StaleLease>("rStale", (w, m) => w.String(m.JobId), r => new StaleLease(r.String()));
         Add<NotKickable>("rNK", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new NotKickable(r.String(), ReadState(r)));
         Add<AlreadyExists>("rAE", (w, m) => w.String(m.JobId), r => new AlreadyExists(r.String()));
-        Add<Rejected>("rRej", (w, m) => { w.Int((int)m.Reason); w.String(m.Message); }, r => new Rejected((RejectReason)r.Int(), r.String()));
+        Add<Rejected>("rRej", (w, m) => { w.Int((int)m.Reason); w.String(m.Message); }, r => new Rejected(ReadRejectReason(r), r.String()));
         Add<WriteFailed>("rWF", (w, m) => w.String(m.Message), r => new WriteFailed(r.String()));
 
         // ------------------------------------------------------------ events
@@ -226,7 +226,7 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         }, r =>
         {
             var at = r.Time();
-            var ids = new string[r.Int()];
+            var ids = new string[r.Count()];
             for (var i = 0; i < ids.Length; i++)
                 ids[i] = r.String();
             return new JobsKicked(at, ids);
@@ -256,7 +256,7 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         }, r =>
         {
             var (queue, now, nextSeq, buryCounter, paused) = (r.String(), r.Time(), r.VarLong(), r.VarLong(), r.NullableTime());
-            var jobs = new JobSnapshot[r.Int()];
+            var jobs = new JobSnapshot[r.Count()];
             for (var i = 0; i < jobs.Length; i++)
                 jobs[i] = ReadJobSnapshot(r);
             return new JobQueueSnapshot(queue, now, nextSeq, buryCounter, paused, jobs);
@@ -299,6 +299,12 @@ public sealed class LindaSerializer : SerializerWithStringManifest
     {
         var b = r.Byte();
         return b is >= (byte)JobState.Ready and <= (byte)JobState.Buried ? (JobState)b : throw new FormatException($"bad job state {b}");
+    }
+
+    private static RejectReason ReadRejectReason(BinaryReader r)
+    {
+        var n = r.Int();
+        return Enum.IsDefined((RejectReason)n) ? (RejectReason)n : throw new FormatException($"bad reject reason {n}");
     }
 
     private static void WriteView(BinaryWriter w, JobView v)

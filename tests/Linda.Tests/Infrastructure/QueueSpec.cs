@@ -34,7 +34,7 @@ public abstract class QueueSpec : Akka.TestKit.Xunit2.TestKit
         Sys.ActorOf(JobQueueActor.Props(name, settings ?? Settings, Clock));
 
     protected static Config Hocon(string? extra) =>
-        ConfigurationFactory.ParseString((extra ?? "") + "\nakka.loglevel = INFO\nakka.actor.ask-timeout = 15s");
+        ConfigurationFactory.ParseString((extra ?? "") + "\nakka.loglevel = INFO\nakka.actor.ask-timeout = 15s\nakka.test.single-expect-default = 15s");
 
     protected override void AfterAll()
     {

@@ -1,0 +1,330 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Linda.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+using static Linda.JobQueue;
+
+namespace Linda.Tests;
+
+/// <summary>The queue actor on a real SQLite file, with a manual clock.</summary>
+public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(output, new TempFolder())
+{
+    private static JobPayload Payload(string cls = "work", params object[] args) => JobPayload.Create(cls, args);
+
+    private Pushed Push(IActorRef queue, Push push)
+    {
+        queue.Tell(push);
+        return ExpectMsg<Pushed>();
+    }
+
+    private Reserved ReserveNow(IActorRef queue)
+    {
+        queue.Tell(new Reserve(TimeSpan.Zero));
+        return ExpectMsg<Reserved>();
+    }
+
+    private JobView View(IActorRef queue, string id)
+    {
+        queue.Tell(new GetJob(id));
+        return ExpectMsg<JobView>();
+    }
+
+    [Fact]
+    public void Push_is_answered_and_the_job_can_be_reserved_and_completed()
+    {
+        var q = StartQueue();
+        var pushed = Push(q, new Push("jobs", Payload("printArgs", "a", "b")) { Id = "job-1" });
+        Assert.Equal(new Pushed("job-1", JobState.Ready), pushed);
+
+        var reserved = ReserveNow(q);
+        Assert.Equal("job-1", reserved.Job.Id);
+        Assert.Equal(1, reserved.Attempt);
+        Assert.Equal(Clock.GetUtcNow() + reserved.Job.TimeToRun, reserved.Deadline);
+        Assert.Equal("[\"a\",\"b\"]", reserved.Job.Payload.ArgsJson);
+
+        q.Tell(new Complete("job-1", reserved.Token));
+        ExpectMsg(new Completed("job-1", null));
+        q.Tell(new GetJob("job-1"));
+        ExpectMsg(new NotFound("job-1"));
+    }
+
+    [Fact]
+    public void Waiting_reservers_are_served_in_arrival_order_the_moment_jobs_are_ready()
+    {
+        var q = StartQueue();
+        var probes = Enumerable.Range(0, 3).Select(_ => CreateTestProbe()).ToArray();
+        foreach (var p in probes)
+            q.Tell(new Reserve(TimeSpan.FromMinutes(1)), p.Ref);
+        AwaitAssert(() =>
+        {
+            q.Tell(GetStats.Instance);
+            Assert.Equal(3, ExpectMsg<QueueStats>().Waiting);
+        });
+
+        foreach (var id in new[] { "a", "b", "c" })
+            Push(q, new Push("jobs", Payload()) { Id = id });
+
+        Assert.Equal("a", probes[0].ExpectMsg<Reserved>().Job.Id);
+        Assert.Equal("b", probes[1].ExpectMsg<Reserved>().Job.Id);
+        Assert.Equal("c", probes[2].ExpectMsg<Reserved>().Job.Id);
+    }
+
+    [Fact]
+    public void Ready_jobs_are_reserved_by_priority_then_push_order()
+    {
+        var q = StartQueue();
+        Push(q, new Push("jobs", Payload()) { Id = "low-1", Priority = 2000 });
+        Push(q, new Push("jobs", Payload()) { Id = "urgent-1", Priority = 0 });
+        Push(q, new Push("jobs", Payload()) { Id = "low-2", Priority = 2000 });
+        Push(q, new Push("jobs", Payload()) { Id = "urgent-2", Priority = 0 });
+        Push(q, new Push("jobs", Payload()) { Id = "normal" });
+
+        var order = Enumerable.Range(0, 5).Select(_ => ReserveNow(q).Job.Id).ToArray();
+        Assert.Equal(["urgent-1", "urgent-2", "normal", "low-1", "low-2"], order);
+    }
+
+    [Fact]
+    public void A_reserve_times_out_when_no_job_becomes_ready_within_its_wait()
+    {
+        var q = StartQueue();
+        q.Tell(new Reserve(TimeSpan.Zero));
+        ExpectMsg<ReserveTimedOut>();
+
+        q.Tell(new Reserve(TimeSpan.FromSeconds(5)));
+        AwaitAssert(() =>
+        {
+            q.Tell(GetStats.Instance);
+            Assert.Equal(1, ExpectMsg<QueueStats>().Waiting);
+        });
+        Clock.Advance(TimeSpan.FromSeconds(4));
+        q.Tell(GetStats.Instance);
+        Assert.Equal(1, ExpectMsg<QueueStats>().Waiting);
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        ExpectMsg<ReserveTimedOut>();
+        q.Tell(GetStats.Instance);
+        Assert.Equal(0, ExpectMsg<QueueStats>().Waiting);
+    }
+
+    [Fact]
+    public void A_delayed_job_becomes_ready_at_its_due_time_and_goes_to_a_waiting_reserver()
+    {
+        var q = StartQueue();
+        var pushed = Push(q, Later("jobs", Payload(), TimeSpan.FromSeconds(10)) with { Id = "later" });
+        Assert.Equal(JobState.Delayed, pushed.State);
+        var due = View(q, "later").DueAt;
+        Assert.Equal(Clock.GetUtcNow() + TimeSpan.FromSeconds(10), due);
+
+        var consumer = CreateTestProbe();
+        q.Tell(new Reserve(TimeSpan.FromMinutes(5)), consumer.Ref);
+        Clock.Advance(TimeSpan.FromSeconds(9));
+        Assert.Equal(JobState.Delayed, View(q, "later").State);
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal("later", consumer.ExpectMsg<Reserved>().Job.Id);
+    }
+
+    [Fact]
+    public void An_expired_lease_returns_the_job_to_ready_and_its_old_token_is_refused()
+    {
+        var q = StartQueue();
+        Push(q, new Push("jobs", Payload()) { Id = "j", TimeToRun = TimeSpan.FromSeconds(5) });
+        var first = ReserveNow(q);
+
+        Clock.Advance(TimeSpan.FromSeconds(5));
+        var view = View(q, "j");
+        Assert.Equal(JobState.Ready, view.State);
+        Assert.Equal(1, view.Timeouts);
+        q.Tell(new Complete("j", first.Token));
+        ExpectMsg(new NotReserved("j", JobState.Ready));
+
+        var second = ReserveNow(q);
+        Assert.Equal(2, second.Attempt);
+        Assert.NotEqual(first.Token, second.Token);
+        q.Tell(new Complete("j", first.Token));
+        ExpectMsg(new StaleLease("j"));
+        q.Tell(new Release("j", first.Token));
+        ExpectMsg(new StaleLease("j"));
+        q.Tell(new Bury("j", first.Token, "no"));
+        ExpectMsg(new StaleLease("j"));
+        q.Tell(new Touch("j", first.Token));
+        ExpectMsg(new StaleLease("j"));
+        Assert.Equal(JobState.Reserved, View(q, "j").State);
+
+        q.Tell(new Complete("j", second.Token));
+        ExpectMsg<Completed>();
+    }
+
+    [Fact]
+    public void Touch_renews_the_lease_from_now()
+    {
+        var q = StartQueue();
+        Push(q, new Push("jobs", Payload()) { Id = "j", TimeToRun = TimeSpan.FromSeconds(10) });
+        var r = ReserveNow(q);
+        Clock.Advance(TimeSpan.FromSeconds(8));
+        q.Tell(new Touch("j", r.Token));
+        Assert.Equal(Clock.GetUtcNow() + TimeSpan.FromSeconds(10), ExpectMsg<Touched>().Deadline);
+        Clock.Advance(TimeSpan.FromSeconds(8));
+        Assert.Equal(JobState.Reserved, View(q, "j").State);
+        Clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(JobState.Ready, View(q, "j").State);
+    }
+
+    [Fact]
+    public void When_a_lease_holder_dies_its_jobs_go_back_to_ready_at_once_and_the_attempt_counts()
+    {
+        var q = StartQueue();
+        Push(q, new Push("jobs", Payload()) { Id = "j1" });
+        Push(q, new Push("jobs", Payload()) { Id = "j2" });
+        var worker = CreateTestProbe();
+        q.Tell(new Reserve(TimeSpan.Zero), worker.Ref);
+        q.Tell(new Reserve(TimeSpan.Zero), worker.Ref);
+        worker.ExpectMsg<Reserved>();
+        worker.ExpectMsg<Reserved>();
+
+        Watch(worker.Ref);
+        Sys.Stop(worker.Ref);
+        ExpectTerminated(worker.Ref);
+
+        AwaitAssert(() =>
+        {
+            Assert.Equal(JobState.Ready, View(q, "j1").State);
+            Assert.Equal(JobState.Ready, View(q, "j2").State);
+        });
+        Assert.Equal(1, View(q, "j1").Attempt);
+        Assert.Equal(2, ReserveNow(q).Attempt);
+    }
+
+    [Fact]
+    public void A_job_whose_holders_keep_dying_is_buried_after_its_retries()
+    {
+        var q = StartQueue();
+        Push(q, new Push("jobs", Payload()) { Id = "poison", MaxRetries = 1 });
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            var worker = CreateTestProbe();
+            q.Tell(new Reserve(TimeSpan.Zero), worker.Ref);
+            Assert.Equal(attempt, worker.ExpectMsg<Reserved>().Attempt);
+            Sys.Stop(worker.Ref);
+            var expected = attempt == 1 ? JobState.Ready : JobState.Buried;
+            AwaitAssert(() => Assert.Equal(expected, View(q, "poison").State));
+        }
+        var view = View(q, "poison");
+        Assert.Contains("attempt 2 of 2", view.LastError);
+        Assert.Equal(1, view.Buries);
+    }
+
+    [Fact]
+    public void Pushing_an_existing_id_is_refused_and_makes_no_second_copy()
+    {
+        var q = StartQueue();
+        Push(q, new Push("jobs", Payload("a")) { Id = "same" });
+        q.Tell(new Push("jobs", Payload("b")) { Id = "same" });
+        ExpectMsg(new AlreadyExists("same"));
+        q.Tell(GetStats.Instance);
+        var stats = ExpectMsg<QueueStats>();
+        Assert.Equal(1, stats.Jobs);
+        Assert.Equal(1, stats.TotalJobs);
+        Assert.Equal("a", View(q, "same").Job.Payload.Class);
+    }
+
+    [Fact]
+    public void Release_bury_kick_and_delete_move_jobs_between_states()
+    {
+        var q = StartQueue();
+        Push(q, new Push("jobs", Payload()) { Id = "r" });
+        var r = ReserveNow(q);
+        q.Tell(new Release("r", r.Token) { Delay = TimeSpan.FromSeconds(30), Priority = 5, Error = "boom" });
+        ExpectMsg(new Released("r", JobState.Delayed));
+        var view = View(q, "r");
+        Assert.Equal((JobState.Delayed, 5u, "boom", 1), (view.State, view.Priority, view.LastError, view.Releases));
+
+        q.Tell(new KickJob("r"));
+        ExpectMsg(new KickedJob("r"));
+        r = ReserveNow(q);
+        q.Tell(new Bury("r", r.Token, "bad data"));
+        ExpectMsg(new Buried("r"));
+        q.Tell(PeekBuried.Instance);
+        Assert.Equal("bad data", ExpectMsg<JobView>().LastError);
+
+        q.Tell(new Kick(10));
+        ExpectMsg(new Kicked(1));
+        q.Tell(PeekReady.Instance);
+        var ready = ExpectMsg<JobView>();
+        Assert.Equal(("r", 2), (ready.Job.Id, ready.Kicks));
+
+        q.Tell(new KickJob("r"));
+        ExpectMsg(new NotKickable("r", JobState.Ready));
+        q.Tell(new Delete("r"));
+        ExpectMsg(new Deleted("r"));
+        q.Tell(new Delete("r"));
+        ExpectMsg(new NotFound("r"));
+        q.Tell(PeekReady.Instance);
+        ExpectMsg(new NoJob(JobState.Ready));
+    }
+
+    [Fact]
+    public void A_paused_queue_hands_out_no_jobs_until_the_pause_ends()
+    {
+        var q = StartQueue();
+        q.Tell(new Pause(TimeSpan.FromSeconds(10)));
+        Assert.Equal(Clock.GetUtcNow() + TimeSpan.FromSeconds(10), ExpectMsg<Paused>().Until);
+        Push(q, new Push("jobs", Payload()) { Id = "p" });
+        q.Tell(new Reserve(TimeSpan.Zero));
+        ExpectMsg<ReserveTimedOut>();
+
+        var consumer = CreateTestProbe();
+        q.Tell(new Reserve(TimeSpan.FromMinutes(1)), consumer.Ref);
+        q.Tell(GetStats.Instance);
+        Assert.NotNull(ExpectMsg<QueueStats>().PausedUntil);
+        Clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal("p", consumer.ExpectMsg<Reserved>().Job.Id);
+
+        q.Tell(new Pause(TimeSpan.FromMinutes(1)));
+        ExpectMsg<Paused>();
+        q.Tell(JobQueue.Resume.Instance);
+        ExpectMsg<Resumed>();
+        q.Tell(GetStats.Instance);
+        Assert.Null(ExpectMsg<QueueStats>().PausedUntil);
+    }
+
+    [Fact]
+    public void A_periodic_job_is_due_again_one_period_after_its_previous_due_time()
+    {
+        var q = StartQueue();
+        var start = Clock.GetUtcNow();
+        Push(q, new Push("jobs", Payload()) { Id = "tick", Period = TimeSpan.FromSeconds(60) });
+        Clock.Advance(TimeSpan.FromSeconds(7));
+        var r = ReserveNow(q);
+        q.Tell(new Complete("tick", r.Token));
+        Assert.Equal(start + TimeSpan.FromSeconds(60), ExpectMsg<Completed>().NextRunAt);
+        var view = View(q, "tick");
+        Assert.Equal((JobState.Delayed, start + TimeSpan.FromSeconds(60)), (view.State, view.DueAt));
+
+        var consumer = CreateTestProbe();
+        q.Tell(new Reserve(TimeSpan.FromMinutes(5)), consumer.Ref);
+        Clock.Advance(TimeSpan.FromSeconds(53));
+        Assert.Equal(1, consumer.ExpectMsg<Reserved>().Attempt);
+    }
+
+    [Fact]
+    public void Stats_count_jobs_per_state_and_commands()
+    {
+        var q = StartQueue();
+        Push(q, new Push("jobs", Payload()) { Id = "a", Priority = 1 });
+        Push(q, new Push("jobs", Payload()) { Id = "b" });
+        Push(q, Later("jobs", Payload(), TimeSpan.FromHours(1)) with { Id = "c" });
+        Push(q, new Push("jobs", Payload()) { Id = "d" });
+        var r = ReserveNow(q);
+        q.Tell(new Bury(r.Job.Id, r.Token, "x"));
+        ExpectMsg<Buried>();
+        ReserveNow(q);
+
+        q.Tell(GetStats.Instance);
+        var s = ExpectMsg<QueueStats>();
+        Assert.Equal(("jobs", 1, 0, 1, 1, 1, 4L), (s.Queue, s.Ready, s.Urgent, s.Delayed, s.Reserved, s.Buried, s.TotalJobs));
+        Assert.Equal(4, s.Commands["push"]);
+        Assert.Equal(2, s.Commands["reserve"]);
+        Assert.Equal(1, s.Commands["bury"]);
+        Assert.Equal(1, s.Commands["stats"]);
+    }
+}
