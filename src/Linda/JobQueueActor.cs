@@ -144,7 +144,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
             case Pause m: Count(15); Persist(_state.Pause(m)); break;
             case JobQueue.Resume: Count(16); Persist(_state.Resume()); break;
             case InspectState: DeferAsync(_state.ToSnapshot(), snapshot => Sender.Tell(snapshot, Self)); break;
-            case Tick: break;
+            case Tick: _timerDue = null; break; // fired, so no longer armed (it may fire a little early)
             case Terminated t: OnTerminated(t.ActorRef); break;
             case SaveSnapshotSuccess s: OnSnapshotSaved(s.Metadata); break;
             case SaveSnapshotFailure f:

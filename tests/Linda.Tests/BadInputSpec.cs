@@ -10,6 +10,7 @@ namespace Linda.Tests;
 /// Every kind of bad input gets a typed refusal from the queue actor, changes nothing, loses nothing,
 /// and the queue goes on serving.
 /// </summary>
+[Collection(DatabaseCollection.Name)]
 public sealed class BadInputSpec(ITestOutputHelper output)
     : QueueSpec(output, new TempFolder(), "linda.queue.max-payload-bytes = 1024")
 {

@@ -10,7 +10,7 @@ namespace Linda.Tests;
 /// A process that pushes, completes and buries jobs is killed with SIGKILL in mid-stream; a new
 /// ActorSystem on the same SQLite file has every job whose push was acknowledged, in the right state.
 /// </summary>
-[Collection(nameof(RecoverySpec))]
+[Collection(DatabaseCollection.Name)]
 public sealed class CrashSpec(ITestOutputHelper output) : IDisposable
 {
     private readonly TempFolder _folder = new();

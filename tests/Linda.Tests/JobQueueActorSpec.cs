@@ -8,6 +8,7 @@ using static Linda.JobQueue;
 namespace Linda.Tests;
 
 /// <summary>The queue actor on a real SQLite file, with a manual clock.</summary>
+[Collection(DatabaseCollection.Name)]
 public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(output, new TempFolder())
 {
     private static JobPayload Payload(string cls = "work", params object[] args) => JobPayload.Create(cls, args);
@@ -121,6 +122,30 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
         Assert.Equal(JobState.Delayed, View(q, "later").State);
         Clock.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal("later", consumer.ExpectMsg<Reserved>().Job.Id);
+    }
+
+    [Fact]
+    public void On_the_real_clock_delayed_jobs_and_expired_leases_are_served_by_the_timer()
+    {
+        var q = Sys.ActorOf(JobQueueActor.Props("jobs", Settings, TimeProvider.System));
+        var consumer = CreateTestProbe();
+        for (var i = 0; i < 20; i++)
+            q.Tell(Later("jobs", Payload(), TimeSpan.FromMilliseconds(5 * i + 1)) with { Id = $"d{i}" });
+        ReceiveN(20);
+        var seen = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            q.Tell(new Reserve(TimeSpan.FromMinutes(1)), consumer.Ref);
+            seen.Add(consumer.ExpectMsg<Reserved>().Job.Id);
+        }
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"d{i}"), seen);
+
+        q.Tell(new Push("jobs", Payload()) { Id = "short", TimeToRun = TimeSpan.FromMilliseconds(100) });
+        ExpectMsg<Pushed>();
+        q.Tell(new Reserve(TimeSpan.Zero), consumer.Ref);
+        Assert.Equal(("short", 1), (consumer.ExpectMsg<Reserved>() is var r ? (r.Job.Id, r.Attempt) : default));
+        q.Tell(new Reserve(TimeSpan.FromMinutes(1)), consumer.Ref);
+        Assert.Equal(("short", 2), (consumer.ExpectMsg<Reserved>() is var again ? (again.Job.Id, again.Attempt) : default));
     }
 
     [Fact]

@@ -11,6 +11,7 @@ namespace Linda.Tests;
 /// A journal that fails to write: the push is answered with a failure, the state is not changed, and
 /// the queue keeps serving. The failure is real: a trigger on the SQLite journal table aborts inserts.
 /// </summary>
+[Collection(DatabaseCollection.Name)]
 public sealed class JournalFailureSpec(ITestOutputHelper output)
     : QueueSpec(output, new TempFolder(), "linda.queue.restart-backoff = 50ms")
 {

@@ -9,6 +9,7 @@ namespace Linda.Tests.Infrastructure;
 /// Base of the actor specs: an ActorSystem whose journal and snapshot store are a real SQLite file
 /// (WAL, synchronous=FULL) in a fresh folder, and a manual clock for the queue actors.
 /// </summary>
+/// <remarks>Derived specs belong in <see cref="DatabaseCollection"/>.</remarks>
 public abstract class QueueSpec : Akka.TestKit.Xunit2.TestKit
 {
     protected QueueSpec(ITestOutputHelper output, TempFolder folder, string? extraHocon = null)

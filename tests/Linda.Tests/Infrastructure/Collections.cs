@@ -1,0 +1,13 @@
+using Xunit;
+
+namespace Linda.Tests.Infrastructure;
+
+/// <summary>
+/// Specs that run real databases, processes or clusters: one at a time, never beside each other, so a
+/// loaded 2-core CI machine doesn't turn timing into failures. Pure specs still run in parallel with them.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DatabaseCollection
+{
+    public const string Name = "database";
+}
