@@ -275,6 +275,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
 
     private void FailPending(string message)
     {
+        Context.Parent.Tell(QueueSupervisor.ChildFailing.Instance);
         var failure = new WriteFailed(message);
         while (_pendingReplies.TryDequeue(out var replyTo))
             replyTo.Tell(failure, Self);

@@ -31,6 +31,12 @@ internal sealed class QueueSupervisor : UntypedActor, IWithUnboundedStash, IWith
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>Sent by the queue actor when it is about to stop: hold messages from now on.</summary>
+    public sealed class ChildFailing
+    {
+        public static readonly ChildFailing Instance = new();
+    }
+
     protected override void PreStart() => StartChild();
 
     private void StartChild()
@@ -41,33 +47,50 @@ internal sealed class QueueSupervisor : UntypedActor, IWithUnboundedStash, IWith
 
     protected override void OnReceive(object message)
     {
-        if (message is Terminated t && t.ActorRef.Equals(_child))
+        switch (message)
         {
-            // A child that lived long enough counts as healthy: start the back-off over.
-            if (DateTime.UtcNow - _startedAt > _maxBackoff)
-                _restarts = 0;
-            var backoff = TimeSpan.FromTicks(Math.Min(_maxBackoff.Ticks, _minBackoff.Ticks << Math.Min(_restarts, 20)));
-            _restarts++;
-            _log.Warning("queue actor {0} stopped; starting it again from its journal in {1} ms", _child.Path, backoff.TotalMilliseconds);
-            Timers.StartSingleTimer("restart", Restart.Instance, backoff);
-            Become(Restarting);
-            return;
+            case Terminated t when t.ActorRef.Equals(_child):
+                ScheduleRestart();
+                Become(Restarting);
+                break;
+            case ChildFailing:
+                Become(Restarting);
+                break;
+            default:
+                _child.Forward(message);
+                break;
         }
-        _child.Forward(message);
     }
 
     private void Restarting(object message)
     {
-        if (message is Restart)
+        switch (message)
         {
-            StartChild();
-            Become(OnReceive);
-            Stash.UnstashAll();
+            case Terminated t when t.ActorRef.Equals(_child):
+                ScheduleRestart();
+                break;
+            case Restart:
+                StartChild();
+                Become(OnReceive);
+                Stash.UnstashAll();
+                break;
+            case ChildFailing:
+                break;
+            default:
+                Stash.Stash();
+                break;
         }
-        else
-        {
-            Stash.Stash();
-        }
+    }
+
+    private void ScheduleRestart()
+    {
+        // A child that lived long enough counts as healthy: start the back-off over.
+        if (DateTime.UtcNow - _startedAt > _maxBackoff)
+            _restarts = 0;
+        var backoff = TimeSpan.FromTicks(Math.Min(_maxBackoff.Ticks, _minBackoff.Ticks << Math.Min(_restarts, 20)));
+        _restarts++;
+        _log.Warning("queue actor {0} stopped; starting it again from its journal in {1} ms", _child.Path, backoff.TotalMilliseconds);
+        Timers.StartSingleTimer("restart", Restart.Instance, backoff);
     }
 
     private sealed class Restart

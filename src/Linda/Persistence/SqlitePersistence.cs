@@ -159,10 +159,12 @@ public static class SqlitePersistence
     /// <summary>Sets the pragmas that can't go in the connection string on every connection as it opens.</summary>
     private sealed class SyncInterceptor : ConnectionInterceptor
     {
+        private const string Pragmas = "PRAGMA synchronous=FULL;";
+
         public static void Configure(DbConnection connection)
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA synchronous=FULL;";
+            command.CommandText = Pragmas;
             command.ExecuteNonQuery();
         }
 
@@ -171,7 +173,7 @@ public static class SqlitePersistence
         public override async Task ConnectionOpenedAsync(ConnectionEventData eventData, DbConnection connection, CancellationToken cancellationToken)
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA synchronous=FULL;";
+            command.CommandText = Pragmas;
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }
