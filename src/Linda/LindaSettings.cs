@@ -31,6 +31,12 @@ public sealed record LindaSettings
     /// <summary>Longest back-off between restarts.</summary>
     public TimeSpan RestartBackoffMax { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How workers run jobs.</summary>
+    public Workers.WorkerSettings Workers { get; init; } = Linda.Workers.WorkerSettings.Default;
+
+    /// <summary>Workers per queue on a node; <b>Default:</b> one per processor.</summary>
+    public int WorkerNum { get; init; } = Environment.ProcessorCount;
+
     /// <summary>For tests: queue actors recover from their events alone, ignoring snapshots.</summary>
     internal bool IgnoreSnapshots { get; init; }
 
@@ -43,7 +49,10 @@ public sealed record LindaSettings
     /// <summary>Reads the settings from <paramref name="config"/> (with the reference config as fallback).</summary>
     public static LindaSettings Create(Config config)
     {
-        var q = config.WithFallback(DefaultConfig).GetConfig("linda.queue");
+        var all = config.WithFallback(DefaultConfig);
+        var q = all.GetConfig("linda.queue");
+        var w = all.GetConfig("linda.workers");
+        var workerNum = w.GetInt("worker-num");
         var retries = q.GetString("default-max-retries");
         int? maxRetries = retries is "unlimited" or "infinite" ? null : int.Parse(retries, System.Globalization.CultureInfo.InvariantCulture);
         if (maxRetries < 0)
@@ -66,13 +75,23 @@ public sealed record LindaSettings
             SnapshotPluginId = NullIfEmpty(q.GetString("snapshot-plugin")),
             RestartBackoff = Positive(q, "restart-backoff"),
             RestartBackoffMax = Positive(q, "restart-backoff-max"),
+            WorkerNum = workerNum > 0 ? workerNum : Environment.ProcessorCount,
+            Workers = new Workers.WorkerSettings
+            {
+                ReserveWait = Positive(w, "reserve-wait", "workers"),
+                RetryBackoffMin = Positive(w, "retry-backoff-min", "workers"),
+                RetryBackoffMax = Positive(w, "retry-backoff-max", "workers"),
+                RetryJitter = w.GetDouble("retry-jitter"),
+                ShutdownGrace = w.GetTimeSpan("shutdown-grace"),
+                AskTimeout = Positive(w, "ask-timeout", "workers"),
+            },
         };
     }
 
-    private static TimeSpan Positive(Config c, string key)
+    private static TimeSpan Positive(Config c, string key, string section = "queue")
     {
         var value = c.GetTimeSpan(key);
-        return value > TimeSpan.Zero ? value : throw new ConfigurationException($"linda.queue.{key} must be positive, not {value}");
+        return value > TimeSpan.Zero ? value : throw new ConfigurationException($"linda.{section}.{key} must be positive, not {value}");
     }
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;

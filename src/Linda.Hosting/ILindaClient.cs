@@ -1,0 +1,114 @@
+using Akka.Actor;
+using static Linda.JobQueue;
+
+namespace Linda.Hosting;
+
+/// <summary>
+/// Linda for application code on any node: push jobs and look at queues. Every call returns the
+/// queue's typed reply (a refusal is an <see cref="IFailure"/>, never an exception); a queue this
+/// application does not know gets <see cref="Rejected"/> with <see cref="RejectReason.InvalidQueueName"/>.
+/// </summary>
+public interface ILindaClient
+{
+    /// <summary>The queues this application knows.</summary>
+    IReadOnlyCollection<string> Queues { get; }
+
+    /// <summary>The proxy of a queue's singleton, for code that sends commands itself.</summary>
+    /// <exception cref="ArgumentException">No such queue.</exception>
+    IActorRef Queue(string name);
+
+    /// <summary>Sends any command to a queue and returns its reply.</summary>
+    Task<IReply> SendAsync(string queue, ICommand command, CancellationToken cancellationToken = default);
+
+    /// <summary>Pushes a job: <see cref="Pushed"/> once it is in the journal.</summary>
+    Task<IReply> PushAsync(Push push, CancellationToken cancellationToken = default);
+
+    /// <summary>Pushes a job to <paramref name="queue"/>.</summary>
+    Task<IReply> PushAsync(string queue, JobPayload payload, string? id = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Pushes a job that becomes ready after <paramref name="delay"/>.</summary>
+    Task<IReply> LaterAsync(string queue, JobPayload payload, TimeSpan delay, string? id = null, CancellationToken cancellationToken = default);
+
+    /// <summary>A job with its state and counters: <see cref="JobView"/> or <see cref="NotFound"/>.</summary>
+    Task<IReply> GetJobAsync(string queue, string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>The queue's counts and counters: <see cref="QueueStats"/>.</summary>
+    Task<IReply> GetStatsAsync(string queue, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a job in any state.</summary>
+    Task<IReply> DeleteAsync(string queue, string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>Kicks up to <paramref name="bound"/> buried (else delayed) jobs to Ready.</summary>
+    Task<IReply> KickAsync(string queue, int bound, CancellationToken cancellationToken = default);
+
+    /// <summary>Kicks one buried or delayed job to Ready.</summary>
+    Task<IReply> KickJobAsync(string queue, string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>Stops handing out jobs of <paramref name="queue"/> for <paramref name="duration"/>.</summary>
+    Task<IReply> PauseAsync(string queue, TimeSpan duration, CancellationToken cancellationToken = default);
+
+    /// <summary>Ends a pause.</summary>
+    Task<IReply> ResumeAsync(string queue, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The <see cref="ILindaClient"/> over this node's queue proxies.</summary>
+public sealed class LindaClient(ActorSystem system) : ILindaClient
+{
+    private readonly TimeSpan _timeout = system.Settings.AskTimeout is { } t && t > TimeSpan.Zero && t != Timeout.InfiniteTimeSpan ? t : TimeSpan.FromSeconds(30);
+
+    /// <inheritdoc />
+    public IReadOnlyCollection<string> Queues => LindaNode.Get(system).Queues.Keys.ToArray();
+
+    /// <inheritdoc />
+    public IActorRef Queue(string name) =>
+        LindaNode.Get(system).Queues.TryGetValue(name ?? "", out var proxy)
+            ? proxy
+            : throw new ArgumentException($"no queue '{name}' here; the queues are: {string.Join(", ", Queues)}", nameof(name));
+
+    /// <inheritdoc />
+    public async Task<IReply> SendAsync(string queue, ICommand command, CancellationToken cancellationToken = default)
+    {
+        if (!LindaNode.Get(system).Queues.TryGetValue(queue ?? "", out var proxy))
+            return new Rejected(RejectReason.InvalidQueueName, Names.Check(queue, "queue name") ?? $"no queue '{queue}' in this application");
+        return await proxy.Ask<IReply>(command, _timeout, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<IReply> PushAsync(Push push, CancellationToken cancellationToken = default) => SendAsync(push.Queue, push, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> PushAsync(string queue, JobPayload payload, string? id = null, CancellationToken cancellationToken = default) =>
+        PushAsync(new Push(queue, payload) { Id = id }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> LaterAsync(string queue, JobPayload payload, TimeSpan delay, string? id = null, CancellationToken cancellationToken = default) =>
+        PushAsync(Later(queue, payload, delay) with { Id = id }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> GetJobAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new GetJob(jobId), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> GetStatsAsync(string queue, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, GetStats.Instance, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> DeleteAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new Delete(jobId), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> KickAsync(string queue, int bound, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new Kick(bound), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> KickJobAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new KickJob(jobId), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> PauseAsync(string queue, TimeSpan duration, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new Pause(duration), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> ResumeAsync(string queue, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, JobQueue.Resume.Instance, cancellationToken);
+}

@@ -1,0 +1,124 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Tools.Singleton;
+using Akka.Configuration;
+using Akka.DependencyInjection;
+using Akka.Hosting;
+using Akka.Persistence.Sql;
+using Akka.Routing;
+using Linda.Persistence;
+using Linda.Workers;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Linda.Hosting;
+
+/// <summary>Marker for <c>IRequiredActor&lt;LindaQueue&gt;</c>: the proxy of the application's first queue.</summary>
+public sealed class LindaQueue;
+
+/// <summary>Embeds Linda in an Akka.Hosting application.</summary>
+public static class LindaHostingExtensions
+{
+    /// <summary>Registers <see cref="ILindaClient"/> in DI (it finds its queues through the ActorSystem).</summary>
+    public static IServiceCollection AddLindaClient(this IServiceCollection services) =>
+        services.AddSingleton<ILindaClient>(sp => new LindaClient(sp.GetRequiredService<ActorSystem>()));
+
+    /// <summary>
+    /// Sets Linda up in this ActorSystem: the serializer, persistence (a SQLite file unless a connection
+    /// string is given), each queue as a cluster singleton with a proxy on every node, and on nodes
+    /// with the worker role a pool of workers per queue running the handlers registered in
+    /// <paramref name="handlers"/>. At shutdown workers stop pulling and running jobs get the grace
+    /// period before they are released. The ActorSystem must use the cluster provider.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithLinda(this AkkaConfigurationBuilder builder, LindaOptions? options = null, Action<JobHandlers>? handlers = null)
+    {
+        options ??= new LindaOptions();
+        options.Validate();
+        var registered = new JobHandlers();
+        handlers?.Invoke(registered);
+
+        builder.AddHocon(ConfigurationFactory.ParseString(options.ToHocon()), HoconAddMode.Prepend);
+        builder.AddHocon(LindaSettings.DefaultConfig, HoconAddMode.Append);
+        if (options.ConnectionString is null)
+        {
+            var path = options.DatabasePath;
+            SqlitePersistence.EnsureDatabase(path);
+            builder.AddHocon(SqlitePersistence.Config(path), HoconAddMode.Append);
+            builder.AddSetup(SqlitePersistence.DataOptions(path));
+        }
+        else
+        {
+            builder.AddHocon(SqlConfig(options.ConnectionString, options.ProviderName!), HoconAddMode.Append);
+        }
+
+        builder.WithActors((system, registry, resolver) => Start(system, registry, resolver, options, registered));
+        return builder;
+    }
+
+    private static void Start(ActorSystem system, IActorRegistry registry, IDependencyResolver resolver, LindaOptions options, JobHandlers handlers)
+    {
+        var settings = LindaSettings.Create(system);
+        var cluster = Cluster.Get(system);
+        var node = LindaNode.Get(system);
+        var hostsQueues = options.QueueRole is null || cluster.SelfRoles.Contains(options.QueueRole);
+        var runsWorkers = options.WorkerRole is null || cluster.SelfRoles.Contains(options.WorkerRole);
+        var services = resolver.GetService<IServiceProvider>();
+
+        foreach (var queue in options.QueueNames)
+        {
+            var name = "linda-queue-" + Uri.EscapeDataString(queue);
+            if (hostsQueues)
+            {
+                system.ActorOf(ClusterSingletonManager.Props(
+                    JobQueueActor.Props(queue, settings),
+                    PoisonPill.Instance,
+                    ClusterSingletonManagerSettings.Create(system).WithRole(options.QueueRole)), name);
+            }
+            var proxy = system.ActorOf(ClusterSingletonProxy.Props(
+                "/user/" + name,
+                ClusterSingletonProxySettings.Create(system).WithRole(options.QueueRole)), name + "-proxy");
+            node.AddQueue(queue, proxy);
+            if (queue == options.QueueNames[0])
+                registry.TryRegister<LindaQueue>(proxy);
+
+            if (runsWorkers && settings.WorkerNum > 0)
+            {
+                var pool = system.ActorOf(
+                    JobWorker.Props(proxy, handlers, settings.Workers, services).WithRouter(new RoundRobinPool(settings.WorkerNum)),
+                    "linda-workers-" + Uri.EscapeDataString(queue));
+                node.AddWorkerPool(queue, pool);
+            }
+        }
+
+        var grace = settings.Workers.ShutdownGrace;
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "linda-drain-workers", async () =>
+        {
+            await Task.WhenAll(node.WorkerPools.Values.Select(pool => DrainAsync(pool, grace)));
+            return Akka.Done.Instance;
+        });
+    }
+
+    /// <summary>Stops a pool's workers pulling and waits until each has no job (at most the grace period, then they release it).</summary>
+    public static async Task DrainAsync(IActorRef pool, TimeSpan grace)
+    {
+        var routees = await pool.Ask<Routees>(GetRoutees.Instance, TimeSpan.FromSeconds(10));
+        await Task.WhenAll(routees.Members.Select(r => r.Ask(JobWorker.Drain.Instance, grace + TimeSpan.FromSeconds(5))));
+    }
+
+    private static Config SqlConfig(string connectionString, string providerName)
+    {
+        var cs = connectionString.Replace("\\", "\\\\").Replace("\"", "\\\"");
+        var provider = providerName.Replace("\"", "\\\"");
+        return ConfigurationFactory.ParseString($$"""
+            akka.persistence {
+              journal {
+                plugin = "akka.persistence.journal.sql"
+                sql { connection-string = "{{cs}}", provider-name = "{{provider}}", auto-initialize = on }
+              }
+              snapshot-store {
+                plugin = "akka.persistence.snapshot-store.sql"
+                sql { connection-string = "{{cs}}", provider-name = "{{provider}}", auto-initialize = on }
+              }
+            }
+            """).WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Text;
+
+namespace Linda.Hosting;
+
+/// <summary>
+/// How <see cref="LindaHostingExtensions.WithLinda"/> sets Linda up. Every property is optional: an
+/// unset one keeps the default of <c>hocon/linda.conf</c> (or the one written here).
+/// </summary>
+public sealed class LindaOptions
+{
+    /// <summary>The queues this application uses. <b>Default:</b> one queue, <c>default</c>.</summary>
+    public IReadOnlyList<string>? Queues { get; set; }
+
+    /// <summary>Workers per queue on each node that runs workers. <b>Default:</b> one per processor.</summary>
+    public int? WorkerNum { get; set; }
+
+    /// <summary>Only nodes with this cluster role run workers. <b>Default:</b> every node.</summary>
+    public string? WorkerRole { get; set; }
+
+    /// <summary>Only nodes with this cluster role host queue singletons. <b>Default:</b> every node.</summary>
+    public string? QueueRole { get; set; }
+
+    /// <summary>The SQLite file that holds the queues when no <see cref="ConnectionString"/> is set. <b>Default:</b> <c>linda-data/linda.db</c>.</summary>
+    public string? SqlitePath { get; set; }
+
+    /// <summary>A database connection string (with <see cref="ProviderName"/>) instead of the SQLite file.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>The linq2db provider name for <see cref="ConnectionString"/>, e.g. <c>PostgreSQL.15</c>.</summary>
+    public string? ProviderName { get; set; }
+
+    /// <summary>Time-to-run of jobs pushed without one. <b>Default:</b> 60 s.</summary>
+    public TimeSpan? DefaultTimeToRun { get; set; }
+
+    /// <summary>Retries of jobs pushed without a count; negative for no limit. <b>Default:</b> 10.</summary>
+    public int? DefaultMaxRetries { get; set; }
+
+    /// <summary>Backoff before the first retry. <b>Default:</b> 1 s.</summary>
+    public TimeSpan? RetryBackoffMin { get; set; }
+
+    /// <summary>Longest backoff between retries. <b>Default:</b> 10 min.</summary>
+    public TimeSpan? RetryBackoffMax { get; set; }
+
+    /// <summary>How long running jobs may finish at shutdown before they are released. <b>Default:</b> 10 s.</summary>
+    public TimeSpan? ShutdownGrace { get; set; }
+
+    internal IReadOnlyList<string> QueueNames => Queues is { Count: > 0 } q ? q : ["default"];
+
+    internal string DatabasePath => SqlitePath ?? Path.Combine("linda-data", "linda.db");
+
+    /// <summary>The HOCON lines for the properties that are set.</summary>
+    public string ToHocon()
+    {
+        var sb = new StringBuilder();
+        if (DefaultTimeToRun is { } ttr)
+            sb.AppendLine($"linda.queue.default-time-to-run = {Ms(ttr)}");
+        if (DefaultMaxRetries is { } retries)
+            sb.AppendLine($"linda.queue.default-max-retries = {retries.ToString(CultureInfo.InvariantCulture)}");
+        if (WorkerNum is { } n)
+            sb.AppendLine($"linda.workers.worker-num = {n.ToString(CultureInfo.InvariantCulture)}");
+        if (RetryBackoffMin is { } min)
+            sb.AppendLine($"linda.workers.retry-backoff-min = {Ms(min)}");
+        if (RetryBackoffMax is { } max)
+            sb.AppendLine($"linda.workers.retry-backoff-max = {Ms(max)}");
+        if (ShutdownGrace is { } grace)
+            sb.AppendLine($"linda.workers.shutdown-grace = {Ms(grace)}");
+        return sb.ToString();
+    }
+
+    /// <summary>Checks the options: a clear message for each problem.</summary>
+    /// <exception cref="ArgumentException">An option is not valid.</exception>
+    public void Validate()
+    {
+        foreach (var q in QueueNames)
+        {
+            if (Names.Check(q, "queue name") is { } error)
+                throw new ArgumentException(error, nameof(Queues));
+        }
+        if (QueueNames.Distinct().Count() != QueueNames.Count)
+            throw new ArgumentException("a queue is named twice", nameof(Queues));
+        if (WorkerNum is < 0)
+            throw new ArgumentException($"WorkerNum must not be negative, not {WorkerNum}", nameof(WorkerNum));
+        if ((ConnectionString is null) != (ProviderName is null))
+            throw new ArgumentException("ConnectionString and ProviderName go together", nameof(ConnectionString));
+    }
+
+    private static string Ms(TimeSpan t) => $"{(long)t.TotalMilliseconds}ms";
+}

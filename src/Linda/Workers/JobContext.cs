@@ -1,0 +1,104 @@
+using System.Text.Json;
+using Akka.Actor;
+using static Linda.JobQueue;
+
+namespace Linda.Workers;
+
+/// <summary>
+/// What a handler gets for one attempt of a job: the job, its args, the attempt number, a token that is
+/// cancelled when the node shuts down or the lease is lost, and ways to renew the lease or snooze.
+/// </summary>
+public sealed class JobContext
+{
+    private readonly IActorRef _queue;
+    private readonly TimeSpan _askTimeout;
+    private JsonElement? _args;
+
+    internal JobContext(Reserved reserved, IActorRef queue, IActorRef worker, IServiceProvider services, TimeSpan askTimeout, CancellationToken cancellationToken)
+    {
+        Worker = worker;
+        Reserved = reserved;
+        _queue = queue;
+        _askTimeout = askTimeout;
+        Services = services;
+        CancellationToken = cancellationToken;
+    }
+
+    internal Reserved Reserved { get; }
+
+    /// <summary>The worker actor running this attempt.</summary>
+    internal IActorRef Worker { get; }
+
+    /// <summary>The job as it was pushed.</summary>
+    public Job Job => Reserved.Job;
+
+    /// <summary>The job's id.</summary>
+    public string JobId => Reserved.Job.Id;
+
+    /// <summary>The queue the job came from.</summary>
+    public string Queue => Reserved.Job.Queue;
+
+    /// <summary>The handler class the job asked for.</summary>
+    public string Class => Reserved.Job.Payload.Class;
+
+    /// <summary>This attempt's number, from 1. Handlers run at least once: use it to make them idempotent.</summary>
+    public int Attempt => Reserved.Attempt;
+
+    /// <summary>True when a failure of this attempt buries the job (its retries are used up).</summary>
+    public bool IsLastAttempt => Job.MaxRetries is { } max && Attempt > max;
+
+    /// <summary>When the lease ends unless it is renewed with <see cref="Touch"/>.</summary>
+    public DateTimeOffset LeaseDeadline { get; private set; }
+
+    /// <summary>Cancelled when the node shuts down (after its grace period) or the lease is lost.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>The services of this job's DI scope.</summary>
+    public IServiceProvider Services { get; }
+
+    /// <summary>The args: a JSON array.</summary>
+    public JsonElement Args => _args ??= Job.Payload.ParseArgs();
+
+    /// <summary>Arg <paramref name="index"/> converted to <typeparamref name="T"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">There are not that many args.</exception>
+    public T? Arg<T>(int index)
+    {
+        if (index < 0 || index >= Args.GetArrayLength())
+            throw new ArgumentOutOfRangeException(nameof(index), $"job {JobId} has {Args.GetArrayLength()} args, not {index + 1}");
+        return Args[index].Deserialize<T>();
+    }
+
+    /// <summary>When set by <see cref="Snooze"/>, the job is released with this delay instead of completed.</summary>
+    internal TimeSpan? SnoozedFor { get; private set; }
+
+    /// <summary>Asks for the job to be released and run again after <paramref name="delay"/>, instead of completed.</summary>
+    public void Snooze(TimeSpan delay)
+    {
+        if (delay < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(delay), "a snooze can't be negative");
+        SnoozedFor = delay;
+    }
+
+    /// <summary>Renews the lease for the job's time-to-run from now.</summary>
+    /// <exception cref="LeaseLostException">The lease is over: the job may already run elsewhere.</exception>
+    public async Task Touch()
+    {
+        var reply = await _queue.Ask<IReply>(new JobQueue.Touch(JobId, Reserved.Token), _askTimeout, CancellationToken);
+        LeaseDeadline = reply switch
+        {
+            Touched t => t.Deadline,
+            IFailure f => throw new LeaseLostException(JobId, f.Message),
+            _ => throw new InvalidOperationException($"unexpected reply to touch: {reply}"),
+        };
+    }
+
+    internal void Start() => LeaseDeadline = Reserved.Deadline;
+}
+
+/// <summary>The lease of a job is over (it expired or was taken over); the job may already run elsewhere.</summary>
+public sealed class LeaseLostException(string jobId, string reason)
+    : Exception($"the lease on job '{jobId}' is lost: {reason}")
+{
+    /// <summary>The job.</summary>
+    public string JobId { get; } = jobId;
+}

@@ -1,0 +1,221 @@
+using Akka.Actor;
+using Akka.Event;
+using Microsoft.Extensions.DependencyInjection;
+using static Linda.JobQueue;
+
+namespace Linda.Workers;
+
+/// <summary>
+/// One worker: it pulls a job from its queue (a long-polling <see cref="Reserve"/>), runs the handler
+/// registered for the job's class asynchronously (the mailbox stays free), and answers
+/// <see cref="Complete"/>, <see cref="Release"/> (retry with backoff, or snooze) or <see cref="Bury"/>
+/// (retries used up, or no handler for the class) together with its next reserve. The queue watches
+/// the worker: if it dies, the job goes back to Ready at once.
+/// </summary>
+public sealed class JobWorker : ReceiveActor, IWithTimers
+{
+    private readonly IActorRef _queue;
+    private readonly JobHandlers _handlers;
+    private readonly WorkerSettings _settings;
+    private readonly IServiceProvider _services;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly string _node;
+    private Running? _running;
+    private bool _pulling;
+    private bool _draining;
+    private IActorRef? _drainReplyTo;
+
+    /// <summary>Use <see cref="Props"/>.</summary>
+    public JobWorker(IActorRef queue, JobHandlers handlers, WorkerSettings settings, IServiceProvider services)
+    {
+        _queue = queue;
+        _handlers = handlers;
+        _settings = settings;
+        _services = services;
+        _node = Context.System.Name + "@" + (Context.System as ExtendedActorSystem)?.Provider.DefaultAddress.HostPort();
+
+        Receive<Reserved>(OnReserved);
+        Receive<ReserveTimedOut>(_ =>
+        {
+            _pulling = false;
+            Timers.Cancel(PullTimer);
+            Pull();
+        });
+        Receive<PullLost>(_ =>
+        {
+            // No answer to a reserve (the queue moved, or a proxy dropped it): ask again.
+            _log.Debug("no answer to a reserve within {0}; asking again", _settings.ReserveWait + _settings.AskTimeout);
+            _pulling = false;
+            Pull();
+        });
+        Receive<Outcome>(OnOutcome);
+        Receive<Status.Failure>(f =>
+        {
+            if (_running is { } running)
+                OnOutcome(new Outcome(running.Reserved, null, $"{f.Cause.GetType().Name}: {f.Cause.Message}", Bury: false));
+        });
+        Receive<Drain>(_ => OnDrain());
+        Receive<GraceOver>(_ => OnGraceOver());
+        Receive<IFailure>(f => _log.Warning("queue refused a verdict: {0}", f.Message));
+        Receive<IReply>(_ => { });
+    }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Props for a worker of <paramref name="queue"/>.</summary>
+    public static Props Props(IActorRef queue, JobHandlers handlers, WorkerSettings settings, IServiceProvider services) =>
+        Akka.Actor.Props.Create(() => new JobWorker(queue, handlers, settings, services));
+
+    /// <summary>Stop pulling, let the running job finish within the grace period, release it after; answered with <see cref="Drained"/>.</summary>
+    public sealed class Drain
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly Drain Instance = new();
+    }
+
+    /// <summary>The worker has no job and pulls no more.</summary>
+    public sealed class Drained
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly Drained Instance = new();
+    }
+
+    /// <inheritdoc />
+    protected override void PreStart() => Pull();
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        _running?.Cancel.Cancel();
+        _running?.Cancel.Dispose();
+    }
+
+    private void Pull()
+    {
+        if (_pulling || _draining || _running is not null)
+            return;
+        _pulling = true;
+        _queue.Tell(new Reserve(_settings.ReserveWait));
+        Timers.StartSingleTimer(PullTimer, PullLost.Instance, _settings.ReserveWait + _settings.AskTimeout);
+    }
+
+    private const string PullTimer = "pull";
+
+    private void OnReserved(Reserved reserved)
+    {
+        _pulling = false;
+        Timers.Cancel(PullTimer);
+        if (_draining || _running is not null)
+        {
+            // Too late: the node is shutting down. Someone else takes it.
+            _queue.Tell(new Release(reserved.Job.Id, reserved.Token));
+            return;
+        }
+        var cancel = new CancellationTokenSource();
+        _running = new Running(reserved, cancel);
+        var self = Self;
+        RunAsync(reserved, self, cancel.Token).PipeTo(self);
+    }
+
+    private async Task<Outcome> RunAsync(Reserved reserved, IActorRef self, CancellationToken token)
+    {
+        var cls = reserved.Job.Payload.Class;
+        if (!_handlers.TryGet(cls, out var handler))
+            return new Outcome(reserved, null, $"no handler for class '{cls}' on node {_node}", Bury: true);
+        await using var scope = _services.CreateAsyncScope();
+        var context = new JobContext(reserved, _queue, self, scope.ServiceProvider, _settings.AskTimeout, token);
+        context.Start();
+        try
+        {
+            await handler(context);
+            return new Outcome(reserved, context.SnoozedFor, null, Bury: false);
+        }
+        catch (Exception e)
+        {
+            return new Outcome(reserved, null, $"{e.GetType().Name}: {e.Message}", Bury: false);
+        }
+    }
+
+    private void OnOutcome(Outcome outcome)
+    {
+        var r = outcome.Reserved;
+        var id = r.Job.Id;
+        if (_running?.Reserved != r)
+            return; // released at shutdown already
+        _running.Cancel.Dispose();
+        _running = null;
+        object verdict;
+        if (outcome.Error is null)
+        {
+            verdict = outcome.Snooze is { } delay ? new Release(id, r.Token) { Delay = delay } : new Complete(id, r.Token);
+        }
+        else if (outcome.Bury)
+        {
+            _log.Warning("job {0}: {1}; burying it", id, outcome.Error);
+            verdict = new Bury(id, r.Token, outcome.Error);
+        }
+        else if (r.Job.MaxRetries is { } max && r.Attempt > max)
+        {
+            _log.Warning("job {0} failed on attempt {1}, its last: {2}", id, r.Attempt, outcome.Error);
+            // A periodic job keeps its schedule: this run is over, the next one comes at its time.
+            verdict = r.Job.IsPeriodic
+                ? new Complete(id, r.Token)
+                : new Bury(id, r.Token, $"failed {r.Attempt} times; last error: {outcome.Error}");
+        }
+        else
+        {
+            var backoff = _settings.Backoff(r.Attempt);
+            _log.Info("job {0} failed on attempt {1}, retry in {2:0.###} s: {3}", id, r.Attempt, backoff.TotalSeconds, outcome.Error);
+            verdict = new Release(id, r.Token) { Delay = backoff, Error = Truncate(outcome.Error) };
+        }
+        _queue.Tell(verdict);
+        if (_draining)
+            FinishDrain();
+        else
+            Pull();
+    }
+
+    private void OnDrain()
+    {
+        _draining = true;
+        _drainReplyTo = Sender;
+        if (_running is null)
+            FinishDrain();
+        else
+            Timers.StartSingleTimer("grace", GraceOver.Instance, _settings.ShutdownGrace);
+    }
+
+    private void OnGraceOver()
+    {
+        if (_running is not { } running)
+            return;
+        _log.Warning("job {0} still running after the shutdown grace period: releasing it for another node", running.Reserved.Job.Id);
+        running.Cancel.Cancel();
+        _queue.Tell(new Release(running.Reserved.Job.Id, running.Reserved.Token) { Error = "released at shutdown" });
+        _running = null;
+        FinishDrain();
+    }
+
+    private void FinishDrain()
+    {
+        _drainReplyTo?.Tell(Drained.Instance);
+        _drainReplyTo = null;
+    }
+
+    private static string Truncate(string error) => error.Length <= 2000 ? error : error[..2000];
+
+    private sealed record Running(Reserved Reserved, CancellationTokenSource Cancel);
+
+    private sealed record Outcome(Reserved Reserved, TimeSpan? Snooze, string? Error, bool Bury);
+
+    private sealed class PullLost
+    {
+        public static readonly PullLost Instance = new();
+    }
+
+    private sealed class GraceOver
+    {
+        public static readonly GraceOver Instance = new();
+    }
+}

@@ -1,0 +1,71 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Linda.Hosting;
+using Linda.Workers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Linda.Tests.Infrastructure;
+
+/// <summary>
+/// A Linda node as an application embeds it: a generic host with Akka.Hosting, remoting on a free
+/// loopback port, a cluster (seeded by itself, or by another node) and <c>WithLinda</c>.
+/// </summary>
+public sealed class LindaHost : IAsyncDisposable
+{
+    private LindaHost(IHost host)
+    {
+        Host = host;
+        System = host.Services.GetRequiredService<ActorSystem>();
+        Client = host.Services.GetRequiredService<ILindaClient>();
+    }
+
+    public IHost Host { get; }
+
+    public ActorSystem System { get; }
+
+    public ILindaClient Client { get; }
+
+    public Address Address => Cluster.Get(System).SelfAddress;
+
+    public static async Task<LindaHost> StartAsync(LindaOptions options, Action<JobHandlers>? handlers = null, Address? seed = null,
+        string[]? roles = null, Action<IServiceCollection>? services = null, string? hocon = null)
+    {
+        var builder = new HostBuilder().ConfigureServices(s =>
+        {
+            services?.Invoke(s);
+            s.AddLindaClient();
+            s.AddAkka("linda", (akka, _) =>
+            {
+                akka.AddHocon(ConfigurationFactory.ParseString((hocon ?? "") + "\nakka.loglevel = " + (Environment.GetEnvironmentVariable("LINDA_TEST_LOGLEVEL") ?? "WARNING") + "\nakka.actor.ask-timeout = 20s"), HoconAddMode.Prepend)
+                    .WithRemoting("127.0.0.1", 0)
+                    .WithClustering(new ClusterOptions { Roles = roles, SeedNodes = seed is null ? null : [seed.ToString()] })
+                    .WithLinda(options, handlers);
+                if (seed is null)
+                    akka.AddStartup((system, _) => Cluster.Get(system).Join(Cluster.Get(system).SelfAddress));
+            });
+        });
+        var host = builder.Build();
+        await host.StartAsync();
+        var node = new LindaHost(host);
+        await node.WaitUntilUpAsync();
+        return node;
+    }
+
+    private async Task WaitUntilUpAsync()
+    {
+        var up = new TaskCompletionSource();
+        Cluster.Get(System).RegisterOnMemberUp(() => up.TrySetResult());
+        await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Host.StopAsync();
+        Host.Dispose();
+    }
+}

@@ -1,0 +1,214 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Linda.Hosting;
+using Linda.Tests.Infrastructure;
+using Xunit;
+using static Linda.JobQueue;
+
+namespace Linda.Tests;
+
+/// <summary>
+/// Jobs end to end, as an application runs them: WithLinda on a one-node cluster (the queue is a
+/// cluster singleton) with a SQLite file, workers pulling through the singleton proxy.
+/// Cluster profile: Akka's defaults (no node is killed here).
+/// </summary>
+[Collection(DatabaseCollection.Name)]
+public sealed class WorkerSpec : IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private LindaOptions Options(int workers = 4, TimeSpan? grace = null) => new()
+    {
+        Queues = ["jobs"],
+        WorkerNum = workers,
+        SqlitePath = _folder.File("linda.db"),
+        RetryBackoffMin = TimeSpan.FromMilliseconds(50),
+        RetryBackoffMax = TimeSpan.FromMilliseconds(200),
+        ShutdownGrace = grace ?? TimeSpan.FromSeconds(10),
+    };
+
+    private static async Task<T> Eventually<T>(Func<Task<T?>> probe, string what) where T : class
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await probe() is { } value)
+                return value;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"waited {Bound.TotalSeconds} s for {what}");
+    }
+
+    [Fact]
+    public async Task A_thousand_jobs_through_four_workers_each_complete_exactly_once()
+    {
+        var runs = new ConcurrentDictionary<string, int>();
+        var workers = new ConcurrentDictionary<string, bool>();
+        var all = new TaskCompletionSource();
+        await using var node = await LindaHost.StartAsync(Options(workers: 4), h => h.Register("count", ctx =>
+        {
+            runs.AddOrUpdate(ctx.JobId, 1, (_, n) => n + 1);
+            workers[ctx.Worker.Path.Name] = true;
+            if (runs.Count == 1000)
+                all.TrySetResult();
+            return Task.CompletedTask;
+        }));
+
+        var pushes = Enumerable.Range(0, 1000).Select(i => node.Client.PushAsync("jobs", JobPayload.Create("count", i), $"job-{i}"));
+        Assert.All(await Task.WhenAll(pushes), r => Assert.IsType<Pushed>(r));
+        await all.Task.WaitAsync(Bound);
+
+        var stats = await Eventually(async () => await node.Client.GetStatsAsync("jobs") is QueueStats { Jobs: 0 } s ? s : null, "an empty queue");
+        Assert.Equal(1000, stats.TotalJobs);
+        Assert.Equal(1000, runs.Count);
+        Assert.All(runs, kv => Assert.Equal(1, kv.Value));
+        Assert.True(workers.Count > 1, $"only {workers.Count} worker took part");
+    }
+
+    [Fact]
+    public async Task A_failing_job_is_retried_with_backoff_until_it_succeeds()
+    {
+        var attempts = new ConcurrentQueue<(int Attempt, DateTime At)>();
+        var done = new TaskCompletionSource();
+        await using var node = await LindaHost.StartAsync(Options(), h => h.Register("flaky", ctx =>
+        {
+            attempts.Enqueue((ctx.Attempt, DateTime.UtcNow));
+            if (ctx.Attempt < 3)
+                throw new InvalidOperationException($"failure {ctx.Attempt}");
+            done.TrySetResult();
+            return Task.CompletedTask;
+        }));
+
+        Assert.IsType<Pushed>(await node.Client.PushAsync(new Push("jobs", JobPayload.Create("flaky")) { Id = "flaky", MaxRetries = 5 }));
+        await done.Task.WaitAsync(Bound);
+        Assert.Equal([1, 2, 3], attempts.Select(a => a.Attempt));
+        await Eventually(async () => await node.Client.GetJobAsync("jobs", "flaky") as NotFound, "the job to be completed");
+    }
+
+    [Fact]
+    public async Task A_job_that_keeps_failing_is_buried_with_its_last_error_and_can_be_kicked_back()
+    {
+        var attempts = new ConcurrentQueue<int>();
+        var fail = true;
+        await using var node = await LindaHost.StartAsync(Options(), h => h.Register("doomed", ctx =>
+        {
+            attempts.Enqueue(ctx.Attempt);
+            return fail ? throw new ArgumentException($"bad input {ctx.Attempt}") : Task.CompletedTask;
+        }));
+
+        await node.Client.PushAsync(new Push("jobs", JobPayload.Create("doomed")) { Id = "doomed", MaxRetries = 2 });
+        var buried = await Eventually(async () => await node.Client.GetJobAsync("jobs", "doomed") is JobView { State: JobState.Buried } v ? v : null, "the job to be buried");
+        Assert.Equal([1, 2, 3], attempts);
+        Assert.Contains("failed 3 times", buried.LastError);
+        Assert.Contains("ArgumentException: bad input 3", buried.LastError);
+        Assert.Equal(2, buried.Releases);
+
+        fail = false;
+        Assert.IsType<KickedJob>(await node.Client.KickJobAsync("jobs", "doomed"));
+        await Eventually(async () => await node.Client.GetJobAsync("jobs", "doomed") as NotFound, "the kicked job to be completed");
+        Assert.Equal(1, attempts.Last());
+    }
+
+    [Fact]
+    public async Task A_job_whose_class_has_no_handler_is_buried_with_that_reason()
+    {
+        await using var node = await LindaHost.StartAsync(Options(), h => h.RegisterWorker("known", _ => { }));
+        await node.Client.PushAsync("jobs", JobPayload.Create("unknownClass", 1), "orphan");
+        var buried = await Eventually(async () => await node.Client.GetJobAsync("jobs", "orphan") is JobView { State: JobState.Buried } v ? v : null, "the job to be buried");
+        Assert.Contains("no handler for class 'unknownClass'", buried.LastError);
+    }
+
+    [Fact]
+    public async Task A_periodic_job_runs_on_its_schedule_without_drift()
+    {
+        var runs = new ConcurrentQueue<DateTimeOffset>();
+        await using var node = await LindaHost.StartAsync(Options(), h => h.Register("tick", ctx =>
+        {
+            runs.Enqueue(DateTimeOffset.UtcNow);
+            return runs.Count == 2 ? throw new InvalidOperationException("a failed run does not stop the schedule") : Task.CompletedTask;
+        }));
+        await node.Client.PushAsync(new Push("jobs", JobPayload.Create("tick")) { Id = "tick", Period = TimeSpan.FromSeconds(1), MaxRetries = 0 });
+        var created = ((JobView)await node.Client.GetJobAsync("jobs", "tick")).Job.CreatedAt;
+
+        await Eventually(async () => runs.Count >= 4 ? "" : null, "four runs");
+        var view = await Eventually(async () => await node.Client.GetJobAsync("jobs", "tick") is JobView { State: JobState.Delayed } v ? v : null, "the job to wait for its next run");
+        var offset = view.DueAt!.Value - created;
+        Assert.Equal(0, offset.Ticks % TimeSpan.TicksPerSecond);
+        Assert.True(offset >= TimeSpan.FromSeconds(4), $"next run {offset} after creation");
+    }
+
+    [Fact]
+    public async Task A_worker_killed_mid_job_has_its_job_run_again_at_once_on_another_worker()
+    {
+        var started = new ConcurrentQueue<(int Attempt, IActorRef Worker)>();
+        var second = new TaskCompletionSource<IActorRef>();
+        await using var node = await LindaHost.StartAsync(Options(workers: 2), h => h.Register("slow", async ctx =>
+        {
+            started.Enqueue((ctx.Attempt, ctx.Worker));
+            if (ctx.Attempt == 1)
+                await Task.Delay(Timeout.Infinite, ctx.CancellationToken);
+            else
+                second.TrySetResult(ctx.Worker);
+        }));
+        // A lease of ten minutes: only the worker's death can bring the job back this soon.
+        await node.Client.PushAsync(new Push("jobs", JobPayload.Create("slow")) { Id = "slow", TimeToRun = TimeSpan.FromMinutes(10) });
+        var first = await Eventually(async () => started.TryPeek(out var s) ? s.Worker : null, "the first attempt");
+
+        node.System.Stop(first);
+        var other = await second.Task.WaitAsync(Bound);
+        Assert.NotEqual(first, other);
+        var view = await Eventually(async () => await node.Client.GetJobAsync("jobs", "slow") as NotFound, "the job to be completed");
+        Assert.Equal([1, 2], started.Select(s => s.Attempt));
+    }
+
+    [Fact]
+    public async Task Shutdown_lets_running_jobs_finish_within_the_grace_period_and_releases_the_rest()
+    {
+        var finished = new ConcurrentQueue<string>();
+        var running = new ConcurrentDictionary<string, bool>();
+        var node = await LindaHost.StartAsync(Options(workers: 2, grace: TimeSpan.FromSeconds(2)), h => h.Register("sleep", async ctx =>
+        {
+            running[ctx.JobId] = true;
+            await Task.Delay(ctx.Arg<int>(0), ctx.CancellationToken);
+            finished.Enqueue(ctx.JobId);
+        }));
+        await node.Client.PushAsync("jobs", JobPayload.Create("sleep", 500), "short");
+        await node.Client.PushAsync("jobs", JobPayload.Create("sleep", 600_000), "long");
+        await Eventually(async () => running.Count == 2 ? "" : null, "both jobs to start");
+
+        await node.DisposeAsync();
+        Assert.Equal(["short"], finished);
+
+        await using var after = QueueNode.Start(_folder.File("linda.db"), TimeProvider.System);
+        Assert.IsType<NotFound>(await after.Ask<IReply>(new GetJob("short")));
+        var released = await after.Ask<JobView>(new GetJob("long"));
+        Assert.Equal((JobState.Ready, 1, "released at shutdown"), (released.State, released.Releases, released.LastError));
+    }
+
+    [Fact]
+    public async Task A_client_on_a_second_node_pushes_jobs_that_the_first_node_runs()
+    {
+        var ran = new ConcurrentDictionary<string, string>();
+        await using var first = await LindaHost.StartAsync(Options(), h => h.Register("where", ctx =>
+        {
+            ran[ctx.JobId] = ctx.Worker.Path.Address.ToString();
+            return Task.CompletedTask;
+        }), roles: ["worker"]);
+        var clientOptions = Options();
+        clientOptions.WorkerRole = "worker";
+        clientOptions.SqlitePath = _folder.File("client.db");
+        await using var second = await LindaHost.StartAsync(clientOptions, seed: first.Address, roles: ["client"]);
+
+        Assert.Equal(["jobs"], second.Client.Queues);
+        Assert.IsType<Pushed>(await second.Client.PushAsync("jobs", JobPayload.Create("where"), "from-second"));
+        await Eventually(async () => ran.ContainsKey("from-second") ? "" : null, "the job to run");
+        Assert.IsType<NotFound>(await second.Client.GetJobAsync("jobs", "from-second"));
+        var stats = Assert.IsType<QueueStats>(await second.Client.GetStatsAsync("jobs"));
+        Assert.Equal(1, stats.TotalJobs);
+        Assert.IsType<Rejected>(await second.Client.PushAsync("nope", JobPayload.Create("where")));
+        Assert.Empty(LindaNode.Get(second.System).WorkerPools);
+    }
+}
