@@ -1,0 +1,615 @@
+// Linda benchmarks: one queue actor on Akka.Persistence.Sql + SQLite (WAL, synchronous=FULL), in one
+// process with its producers and consumers. Each run uses a SQLite file in a fresh temporary folder,
+// deleted afterwards. Every mode prints one line "RESULT mode=MODE key=value ..." on stdout (cycle:
+// one per shape); notes go to stderr.
+//
+// usage: dotnet run -c Release --project tests/Linda.Benchmarks -- MODE [N] [--key=value ...]
+//   push     [N=50000]    N pushes of 100-byte payloads from --producers=4, each keeping --window=200
+//                         pushes unacknowledged (--driver=actor|ask), after a warm-up
+//   cycle    [N=50000]    push -> reserve -> complete of N jobs, producers and --consumers=4 at the same
+//                         time; one line per shape in --slots=25,1 (reservations each consumer holds)
+//   latency  [M=1000]     idle push -> Reserved latency: a consumer waits with a long reserve, one job at a time
+//   delayed  [M=1000]     M jobs pushed with a 1 s delay (--pace=MS between pushes, 0 = all at once);
+//                         lateness of Reserved vs push sent + 1 s; --consumers=4 --slots=1
+//   recovery [N=1000000]  push N ready jobs, stop the system, recover the queue in a new process (cold)
+//                         and again in this one (warm); recovery time, memory, snapshot, file sizes
+//   all                   every mode in turn with its defaults
+// options: --warmup=SECONDS (10), --config=HOCON or --config=@FILE (or env LINDA_BENCH_CONFIG): extra
+//          HOCON over Linda's SQLite defaults, e.g. --config="linda.queue.snapshot-every = 0";
+//          --timeout=SECONDS (600) for any one phase
+// diagnostics (they change what is measured; never used for the reported figures):
+//   --trace-sql=MS      time every SQL command of the journal and snapshot store, print slower ones
+//   --busy-timeout=MS   also set PRAGMA busy_timeout on every connection (SQLite waits for a lock in
+//                       short sleeps instead of Microsoft.Data.Sqlite's 150 ms retry sleep)
+//   --min-threads=N     raise the thread pool's minimum; --verbose (delayed) prints every job
+//
+// Extra figures on the lines: cpu_pct (process CPU over the measured section, % of all cores), GC
+// counts and pause time, stalls_50ms (gaps of >= 50 ms between Completed replies), and what the
+// queue's journal rows say about the writes (Akka.Persistence.Sql stamps all rows of one write with
+// the same `created` time): journal_writes_seen, events_per_write, ms_per_write.
+using System.Diagnostics;
+using Akka.Actor;
+using Linda.Persistence;
+using Microsoft.Data.Sqlite;
+using static Linda.JobQueue;
+
+namespace Linda.Benchmarks;
+
+internal static class Program
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
+    private static TimeSpan RunTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>A payload whose <see cref="JobPayload.Size"/> (class + JSON args) is 100 bytes.</summary>
+    private static readonly JobPayload Payload100 = MakePayload(100);
+
+    private static JobPayload MakePayload(int size)
+    {
+        var empty = JobPayload.Create("bench", "");
+        var payload = JobPayload.Create("bench", new string('x', size - empty.Size));
+        if (payload.Size != size)
+            throw new InvalidOperationException($"payload is {payload.Size} bytes, not {size}");
+        return payload;
+    }
+
+    private static async Task<int> Main(string[] args)
+    {
+        var o = new Options(args);
+        RunTimeout = TimeSpan.FromSeconds(o.Double("timeout", 600));
+        if (o.Int("min-threads", 0) is > 0 and var minThreads) // diagnostic: more thread-pool threads from the start
+        {
+            ThreadPool.GetMinThreads(out _, out var io);
+            ThreadPool.SetMinThreads(minThreads, Math.Max(io, minThreads));
+        }
+        try
+        {
+            switch (o.Mode)
+            {
+                case "push": await ModePush(o, o.N); break;
+                case "cycle": await ModeCycle(o, o.N); break;
+                case "latency": await ModeLatency(o, o.N); break;
+                case "delayed": await ModeDelayed(o, o.N); break;
+                case "recovery": await ModeRecovery(o, o.N); break;
+                case "recovery-child": await ModeRecoveryChild(o); break;
+                case "all":
+                    await ModePush(o, null);
+                    await ModeCycle(o, null);
+                    await ModeLatency(o, null);
+                    await ModeDelayed(o, null);
+                    await ModeRecovery(o, null);
+                    break;
+                default:
+                    Console.Error.WriteLine("usage: Linda.Benchmarks push|cycle|latency|delayed|recovery|all [N] [--key=value ...]");
+                    return 2;
+            }
+            return 0;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"FAILED: {e}");
+            return 1;
+        }
+    }
+
+    // ================================================================ push
+
+    private static async Task ModePush(Options o, int? count)
+    {
+        var n = count ?? 50_000;
+        var producers = o.Int("producers", 4);
+        var window = o.Int("window", 200);
+        var driver = o.Str("driver", "actor");
+        await using var b = Bench.Create(o);
+        await WarmUp(b, o);
+
+        var q = await b.StartedQueue("bench");
+        var usage = new Usage();
+        var (seconds, ids) = await RunPush(b, q, "bench", n, producers, window, driver);
+        var figures = usage.Figures();
+        if (ids.Distinct().Count() != n)
+            throw new InvalidOperationException($"push: {ids.Distinct().Count()} distinct job ids, expected {n}");
+        var stats = await q.Ask<QueueStats>(GetStats.Instance, AskTimeout);
+        if (stats.Ready != n)
+            throw new InvalidOperationException($"push: queue has {stats.Ready} ready jobs, expected {n}");
+        TraceSummary(o, "push");
+        Console.Error.WriteLine($"# push: {n} jobs acknowledged in {seconds:F3} s, queue holds {stats.Ready} ready");
+        Console.WriteLine($"RESULT mode=push n={n} producers={producers} window={window} driver={driver} payload_bytes={Payload100.Size} " +
+                          $"push_s={Stat.F(seconds, 3)} push_jobs_per_s={Stat.F(n / seconds, 0)} {figures} {JournalWrites(b.DbPath, "bench")}");
+    }
+
+    /// <summary>
+    /// Pushes <paramref name="n"/> jobs from <paramref name="producers"/> producers, each keeping up to
+    /// <paramref name="window"/> pushes unacknowledged. Returns the time until the last Pushed and the ids.
+    /// </summary>
+    private static async Task<(double Seconds, string[] Ids)> RunPush(Bench b, IActorRef q, string queue, int n, int producers, int window, string driver)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        var tasks = StartProducers(b, q, queue, n, producers, window, driver);
+        var ids = await Stat.Within(Task.WhenAll(tasks), RunTimeout, "push");
+        var t1 = Stopwatch.GetTimestamp();
+        return (Stat.Seconds(t0, t1), ids.SelectMany(x => x).ToArray());
+    }
+
+    private static Task<string[]>[] StartProducers(Bench b, IActorRef q, string queue, int n, int producers, int window, string driver)
+    {
+        var payload = Payload100;
+        Func<Push> make = () => new Push(queue, payload);
+        var per = n / producers;
+        return Enumerable.Range(0, producers).Select(i =>
+        {
+            var share = i == producers - 1 ? n - per * (producers - 1) : per;
+            return driver switch
+            {
+                "actor" => StartActorProducer(b.Sys, q, make, share, window),
+                "ask" => AskProducer(q, make, share, window),
+                _ => throw new ArgumentException($"unknown driver '{driver}' (actor or ask)"),
+            };
+        }).ToArray();
+    }
+
+    /// <summary>A <see cref="Producer"/> actor: replies come back to it; it sends the next push from its mailbox.</summary>
+    private static Task<string[]> StartActorProducer(ActorSystem sys, IActorRef q, Func<Push> make, int count, int window)
+    {
+        var done = new TaskCompletionSource<string[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        sys.ActorOf(Props.Create(() => new Producer())).Tell(new Producer.Start(q, make, count, window, done));
+        return done.Task;
+    }
+
+    /// <summary><paramref name="window"/> lanes, each awaiting an Ask per push, one after another.</summary>
+    private static async Task<string[]> AskProducer(IActorRef q, Func<Push> make, int count, int window)
+    {
+        var ids = new string[count];
+        var next = -1;
+        async Task Lane()
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                var reply = await q.Ask<IReply>(make(), AskTimeout);
+                ids[i] = reply is Pushed p ? p.JobId : throw new InvalidOperationException($"push refused: {reply}");
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, Math.Min(window, count)).Select(_ => Task.Run(Lane)));
+        return ids;
+    }
+
+    // ================================================================ cycle
+
+    private static async Task ModeCycle(Options o, int? count)
+    {
+        var n = count ?? 50_000;
+        var producers = o.Int("producers", 4);
+        var consumers = o.Int("consumers", 4);
+        var window = o.Int("window", 200);
+        var driver = o.Str("driver", "actor");
+        var shapes = o.Str("slots", "25,1").Split(',').Select(int.Parse).ToArray();
+        await using var b = Bench.Create(o);
+        await WarmUp(b, o);
+        foreach (var slots in shapes)
+        {
+            var r = await RunCycle(b, $"cycle-s{slots}", n, producers, consumers, slots, window, driver);
+            Console.Error.WriteLine($"# cycle slots={slots}: all {n} pushed after {r.PushSeconds:F3} s, the {n}-th completed after {r.CycleSeconds:F3} s; " +
+                                    $"verified: each job completed exactly once, queue has 0 ready/reserved/delayed/buried ({r.Stats.Waiting} waits left)");
+            Console.WriteLine($"RESULT mode=cycle slots={slots} n={n} producers={producers} consumers={consumers} window={window} driver={driver} " +
+                              $"push_s={Stat.F(r.PushSeconds, 3)} cycle_s={Stat.F(r.CycleSeconds, 3)} cycle_jobs_per_s={Stat.F(n / r.CycleSeconds, 0)} " +
+                              $"redelivered={r.Redelivered} {r.Figures}");
+            await Task.Delay(500); // let the snapshot writes and event deletions of this queue settle
+            TraceSummary(o, $"cycle slots={slots}");
+        }
+    }
+
+    private sealed record CycleResult(double PushSeconds, double CycleSeconds, long Redelivered, QueueStats Stats, string Figures);
+
+    /// <summary>
+    /// Producers push <paramref name="n"/> jobs while consumers, started at the same moment, reserve and
+    /// complete them. Timed from the start until the n-th Completed reply; then checks that every pushed
+    /// job was completed exactly once and that the queue is empty.
+    /// </summary>
+    private static async Task<CycleResult> RunCycle(Bench b, string queue, int n, int producers, int consumers, int slots, int window, string driver)
+    {
+        var sys = b.Sys;
+        var q = await b.StartedQueue(queue);
+        var tracker = new Tracker(n);
+        var workers = Enumerable.Range(0, consumers)
+            .Select(_ => sys.ActorOf(Props.Create(() => new Consumer(tracker, null))))
+            .ToArray();
+
+        var usage = new Usage();
+        var t0 = Stopwatch.GetTimestamp();
+        foreach (var w in workers)
+            w.Tell(new Consumer.Start(q, slots, TimeSpan.FromSeconds(30)));
+        var pushTasks = StartProducers(b, q, queue, n, producers, window, driver);
+        var pushed = await Stat.Within(Task.WhenAll(pushTasks), RunTimeout, "cycle producers");
+        var tPushed = Stopwatch.GetTimestamp();
+        var tDone = await Stat.Within(tracker.Done.Task, RunTimeout, $"cycle consumers ({tracker.CompletedCount} of {n} completed)");
+        var (stalls, stallMs, longestMs) = tracker.Stalls;
+        var figures = $"stalls_50ms={stalls} stall_ms={Stat.F(stallMs, 0)} longest_gap_ms={Stat.F(longestMs, 1)} " +
+                      usage.Figures() + " " + JournalWrites(b.DbPath, queue);
+
+        await Task.WhenAll(workers.Select(w => w.GracefulStop(TimeSpan.FromSeconds(10))));
+        var stats = await q.Ask<QueueStats>(GetStats.Instance, AskTimeout);
+
+        var pushedIds = pushed.SelectMany(x => x).ToHashSet();
+        var completedIds = new HashSet<string>();
+        long completedTotal = 0;
+        foreach (var set in tracker.CompletedSets)
+        {
+            completedTotal += set.Count;
+            completedIds.UnionWith(set);
+        }
+        if (pushedIds.Count != n)
+            throw new InvalidOperationException($"cycle: {pushedIds.Count} distinct pushed ids, expected {n}");
+        if (tracker.Duplicates != 0 || completedTotal != n || !completedIds.SetEquals(pushedIds))
+            throw new InvalidOperationException($"cycle: completed {completedTotal} ({completedIds.Count} distinct, {tracker.Duplicates} duplicates), expected each of {n} once");
+        if (stats.Ready != 0 || stats.Reserved != 0 || stats.Delayed != 0 || stats.Buried != 0)
+            throw new InvalidOperationException($"cycle: queue not empty at the end: {stats}");
+        await q.GracefulStop(TimeSpan.FromSeconds(10));
+        return new CycleResult(Stat.Seconds(t0, tPushed), Stat.Seconds(t0, tDone), tracker.Redelivered, stats, figures);
+    }
+
+    /// <summary>With <c>--trace-sql</c>: prints (and clears) the SQL timings since the last call.</summary>
+    private static void TraceSummary(Options o, string what)
+    {
+        if (o.Double("trace-sql", 0) > 0)
+            Console.Error.WriteLine($"# sql during {what}: {SqlTimer.Instance.Summary()}");
+    }
+
+    /// <summary>Runs a blocking driver loop on a thread of its own, so it never holds a thread-pool thread.</summary>
+    private static Task<T> OnOwnThread<T>(Func<T> body)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                done.SetResult(body());
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        }) { IsBackground = true, Name = "bench-driver" };
+        thread.Start();
+        return done.Task;
+    }
+
+    private static Task OnOwnThread(Action body) => OnOwnThread(() =>
+    {
+        body();
+        return 0;
+    });
+
+    // ================================================================ warm-up
+
+    /// <summary>
+    /// Runs pushes and both cycle shapes on throwaway queues for <c>--warmup</c> seconds (default 10), so
+    /// the JIT has compiled (and re-compiled at tier 1) the hot paths before anything is measured;
+    /// throughput kept rising for about 8 s of warm-up here.
+    /// </summary>
+    private static async Task WarmUp(Bench b, Options o)
+    {
+        var seconds = o.Double("warmup", 10);
+        if (seconds <= 0)
+            return;
+        var producers = o.Int("producers", 4);
+        var consumers = o.Int("consumers", 4);
+        var window = o.Int("window", 200);
+        var driver = o.Str("driver", "actor");
+        var sw = Stopwatch.StartNew();
+        var round = 0;
+        do
+        {
+            round++;
+            var name = $"warm-push-{round}";
+            var q = await b.StartedQueue(name);
+            var (pushSeconds, _) = await RunPush(b, q, name, 10_000, producers, window, driver);
+            await q.GracefulStop(TimeSpan.FromSeconds(10));
+            var c25 = await RunCycle(b, $"warm-s25-{round}", 10_000, producers, consumers, 25, window, driver);
+            var c1 = await RunCycle(b, $"warm-s1-{round}", 2_000, producers, consumers, 1, window, driver);
+            Console.Error.WriteLine($"# warm-up round {round}: push {10_000 / pushSeconds:F0}/s, cycle slots=25 {10_000 / c25.CycleSeconds:F0}/s, slots=1 {2_000 / c1.CycleSeconds:F0}/s");
+        } while (sw.Elapsed.TotalSeconds < seconds);
+        await Task.Delay(500); // snapshot writes of the warm-up queues finish
+        TraceSummary(o, "warm-up");
+        Console.Error.WriteLine($"# warm-up: {round} rounds (10k pushes, 10k cycles slots=25, 2k cycles slots=1) in {sw.Elapsed.TotalSeconds:F1} s");
+    }
+
+    // ================================================================ latency
+
+    private static async Task ModeLatency(Options o, int? count)
+    {
+        var m = count ?? 1000;
+        const int warmIterations = 200;
+        await using var b = Bench.Create(o);
+        await WarmUp(b, o);
+
+        var q = await b.StartedQueue("latency");
+        var probe = new LatencyProbe();
+        var consumer = b.Sys.ActorOf(Props.Create(() => new LatencyConsumer(probe)), "latency-consumer");
+        consumer.Tell(new LatencyConsumer.Start(q));
+        await Task.Delay(200); // the consumer's reserve is waiting: the queue is idle
+
+        var lat = new double[m];
+        var putRtt = new double[m];
+        // The driver blocks (sleeps, waits): it runs on its own thread, never on a thread-pool thread
+        // the actors and the journal need.
+        await OnOwnThread(() =>
+        {
+            for (var i = -warmIterations; i < m; i++)
+            {
+                Thread.Sleep(1); // idle gap between jobs
+                var t0 = Stopwatch.GetTimestamp();
+                var ack = q.Ask<IReply>(new Push("latency", Payload100), AskTimeout);
+                var reply = ack.GetAwaiter().GetResult();
+                var tAck = Stopwatch.GetTimestamp();
+                if (reply is not Pushed)
+                    throw new InvalidOperationException($"latency: push refused: {reply}");
+                if (!probe.Cycled.Wait(TimeSpan.FromSeconds(30)))
+                    throw new TimeoutException("latency: no Reserved/Completed within 30 s");
+                if (probe.Failure is not null)
+                    throw new InvalidOperationException($"latency: consumer got {probe.Failure}");
+                if (i < 0)
+                    continue;
+                lat[i] = Stat.Us(probe.ReservedAt - t0);
+                putRtt[i] = Stat.Us(tAck - t0);
+            }
+        });
+        await consumer.GracefulStop(TimeSpan.FromSeconds(10));
+        var stats = await q.Ask<QueueStats>(GetStats.Instance, AskTimeout);
+        if (stats.Jobs != 0)
+            throw new InvalidOperationException($"latency: queue not empty at the end: {stats}");
+        Console.Error.WriteLine($"# latency: {m} jobs (after {warmIterations} unrecorded), push sent -> Reserved received by the waiting consumer");
+        Console.WriteLine($"RESULT mode=latency m={m} p50_us={Stat.F(Stat.Pct(lat, 50), 1)} p90_us={Stat.F(Stat.Pct(lat, 90), 1)} " +
+                          $"p99_us={Stat.F(Stat.Pct(lat, 99), 1)} max_us={Stat.F(lat.Max(), 1)} " +
+                          $"put_rtt_p50_us={Stat.F(Stat.Pct(putRtt, 50), 1)} put_rtt_p99_us={Stat.F(Stat.Pct(putRtt, 99), 1)}");
+    }
+
+    // ================================================================ delayed
+
+    private static async Task ModeDelayed(Options o, int? count)
+    {
+        var m = count ?? 1000;
+        var consumers = o.Int("consumers", 4);
+        var slots = o.Int("slots-delayed", o.Int("slots", 1));
+        var paceMs = o.Int("pace", 0);
+        var delay = TimeSpan.FromSeconds(1);
+        await using var b = Bench.Create(o);
+        await WarmUp(b, o);
+
+        var q = await b.StartedQueue("delayed");
+        var tracker = new Tracker(m);
+        var late = new double[m];
+        var got = -1;
+        var ticksPerMs = Stopwatch.Frequency / 1000.0;
+        var verbose = o.Str("verbose", "false") == "true";
+        void OnReserved(Reserved r, long at)
+        {
+            var now = DateTimeOffset.UtcNow;
+            var due = r.Job.Payload.Arg<long>(0); // the Stopwatch time the job should be ready at
+            var lateness = (at - due) / ticksPerMs;
+            late[Interlocked.Increment(ref got)] = lateness;
+            if (verbose) // where the time went: before the queue took the push, or after the job's due time there
+                Console.Error.WriteLine($"# job {r.Job.Id}: late {lateness:F2} ms; push taken by the queue {(r.Job.CreatedAt - DateTimeOffset.FromUnixTimeMilliseconds(0).AddTicks(r.Job.Payload.Arg<long>(1))).TotalMilliseconds:F2} ms after sending; " +
+                                        $"reserved {(now - r.Job.CreatedAt - delay).TotalMilliseconds:F2} ms after its due time in the queue");
+        }
+        Action<Reserved, long> onReserved = OnReserved;
+        var workers = Enumerable.Range(0, consumers)
+            .Select(_ => b.Sys.ActorOf(Props.Create(() => new Consumer(tracker, onReserved))))
+            .ToArray();
+        foreach (var w in workers)
+            w.Tell(new Consumer.Start(q, slots, TimeSpan.FromSeconds(30)));
+        await Task.Delay(200);
+
+        var acked = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var collector = b.Sys.ActorOf(Props.Create(() => new AckCollector(m, acked)));
+        var pad = new string('x', 40);
+        await OnOwnThread(() => // it sleeps between pushes: not on a thread-pool thread
+        {
+            for (var i = 0; i < m; i++)
+            {
+                if (paceMs > 0)
+                    Thread.Sleep(paceMs);
+                var sentAt = (DateTimeOffset.UtcNow - DateTimeOffset.FromUnixTimeMilliseconds(0)).Ticks;
+                var due = Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency);
+                q.Tell(new Push("delayed", JobPayload.Create("bench", due, sentAt, pad)) { Delay = delay }, collector);
+            }
+        });
+        await Stat.Within(acked.Task, RunTimeout, "delayed pushes");
+        await Stat.Within(tracker.Done.Task, RunTimeout, $"delayed consumers ({tracker.CompletedCount} of {m} completed)");
+        await Task.WhenAll(workers.Select(w => w.GracefulStop(TimeSpan.FromSeconds(10))));
+        var stats = await q.Ask<QueueStats>(GetStats.Instance, AskTimeout);
+        if (stats.Jobs != 0 || tracker.Duplicates != 0)
+            throw new InvalidOperationException($"delayed: queue not empty or duplicates at the end: {stats}, duplicates={tracker.Duplicates}");
+        Console.Error.WriteLine($"# delayed: {m} jobs with delay 1 s, pace {paceMs} ms, {consumers} consumers x {slots} slots; lateness = Reserved received - (push sent + 1 s)");
+        Console.WriteLine($"RESULT mode=delayed m={m} consumers={consumers} slots={slots} pace_ms={paceMs} " +
+                          $"lateness_p50_ms={Stat.F(Stat.Pct(late, 50), 2)} lateness_p90_ms={Stat.F(Stat.Pct(late, 90), 2)} " +
+                          $"lateness_p99_ms={Stat.F(Stat.Pct(late, 99), 2)} lateness_max_ms={Stat.F(late.Max(), 2)} lateness_min_ms={Stat.F(late.Min(), 2)}");
+    }
+
+    // ================================================================ recovery
+
+    private static async Task ModeRecovery(Options o, int? count)
+    {
+        var n = count ?? 1_000_000;
+        var producers = o.Int("producers", 4);
+        var window = o.Int("window", 500);
+        var driver = o.Str("driver", "actor");
+        const string name = "recovery";
+        await using var b = Bench.Create(o);
+        var persistenceId = JobQueueActor.PersistenceIdOf(name);
+
+        var q = await b.StartedQueue(name);
+        var (pushSeconds, ids) = await RunPush(b, q, name, n, producers, window, driver);
+        var stats = await q.Ask<QueueStats>(GetStats.Instance, AskTimeout);
+        if (stats.Ready != n || ids.Length != n)
+            throw new InvalidOperationException($"recovery: {stats.Ready} ready after the pushes, expected {n}");
+        Console.Error.WriteLine($"# recovery: {n} jobs pushed in {pushSeconds:F1} s ({n / pushSeconds:F0}/s); waiting for snapshot writes to settle");
+        await WaitForSnapshotsToSettle(b.DbPath, persistenceId);
+        await b.StopAsync();
+
+        var db = Inspect(b.DbPath, persistenceId);
+        var (dbBytes, walBytes) = b.FileSizes();
+        Console.Error.WriteLine($"# recovery: journal rows for the queue {db.JournalRows} (seq {db.JournalMinSeq}..{db.JournalMaxSeq}), " +
+                                $"snapshots {string.Join(", ", db.Snapshots.Select(s => $"seq {s.Seq} {Stat.Mb(s.Bytes):F1} MB"))}; " +
+                                $"db {Stat.Mb(dbBytes):F1} MB ({db.FreePages} of {db.Pages} pages free) + wal {Stat.Mb(walBytes):F1} MB");
+
+        // Cold: a new process, as after a crash or a deploy.
+        var child = await OnOwnThread(() => RunChild(o, b.DbPath, n));
+        Console.Error.WriteLine($"# recovery (new process): {string.Join(' ', child.Select(kv => $"{kv.Key}={kv.Value}"))}");
+
+        // Warm: a new ActorSystem in this process (JIT already done).
+        var sys = b.Start();
+        var t0 = Stopwatch.GetTimestamp();
+        var q2 = b.Queue(name);
+        var recovered = await q2.Ask<QueueStats>(GetStats.Instance, TimeSpan.FromMinutes(5));
+        var warmSeconds = Stat.Seconds(t0, Stopwatch.GetTimestamp());
+        if (recovered.Ready != n)
+            throw new InvalidOperationException($"recovery (warm): {recovered.Ready} ready, expected {n}");
+        GC.KeepAlive(sys);
+
+        var snapshot = db.Snapshots.OrderByDescending(s => s.Seq).FirstOrDefault();
+        Console.WriteLine($"RESULT mode=recovery n={n} ready={child["ready"]} recovery_s={child["recovery_s"]} recovery_warm_s={Stat.F(warmSeconds, 3)} " +
+                          $"working_set_mb={child["working_set_mb"]} peak_working_set_mb={child["peak_working_set_mb"]} managed_mb={child["managed_mb"]} gc_committed_mb={child["gc_committed_mb"]} " +
+                          $"snapshot_every={b.Settings.SnapshotEvery} snapshot_seq={snapshot.Seq} snapshot_mb={Stat.F(Stat.Mb(snapshot.Bytes), 1)} " +
+                          $"journal_rows={db.JournalRows} events_to_replay={db.EventsAfterSnapshot} " +
+                          $"db_mb={Stat.F(Stat.Mb(dbBytes), 1)} wal_mb={Stat.F(Stat.Mb(walBytes), 1)} db_free_pages_pct={Stat.F(100.0 * db.FreePages / Math.Max(1, db.Pages), 0)} " +
+                          $"push_s={Stat.F(pushSeconds, 1)} push_jobs_per_s={Stat.F(n / pushSeconds, 0)}");
+    }
+
+    /// <summary>Recovers the queue in this process (started by <see cref="RunChild"/>) and prints one CHILD line.</summary>
+    private static async Task ModeRecoveryChild(Options o)
+    {
+        var dbPath = o.Str("db", "");
+        var n = o.N ?? throw new ArgumentException("recovery-child needs N");
+        var busyTimeout = o.Int("busy-timeout", 0);
+        var traceSql = o.Double("trace-sql", 0);
+        var sys = ActorSystem.Create("bench", busyTimeout > 0 || traceSql > 0
+            ? Bench.DiagnosticSetup(dbPath, Bench.MakeConfig(o), busyTimeout, traceSql)
+            : SqlitePersistence.Setup(dbPath, Bench.MakeConfig(o)));
+        var settings = LindaSettings.Create(sys);
+        var t0 = Stopwatch.GetTimestamp();
+        var q = sys.ActorOf(JobQueueActor.Props("recovery", settings), "queue-recovery");
+        var stats = await q.Ask<QueueStats>(GetStats.Instance, TimeSpan.FromMinutes(5));
+        var seconds = Stat.Seconds(t0, Stopwatch.GetTimestamp());
+        using var process = Process.GetCurrentProcess();
+        var peakBeforeGc = process.PeakWorkingSet64;
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        process.Refresh();
+        Console.WriteLine($"CHILD recovery_s={Stat.F(seconds, 3)} ready={stats.Ready} working_set_mb={Stat.F(Stat.Mb(process.WorkingSet64), 0)} " +
+                          $"peak_working_set_mb={Stat.F(Stat.Mb(Math.Max(peakBeforeGc, process.PeakWorkingSet64)), 0)} " +
+                          $"managed_mb={Stat.F(Stat.Mb(GC.GetTotalMemory(false)), 0)} gc_committed_mb={Stat.F(Stat.Mb(GC.GetGCMemoryInfo().TotalCommittedBytes), 0)}");
+        if (stats.Ready != n)
+            throw new InvalidOperationException($"recovery-child: {stats.Ready} ready, expected {n}");
+        GC.KeepAlive(q);
+        await sys.Terminate();
+    }
+
+    private static Dictionary<string, string> RunChild(Options o, string dbPath, int n)
+    {
+        var exe = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(exe) == "dotnet")
+            psi.ArgumentList.Add(typeof(Program).Assembly.Location);
+        psi.ArgumentList.Add("recovery-child");
+        psi.ArgumentList.Add(n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        psi.ArgumentList.Add("--db=" + dbPath);
+        foreach (var a in o.Raw)
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start the child");
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("CHILD ", StringComparison.Ordinal));
+        if (p.ExitCode != 0 || line is null)
+            throw new InvalidOperationException($"recovery child failed (exit {p.ExitCode}): {output}");
+        return line["CHILD ".Length..].Trim().Split(' ').Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
+    }
+
+    /// <summary>
+    /// How the queue's events went to the journal: Akka.Persistence.Sql stamps every row of one
+    /// WriteMessages (one transaction) with the same <c>created</c> time, so the distinct values count
+    /// the journal writes. Rows deleted after a snapshot are not seen (run with
+    /// <c>linda.queue.snapshot-every = 0</c> to see them all).
+    /// </summary>
+    private static string JournalWrites(string dbPath, string queue)
+    {
+        using var c = OpenReadOnly(dbPath);
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*), COUNT(DISTINCT created), MIN(created), MAX(created) FROM journal WHERE persistence_id = $p";
+        cmd.Parameters.AddWithValue("$p", JobQueueActor.PersistenceIdOf(queue));
+        using var r = cmd.ExecuteReader();
+        r.Read();
+        long rows = r.GetInt64(0), writes = r.GetInt64(1);
+        if (writes == 0)
+            return "journal_rows_seen=0";
+        var spanMs = (r.GetInt64(3) - r.GetInt64(2)) / (double)TimeSpan.TicksPerMillisecond;
+        return $"journal_rows_seen={rows} journal_writes_seen={writes} events_per_write={Stat.F(rows / (double)writes, 1)} " +
+               $"ms_per_write={Stat.F(spanMs / Math.Max(1, writes - 1), 3)}";
+    }
+
+    private sealed record DbInfo(long JournalRows, long JournalMinSeq, long JournalMaxSeq, long EventsAfterSnapshot,
+        List<(long Seq, long Bytes)> Snapshots, long Pages, long FreePages);
+
+    private static SqliteConnection OpenReadOnly(string dbPath)
+    {
+        var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = dbPath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        c.Open();
+        return c;
+    }
+
+    private static DbInfo Inspect(string dbPath, string persistenceId)
+    {
+        using var c = OpenReadOnly(dbPath);
+        long Scalar(string sql)
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = sql;
+            cmd.Parameters.AddWithValue("$p", persistenceId);
+            return cmd.ExecuteScalar() is long v ? v : 0;
+        }
+        var rows = Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id = $p");
+        var minSeq = Scalar("SELECT MIN(sequence_number) FROM journal WHERE persistence_id = $p");
+        var maxSeq = Scalar("SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $p");
+        var snapshots = new List<(long, long)>();
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = "SELECT sequence_number, length(snapshot) FROM snapshot WHERE persistence_id = $p ORDER BY sequence_number";
+            cmd.Parameters.AddWithValue("$p", persistenceId);
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+                snapshots.Add((r.GetInt64(0), r.GetInt64(1)));
+        }
+        var snapshotSeq = snapshots.Count == 0 ? 0 : snapshots.Max(s => s.Item1);
+        var afterSnapshot = Scalar($"SELECT COUNT(*) FROM journal WHERE persistence_id = $p AND deleted = 0 AND sequence_number > {snapshotSeq}");
+        return new DbInfo(rows, minSeq, maxSeq, afterSnapshot, snapshots, Scalar("PRAGMA page_count"), Scalar("PRAGMA freelist_count"));
+    }
+
+    /// <summary>Waits until the queue's newest snapshot has not changed for 2 s (at most 60 s), so stopping the system loses no snapshot write.</summary>
+    private static async Task WaitForSnapshotsToSettle(string dbPath, string persistenceId)
+    {
+        var sw = Stopwatch.StartNew();
+        long last = -1;
+        var stableSince = TimeSpan.Zero;
+        while (sw.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            long seq;
+            using (var c = OpenReadOnly(dbPath))
+            using (var cmd = c.CreateCommand())
+            {
+                cmd.CommandText = "SELECT COALESCE(MAX(sequence_number), 0) FROM snapshot WHERE persistence_id = $p";
+                cmd.Parameters.AddWithValue("$p", persistenceId);
+                seq = (long)cmd.ExecuteScalar()!;
+            }
+            if (seq != last)
+            {
+                last = seq;
+                stableSince = sw.Elapsed;
+            }
+            else if (sw.Elapsed - stableSince > TimeSpan.FromSeconds(2))
+            {
+                return;
+            }
+            await Task.Delay(250);
+        }
+    }
+}
