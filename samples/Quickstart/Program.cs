@@ -1,117 +1,114 @@
-// Linda quickstart: one queue actor on a SQLite file, a worker actor that pulls jobs from it, and a mix
-// of jobs (immediate, prioritised, delayed, periodic, one that fails twice then succeeds, one that is
-// buried). Prints what happens and the final stats, then exits.
+// Linda quickstart: one process, one node, one SQLite file. Registers handlers, pushes a mix of jobs
+// (immediate, prioritised, delayed, periodic, one that fails twice then succeeds, one that is buried),
+// shows progress as jobs finish, prints the final stats and exits.
 // usage: dotnet run --project samples/Quickstart [-- --data DIR]
+using System.Collections.Concurrent;
 using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
 using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
 using Linda;
-using Linda.Persistence;
+using Linda.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using static Linda.JobQueue;
 
 var dataDir = args.Length == 2 && args[0] == "--data"
     ? args[1]
     : Path.Combine(Path.GetTempPath(), $"linda-quickstart-{Environment.ProcessId}");
 var dbPath = Path.Combine(dataDir, "linda.db");
-if (File.Exists(dbPath))
-    File.Delete(dbPath); // a fresh queue every run, so the output is always the same story
+Directory.CreateDirectory(dataDir);
+foreach (var file in new[] { dbPath, dbPath + "-wal", dbPath + "-shm" })
+    File.Delete(file); // a fresh queue every run, so the story is the same each time
 Console.WriteLine($"Linda quickstart: queue 'quickstart' on {dbPath} (SQLite, WAL, synchronous=FULL)");
 
-var system = ActorSystem.Create("quickstart", SqlitePersistence.Setup(dbPath, ConfigurationFactory.ParseString("akka.loglevel = WARNING")));
-var queue = system.ActorOf(JobQueueActor.Props("quickstart", LindaSettings.Create(system)), "quickstart");
-var ask = TimeSpan.FromSeconds(30);
+var settled = new ConcurrentDictionary<string, bool>();
+var allSettled = new TaskCompletionSource();
+void Settle(string id)
+{
+    if (settled.TryAdd(id, true) && settled.Count == 6)
+        allSettled.TrySetResult();
+}
+
+var host = new HostBuilder().ConfigureServices(services =>
+{
+    services.AddLindaClient();
+    services.AddAkka("quickstart", (akka, _) => akka
+        .AddHocon(ConfigurationFactory.ParseString("akka.loglevel = ERROR"), HoconAddMode.Prepend)
+        .WithRemoting("127.0.0.1", 0)
+        .WithClustering(new ClusterOptions())
+        .AddStartup((system, _) => Cluster.Get(system).Join(Cluster.Get(system).SelfAddress)) // a cluster of one
+        .WithLinda(new LindaOptions
+        {
+            Queues = ["quickstart"],
+            SqlitePath = dbPath,
+            WorkerNum = 2,
+            RetryBackoffMin = TimeSpan.FromMilliseconds(200),
+        }, handlers => handlers
+            .RegisterWorker("printArgs", args => Console.WriteLine($"ran     printArgs {args}"))
+            .Register("flaky", ctx =>
+            {
+                if (ctx.Attempt <= 2)
+                    throw new InvalidOperationException($"flaky failure on attempt {ctx.Attempt}");
+                Console.WriteLine($"ran     {ctx.JobId}: worked on attempt {ctx.Attempt}");
+                return Task.CompletedTask;
+            })
+            .Register("poison", ctx => throw new FormatException($"can't read the input (attempt {ctx.Attempt})"))
+            .Register("heartbeat", ctx =>
+            {
+                Console.WriteLine($"ran     {ctx.JobId}: beat at {DateTime.UtcNow:HH:mm:ss.fff}");
+                return Task.CompletedTask;
+            })));
+}).Build();
+await host.StartAsync();
+var linda = host.Services.GetRequiredService<ILindaClient>();
 
 async Task Push(Push push, string what)
 {
-    var reply = await queue.Ask<IReply>(push, ask);
+    var reply = await linda.PushAsync(push);
     Console.WriteLine(reply is Pushed p
-        ? $"pushed  {p.JobId,-10} {push.Payload,-28} {what} ({p.State.ToString().ToLowerInvariant()})"
-        : $"refused {push.Id,-10} {push.Payload,-28} {what}: {((IFailure)reply).Message}");
+        ? $"pushed  {p.JobId,-10} {push.Payload,-24} {what} ({p.State.ToString().ToLowerInvariant()})"
+        : $"refused {push.Id,-10} {push.Payload,-24} {what}: {((IFailure)reply).Message}");
 }
-
-var finished = new TaskCompletionSource();
-system.ActorOf(Props.Create(() => new Worker(queue, finished)), "worker");
 
 await Push(new Push("quickstart", JobPayload.Create("printArgs", "hello", "world")) { Id = "hello" }, "priority 1024");
 await Push(new Push("quickstart", JobPayload.Create("printArgs", "urgent")) { Id = "urgent", Priority = 0 }, "priority 0");
 await Push(Later("quickstart", JobPayload.Create("printArgs", "a", "b", "c"), TimeSpan.FromSeconds(1)) with { Id = "later" }, "delayed 1 s");
-await Push(new Push("quickstart", JobPayload.Create("flaky", 2)) { Id = "flaky", MaxRetries = 3 }, "fails twice, then works");
-await Push(new Push("quickstart", JobPayload.Create("poison")) { Id = "poison", MaxRetries = 1 }, "always fails: buried after 1 retry");
+await Push(new Push("quickstart", JobPayload.Create("flaky")) { Id = "flaky", MaxRetries = 3 }, "fails twice, then works");
+await Push(new Push("quickstart", JobPayload.Create("poison")) { Id = "poison", MaxRetries = 1 }, "always fails: buried");
 await Push(new Push("quickstart", JobPayload.Create("heartbeat")) { Id = "heartbeat", Period = TimeSpan.FromSeconds(1) }, "periodic, every 1 s");
 await Push(new Push("quickstart", JobPayload.Create("heartbeat")) { Id = "heartbeat" }, "same id again");
 
-await finished.Task.WaitAsync(TimeSpan.FromMinutes(1));
-var stats = await queue.Ask<QueueStats>(GetStats.Instance, ask);
-var buried = await queue.Ask<JobView>(PeekBuried.Instance, ask);
-Console.WriteLine($"buried  {buried.Job.Id}: {buried.LastError} (kick it to run it again)");
-Console.WriteLine($"stats   ready={stats.Ready} delayed={stats.Delayed} reserved={stats.Reserved} buried={stats.Buried} total-jobs={stats.TotalJobs} pushes={stats.Commands["push"]} reserves={stats.Commands["reserve"]}");
-await queue.Ask<Deleted>(new Delete("heartbeat"), ask);
-await system.Terminate();
-Console.WriteLine("done");
-
-/// <summary>Pulls one job at a time, runs it, and answers complete, release (retry later) or bury.</summary>
-sealed class Worker : ReceiveActor
+// Progress: watch each job until it is gone (done), buried, or (periodic) has run twice.
+var deadline = DateTime.UtcNow.AddMinutes(1);
+while (!allSettled.Task.IsCompleted && DateTime.UtcNow < deadline)
 {
-    private readonly IActorRef _queue;
-    private readonly TaskCompletionSource _finished;
-    private int _heartbeats;
-    private readonly HashSet<string> _settled = [];
-
-    public Worker(IActorRef queue, TaskCompletionSource finished)
+    foreach (var id in new[] { "hello", "urgent", "later", "flaky", "poison", "heartbeat" }.Where(id => !settled.ContainsKey(id)))
     {
-        _queue = queue;
-        _finished = finished;
-        Receive<Reserved>(Run);
-        Receive<ReserveTimedOut>(_ => Pull());
-        Receive<IReply>(_ => { });
-    }
-
-    protected override void PreStart() => Pull();
-
-    private void Pull() => _queue.Tell(new Reserve(TimeSpan.FromSeconds(5)));
-
-    private void Run(Reserved r)
-    {
-        var job = r.Job;
-        var line = $"run     {job.Id,-10} {job.Payload,-28} attempt {r.Attempt}";
-        switch (job.Payload.Class)
+        switch (await linda.GetJobAsync("quickstart", id))
         {
-            case "printArgs":
-                Console.WriteLine($"{line}: {string.Join(" ", job.Payload.ParseArgs().EnumerateArray())}");
-                Done(new Complete(job.Id, r.Token), job.Id);
+            case NotFound:
+                Console.WriteLine($"done    {id}");
+                Settle(id);
                 break;
-            case "flaky" when r.Attempt <= job.Payload.Arg<int>(0):
-                Console.WriteLine($"{line}: failed, retry in 200 ms");
-                Done(new Release(job.Id, r.Token) { Delay = TimeSpan.FromMilliseconds(200), Error = $"failure {r.Attempt}" }, null);
+            case JobView { State: JobState.Buried } v:
+                Console.WriteLine($"buried  {id} after {v.Reserves} attempts: {v.LastError}");
+                Settle(id);
                 break;
-            case "flaky":
-                Console.WriteLine($"{line}: worked");
-                Done(new Complete(job.Id, r.Token), job.Id);
-                break;
-            case "poison" when r.Attempt > job.MaxRetries:
-                Console.WriteLine($"{line}: failed, retries used up: bury");
-                Done(new Bury(job.Id, r.Token, $"failed {r.Attempt} times: bad input"), job.Id);
-                break;
-            case "poison":
-                Console.WriteLine($"{line}: failed, retry in 200 ms");
-                Done(new Release(job.Id, r.Token) { Delay = TimeSpan.FromMilliseconds(200), Error = "bad input" }, null);
-                break;
-            case "heartbeat":
-                _heartbeats++;
-                Console.WriteLine($"{line}: beat {_heartbeats}");
-                Done(new Complete(job.Id, r.Token), _heartbeats >= 2 ? job.Id : null);
-                break;
-            default:
-                Done(new Bury(job.Id, r.Token, $"no handler for class '{job.Payload.Class}'"), job.Id);
+            case JobView { Job.IsPeriodic: true, Reserves: >= 2 } v:
+                Console.WriteLine($"periodic {id}: {v.Reserves} runs so far, next at {v.DueAt:HH:mm:ss.fff}");
+                Settle(id);
                 break;
         }
     }
-
-    /// <summary>Sends the verdict and asks for the next job in the same breath.</summary>
-    private void Done(ICommand verdict, string? settled)
-    {
-        _queue.Tell(verdict);
-        if (settled is not null && _settled.Add(settled) && _settled.Count == 6)
-            _finished.TrySetResult();
-        Pull();
-    }
+    await Task.Delay(100);
 }
+
+var stats = (QueueStats)await linda.GetStatsAsync("quickstart");
+Console.WriteLine($"stats   ready={stats.Ready} delayed={stats.Delayed} reserved={stats.Reserved} buried={stats.Buried} total-jobs={stats.TotalJobs} pushes={stats.Commands["push"]} reserves={stats.Commands["reserve"]}");
+await linda.DeleteAsync("quickstart", "heartbeat");
+await host.StopAsync();
+Console.WriteLine(allSettled.Task.IsCompleted ? "done" : "gave up waiting");
+return allSettled.Task.IsCompleted ? 0 : 1;

@@ -15,19 +15,66 @@ public sealed class SamplesSpec(ITestOutputHelper output)
         using var folder = new TempFolder("linda-quickstart");
         var lines = await Run("Quickstart.dll", "--data", folder.Path);
 
-        Assert.Contains(lines, l => l.StartsWith("run") && l.Contains("hello world"));
-        Assert.Contains(lines, l => l.StartsWith("run") && l.Contains("a b c"));
-        Assert.Contains(lines, l => l.StartsWith("run     flaky") && l.Contains("attempt 3: worked"));
-        Assert.Contains(lines, l => l.StartsWith("run     poison") && l.Contains("attempt 2: failed, retries used up: bury"));
-        Assert.Contains(lines, l => l.StartsWith("run     heartbeat") && l.Contains("beat 2"));
-        Assert.Contains(lines, l => l.StartsWith("refused heartbeat") && l.Contains("already exists"));
-        // The urgent job is pushed after "hello" but both are ready together only if the worker lags; either way it runs.
-        Assert.Contains(lines, l => l.StartsWith("run     urgent"));
-        Assert.Contains("buried  poison: failed 2 times: bad input (kick it to run it again)", lines);
+        Assert.Contains("ran     printArgs [\"hello\",\"world\"]", lines);
+        Assert.Contains("ran     printArgs [\"urgent\"]", lines);
+        Assert.Contains("ran     printArgs [\"a\",\"b\",\"c\"]", lines);
+        Assert.Contains("ran     flaky: worked on attempt 3", lines);
+        Assert.Contains(lines, l => l.StartsWith("buried  poison after 2 attempts: failed 2 times; last error: FormatException"));
+        Assert.Contains(lines, l => l.StartsWith("refused heartbeat") && l.EndsWith("already exists"));
+        Assert.Contains(lines, l => l.StartsWith("periodic heartbeat: 2 runs so far"));
+        foreach (var id in new[] { "hello", "urgent", "later", "flaky" })
+            Assert.Contains($"done    {id}", lines);
         Assert.Contains(lines, l => l.StartsWith("stats   ready=0 delayed=1 reserved=0 buried=1 total-jobs=6 pushes=7"));
         Assert.Equal("done", lines[^1]);
         Assert.True(File.Exists(Path.Combine(folder.Path, "linda.db")));
     }
+
+    [Fact]
+    public async Task PushJobs_joins_the_PrintArgs_cluster_and_its_job_is_printed()
+    {
+        using var folder = new TempFolder("linda-printargs");
+        var port = FreePort();
+        var printed = new TaskCompletionSource<string>();
+        var ready = new TaskCompletionSource();
+        using var printArgs = Start("PrintArgs.dll", "--port", port.ToString(), "--data", folder.Path);
+        printArgs.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+                return;
+            output.WriteLine("PrintArgs: " + e.Data);
+            if (e.Data.StartsWith("PrintArgs: 4 workers"))
+                ready.TrySetResult();
+            if (e.Data.StartsWith("printArgs: "))
+                printed.TrySetResult(e.Data);
+        };
+        printArgs.BeginOutputReadLine();
+        try
+        {
+            await ready.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            var lines = await Run("PushJobs.dll", "--seed", $"akka.tcp://linda@127.0.0.1:{port}");
+            Assert.Contains(lines, l => l.StartsWith("pushed job 1 to queue 'test': printArgs a b c, every 60 s, 3 retries"));
+            Assert.Equal("printArgs: a b c", await printed.Task.WaitAsync(TimeSpan.FromMinutes(1)));
+        }
+        finally
+        {
+            printArgs.Kill(entireProcessTree: true);
+            await printArgs.WaitForExitAsync();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static Process Start(string dll, params string[] args) =>
+        Process.Start(new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, dll), .. args])
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        })!;
 
     private async Task<List<string>> Run(string dll, params string[] args)
     {
