@@ -39,6 +39,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
     private DateTimeOffset? _timerDue;
     private long _sequenceNr;
     private long _eventsSinceSnapshot;
+    private long _jobsAtLastSnapshot;
     private bool _snapshotPending;
     private int _sweepAt = 1024;
 
@@ -95,6 +96,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
         {
             case SnapshotOffer { Snapshot: JobQueueSnapshot snapshot }:
                 _state = JobQueueState.FromSnapshot(snapshot, _settings.Limits);
+                _jobsAtLastSnapshot = snapshot.Jobs.Count;
                 break;
             case IEvent e:
                 _state.Apply(e);
@@ -193,7 +195,12 @@ public sealed class JobQueueActor : UntypedPersistentActor
         long token;
         do token = Random.Shared.NextInt64(); while (token == 0);
         var decision = _state.Reserve(holder.Path, token);
-        Persist(decision, holderRef);
+        // The lease is handed out once everything before it is in the journal (the job's push above all),
+        // without waiting for its own event, which goes into the next write: a worker's Complete and
+        // next Reserve then cost one journal round, not two. If the queue's node dies before that write,
+        // the job is simply Ready after recovery (at least once) and the old token is refused.
+        Answer(decision.Reply, holderRef);
+        Persist(decision.Event!, null, ActorRefs.Nobody);
     }
 
     /// <summary>Hands ready jobs to waiting reservers, oldest first, and times out those whose wait is over.</summary>
@@ -414,7 +421,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
 
     private void MaybeSnapshot()
     {
-        if (_settings.SnapshotEvery <= 0 || _snapshotPending || _eventsSinceSnapshot < Math.Max(_settings.SnapshotEvery, _state.Count))
+        if (_settings.SnapshotEvery <= 0 || _snapshotPending || _eventsSinceSnapshot < Math.Max(_settings.SnapshotEvery, _jobsAtLastSnapshot))
             return;
         // The copy is taken now, when the state holds exactly the events up to _sequenceNr, and saved
         // once they are all in the journal, under that sequence number.
@@ -422,6 +429,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
         var metadata = new SnapshotMetadata(PersistenceId, _sequenceNr, DateTime.UtcNow);
         _snapshotPending = true;
         _eventsSinceSnapshot = 0;
+        _jobsAtLastSnapshot = snapshot.Jobs.Count;
         DeferAsync(snapshot, s => SnapshotStore.Tell(new SaveSnapshot(metadata, s), Self));
     }
 

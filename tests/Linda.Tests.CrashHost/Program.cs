@@ -30,6 +30,9 @@ for (var i = 0; ; i++)
             if (i % 7 == 3 && await queue.Ask<IReply>(new Reserve(TimeSpan.Zero), timeout) is Reserved r)
             {
                 var verdict = i % 2 == 0 ? (object)new Complete(r.Job.Id, r.Token) : new Bury(r.Job.Id, r.Token, "crash test");
+                // Said before it is sent: a crash may land after the verdict is in the journal but
+                // before its acknowledgement is printed.
+                Console.WriteLine($"SENDING {r.Job.Id}");
                 var reply = await queue.Ask<IReply>(verdict, timeout);
                 Console.WriteLine(reply switch
                 {

@@ -107,6 +107,8 @@ public sealed class RecoverySpec : IDisposable
             await node.Ask<Pushed>(new Push("jobs", JobPayload.Create("work")) { Id = "leased", TimeToRun = TimeSpan.FromSeconds(5) });
             // A lease taken through Ask is held by a temporary actor, which is not watched: it runs to its deadline.
             await node.Ask<Reserved>(new Reserve(TimeSpan.Zero));
+            // Reserved does not wait for its own event; a read does wait for every pending write.
+            Assert.Equal(JobState.Reserved, (await node.Ask<JobView>(new GetJob("leased"))).State);
         }
 
         _clock.Advance(TimeSpan.FromSeconds(2));
