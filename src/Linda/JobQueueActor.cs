@@ -33,6 +33,8 @@ public sealed class JobQueueActor : UntypedPersistentActor
     private readonly PriorityQueue<Waiter, DateTimeOffset> _waiterTimeouts = new();
     private readonly Dictionary<IActorRef, Holder> _holders = new();
     private readonly Queue<IActorRef> _pendingReplies = new();
+    private readonly Dictionary<string, int> _pendingByJob = new(StringComparer.Ordinal);
+    private int _pendingKicks;
     private readonly long[] _commandCounts = new long[CommandNames.Length];
 
     private ITimer? _timer;
@@ -199,7 +201,13 @@ public sealed class JobQueueActor : UntypedPersistentActor
         // without waiting for its own event, which goes into the next write: a worker's Complete and
         // next Reserve then cost one journal round, not two. If the queue's node dies before that write,
         // the job is simply Ready after recovery (at least once) and the old token is refused.
-        Answer(decision.Reply, holderRef);
+        // When nothing about this job is waiting to be written, the reply needs no wait at all: the
+        // worker runs its next job while its last verdict is still being written.
+        var jobId = ((JobReserved)decision.Event!).JobId;
+        if (_pendingByJob.ContainsKey(jobId) || _pendingKicks > 0)
+            Answer(decision.Reply, holderRef);
+        else
+            holderRef.Tell(decision.Reply, Self);
         Persist(decision.Event!, null, ActorRefs.Nobody);
     }
 
@@ -249,13 +257,38 @@ public sealed class JobQueueActor : UntypedPersistentActor
         _sequenceNr++;
         _eventsSinceSnapshot++;
         _pendingReplies.Enqueue(replyTo);
+        var job = JobOf(evt);
+        var manyKicked = evt is JobsKicked { JobIds.Count: > 1 };
+        if (job is not null)
+            _pendingByJob[job] = _pendingByJob.GetValueOrDefault(job) + 1;
+        if (manyKicked)
+            _pendingKicks++;
         PersistAsync(evt, _ =>
         {
             _pendingReplies.Dequeue();
+            if (job is not null && --_pendingByJob[job] == 0)
+                _pendingByJob.Remove(job);
+            if (manyKicked)
+                _pendingKicks--;
             if (reply is not null)
                 replyTo.Tell(reply, Self);
         });
     }
+
+    /// <summary>The one job an event is about, or null (queue events, kicks of several jobs).</summary>
+    private static string? JobOf(IEvent evt) => evt switch
+    {
+        JobPushed e => e.Job.Id,
+        JobReserved e => e.JobId,
+        JobTouched e => e.JobId,
+        JobCompleted e => e.JobId,
+        JobReleased e => e.JobId,
+        JobBuried e => e.JobId,
+        JobDeleted e => e.JobId,
+        LeaseLost e => e.JobId,
+        JobsKicked { JobIds.Count: 1 } e => e.JobIds[0],
+        _ => null,
+    };
 
     /// <summary>Replies after every event persisted so far is in the journal (at once if none is pending).</summary>
     private void Answer(IReply reply) => Answer(reply, Sender);

@@ -13,6 +13,10 @@
 //                         lateness of Reserved vs push sent + 1 s; --consumers=4 --slots=1
 //   recovery [N=1000000]  push N ready jobs, stop the system, recover the queue in a new process (cold)
 //                         and again in this one (warm); recovery time, memory, snapshot, file sizes
+//   workers  [N=50000]    N jobs of class "noop" (100-byte payloads) pushed as in push mode while a
+//                         RoundRobinPool of real JobWorker actors with a no-op handler runs them; one
+//                         line per pool size in --workers=4,16; timed to the N-th handler run and to the
+//                         queue being empty (every Complete persisted)
 //   all                   every mode in turn with its defaults
 // options: --warmup=SECONDS (10), --config=HOCON or --config=@FILE (or env LINDA_BENCH_CONFIG): extra
 //          HOCON over Linda's SQLite defaults, e.g. --config="linda.queue.snapshot-every = 0";
@@ -35,7 +39,7 @@ using static Linda.JobQueue;
 
 namespace Linda.Benchmarks;
 
-internal static class Program
+internal static partial class Program
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
     private static TimeSpan RunTimeout = TimeSpan.FromMinutes(10);
@@ -43,10 +47,10 @@ internal static class Program
     /// <summary>A payload whose <see cref="JobPayload.Size"/> (class + JSON args) is 100 bytes.</summary>
     private static readonly JobPayload Payload100 = MakePayload(100);
 
-    private static JobPayload MakePayload(int size)
+    private static JobPayload MakePayload(int size, string @class = "bench")
     {
-        var empty = JobPayload.Create("bench", "");
-        var payload = JobPayload.Create("bench", new string('x', size - empty.Size));
+        var empty = JobPayload.Create(@class, "");
+        var payload = JobPayload.Create(@class, new string('x', size - empty.Size));
         if (payload.Size != size)
             throw new InvalidOperationException($"payload is {payload.Size} bytes, not {size}");
         return payload;
@@ -71,15 +75,17 @@ internal static class Program
                 case "delayed": await ModeDelayed(o, o.N); break;
                 case "recovery": await ModeRecovery(o, o.N); break;
                 case "recovery-child": await ModeRecoveryChild(o); break;
+                case "workers": await ModeWorkers(o, o.N); break;
                 case "all":
                     await ModePush(o, null);
                     await ModeCycle(o, null);
                     await ModeLatency(o, null);
                     await ModeDelayed(o, null);
                     await ModeRecovery(o, null);
+                    await ModeWorkers(o, null);
                     break;
                 default:
-                    Console.Error.WriteLine("usage: Linda.Benchmarks push|cycle|latency|delayed|recovery|all [N] [--key=value ...]");
+                    Console.Error.WriteLine("usage: Linda.Benchmarks push|cycle|latency|delayed|recovery|workers|all [N] [--key=value ...]");
                     return 2;
             }
             return 0;
@@ -130,9 +136,10 @@ internal static class Program
         return (Stat.Seconds(t0, t1), ids.SelectMany(x => x).ToArray());
     }
 
-    private static Task<string[]>[] StartProducers(Bench b, IActorRef q, string queue, int n, int producers, int window, string driver)
+    private static Task<string[]>[] StartProducers(Bench b, IActorRef q, string queue, int n, int producers, int window, string driver,
+        JobPayload? jobPayload = null)
     {
-        var payload = Payload100;
+        var payload = jobPayload ?? Payload100;
         Func<Push> make = () => new Push(queue, payload);
         var per = n / producers;
         return Enumerable.Range(0, producers).Select(i =>

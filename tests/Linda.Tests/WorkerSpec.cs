@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
+using Microsoft.Extensions.DependencyInjection;
 using Linda.Hosting;
 using Linda.Tests.Infrastructure;
 using Xunit;
@@ -210,5 +211,39 @@ public sealed class WorkerSpec : IDisposable
         Assert.Equal(1, stats.TotalJobs);
         Assert.IsType<Rejected>(await second.Client.PushAsync("nope", JobPayload.Create("where")));
         Assert.Empty(LindaNode.Get(second.System).WorkerPools);
+    }
+
+    private sealed class Greeter(ScopedCounter counter) : Linda.Workers.IJobHandler
+    {
+        public async Task HandleAsync(Linda.Workers.JobContext context)
+        {
+            counter.Add(context.Arg<string>(0)!);
+            await context.Touch(); // renews the lease: the deadline moves forward
+            if (context.Attempt == 1)
+                context.Snooze(TimeSpan.FromMilliseconds(100)); // run again later, not a failure
+        }
+    }
+
+    /// <summary>A scoped service: one instance per job.</summary>
+    private sealed class ScopedCounter
+    {
+        public static readonly ConcurrentQueue<(ScopedCounter Scope, string Name)> Seen = new();
+        public void Add(string name) => Seen.Enqueue((this, name));
+    }
+
+    [Fact]
+    public async Task A_typed_handler_is_resolved_from_DI_in_a_scope_per_job_and_can_touch_and_snooze()
+    {
+        ScopedCounter.Seen.Clear();
+        await using var node = await LindaHost.StartAsync(Options(), h => h.Register<Greeter>("greet"),
+            services: s => s.AddScoped<ScopedCounter>());
+        await node.Client.PushAsync(new Push("jobs", JobPayload.Create("greet", "ada")) { Id = "ada" });
+        await node.Client.PushAsync(new Push("jobs", JobPayload.Create("greet", "bob")) { Id = "bob" });
+
+        await Eventually(async () => await node.Client.GetJobAsync("jobs", "ada") is NotFound && await node.Client.GetJobAsync("jobs", "bob") is NotFound ? "" : null, "both jobs to complete");
+        // Each job ran twice (snoozed once), each run in its own scope.
+        Assert.Equal(4, ScopedCounter.Seen.Count);
+        Assert.Equal(2, ScopedCounter.Seen.Count(s => s.Name == "ada"));
+        Assert.Equal(4, ScopedCounter.Seen.Select(s => s.Scope).Distinct().Count());
     }
 }

@@ -14,9 +14,14 @@ public sealed class JobContext
     private readonly TimeSpan _askTimeout;
     private JsonElement? _args;
 
-    internal JobContext(Reserved reserved, IActorRef queue, IActorRef worker, IServiceProvider services, TimeSpan askTimeout, CancellationToken cancellationToken)
+    private readonly CancellationTokenSource _lease;
+
+    internal JobContext(Reserved reserved, IActorRef queue, IActorRef worker, IServiceProvider services, TimeSpan askTimeout, CancellationToken shutdown)
     {
         Worker = worker;
+        // Cancelled at shutdown, and when the lease runs out without a touch (the job may then run elsewhere).
+        _lease = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+        var cancellationToken = _lease.Token;
         Reserved = reserved;
         _queue = queue;
         _askTimeout = askTimeout;
@@ -50,7 +55,7 @@ public sealed class JobContext
     /// <summary>When the lease ends unless it is renewed with <see cref="Touch"/>.</summary>
     public DateTimeOffset LeaseDeadline { get; private set; }
 
-    /// <summary>Cancelled when the node shuts down (after its grace period) or the lease is lost.</summary>
+    /// <summary>Cancelled when the node shuts down (after its grace period) or the lease runs out or is lost.</summary>
     public CancellationToken CancellationToken { get; }
 
     /// <summary>The services of this job's DI scope.</summary>
@@ -84,15 +89,29 @@ public sealed class JobContext
     public async Task Touch()
     {
         var reply = await _queue.Ask<IReply>(new JobQueue.Touch(JobId, Reserved.Token), _askTimeout, CancellationToken);
-        LeaseDeadline = reply switch
+        switch (reply)
         {
-            Touched t => t.Deadline,
-            IFailure f => throw new LeaseLostException(JobId, f.Message),
-            _ => throw new InvalidOperationException($"unexpected reply to touch: {reply}"),
-        };
+            case Touched t:
+                WatchLease(t.Deadline);
+                break;
+            case IFailure f:
+                _lease.Cancel();
+                throw new LeaseLostException(JobId, f.Message);
+            default:
+                throw new InvalidOperationException($"unexpected reply to touch: {reply}");
+        }
     }
 
-    internal void Start() => LeaseDeadline = Reserved.Deadline;
+    internal void Start() => WatchLease(Reserved.Deadline);
+
+    internal void End() => _lease.Dispose();
+
+    private void WatchLease(DateTimeOffset deadline)
+    {
+        LeaseDeadline = deadline;
+        var left = deadline - DateTimeOffset.UtcNow;
+        _lease.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+    }
 }
 
 /// <summary>The lease of a job is over (it expired or was taken over); the job may already run elsewhere.</summary>

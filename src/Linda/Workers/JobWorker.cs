@@ -135,6 +135,10 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         {
             return new Outcome(reserved, null, $"{e.GetType().Name}: {e.Message}", Bury: false);
         }
+        finally
+        {
+            context.End();
+        }
     }
 
     private void OnOutcome(Outcome outcome)
