@@ -4,7 +4,6 @@ using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
 using Akka.DependencyInjection;
 using Akka.Hosting;
-using Akka.Persistence.Sql;
 using Akka.Routing;
 using Linda.Persistence;
 using Linda.Workers;
@@ -47,7 +46,7 @@ public static class LindaHostingExtensions
         }
         else
         {
-            builder.AddHocon(SqlConfig(options.ConnectionString, options.ProviderName!), HoconAddMode.Append);
+            builder.AddHocon(SqlPersistenceConfig.For(options.ConnectionString, options.ProviderName!), HoconAddMode.Append);
         }
 
         builder.WithActors((system, registry, resolver) => Start(system, registry, resolver, options, registered));
@@ -102,23 +101,5 @@ public static class LindaHostingExtensions
     {
         var routees = await pool.Ask<Routees>(GetRoutees.Instance, TimeSpan.FromSeconds(10));
         await Task.WhenAll(routees.Members.Select(r => r.Ask(JobWorker.Drain.Instance, grace + TimeSpan.FromSeconds(5))));
-    }
-
-    private static Config SqlConfig(string connectionString, string providerName)
-    {
-        var cs = connectionString.Replace("\\", "\\\\").Replace("\"", "\\\"");
-        var provider = providerName.Replace("\"", "\\\"");
-        return ConfigurationFactory.ParseString($$"""
-            akka.persistence {
-              journal {
-                plugin = "akka.persistence.journal.sql"
-                sql { connection-string = "{{cs}}", provider-name = "{{provider}}", auto-initialize = on }
-              }
-              snapshot-store {
-                plugin = "akka.persistence.snapshot-store.sql"
-                sql { connection-string = "{{cs}}", provider-name = "{{provider}}", auto-initialize = on }
-              }
-            }
-            """).WithFallback(SqlPersistence.DefaultConfiguration);
     }
 }

@@ -1,23 +1,44 @@
 using Akka.Actor;
 using Linda.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
 using Xunit;
 using static Linda.JobQueue;
 
 namespace Linda.Tests;
 
-/// <summary>
-/// Everything acknowledged survives a restart on the same SQLite file: stop the ActorSystem, start a
-/// new one, and the queue is as it was (leases aside, whose holders died with the old system).
-/// </summary>
+/// <summary>Recovery on Linda's default store, a SQLite file.</summary>
 [Collection(DatabaseCollection.Name)]
-public sealed class RecoverySpec : IDisposable
+public sealed class SqliteRecoverySpec : RecoverySpec
 {
     private readonly TempFolder _folder = new();
-    private readonly ManualClock _clock = new();
-    private string Db => _folder.File("linda.db");
 
-    public void Dispose() => _folder.Dispose();
+    public SqliteRecoverySpec() => Db = new SqliteStore(_folder.File("linda.db"));
+
+    protected override IQueueStore Db { get; }
+
+    public override void Dispose() => _folder.Dispose();
+}
+
+/// <summary>Recovery on PostgreSQL: a database of its own on the collection's throwaway server.</summary>
+[Collection(DatabaseCollection.Name)]
+public sealed class PostgresRecoverySpec(PostgresFixture postgres) : RecoverySpec
+{
+    protected override IQueueStore Db { get; } = new PostgresStore(postgres.Server.CreateDatabaseAsync().GetAwaiter().GetResult());
+}
+
+/// <summary>
+/// Everything acknowledged survives a restart on the same database: stop the ActorSystem, start a
+/// new one, and the queue is as it was (leases aside, whose holders died with the old system).
+/// One set of specs, run on each store.
+/// </summary>
+public abstract class RecoverySpec : IDisposable
+{
+    private readonly ManualClock _clock = new();
+
+    protected abstract IQueueStore Db { get; }
+
+    public virtual void Dispose()
+    {
+    }
 
     private static Push Job(string id, uint priority = Linda.Job.DefaultPriority) =>
         new("jobs", JobPayload.Create("work", id)) { Id = id, Priority = priority };
@@ -164,8 +185,8 @@ public sealed class RecoverySpec : IDisposable
             live = await node.State();
         }
 
-        Assert.True(Rows("snapshot") > 0, "the scenario saved no snapshot");
-        Assert.True(Rows("journal") > 50, "events were deleted; the comparison needs them all");
+        Assert.True(Db.Rows(StoreTable.Snapshot) > 0, "the scenario saved no snapshot");
+        Assert.True(Db.Rows(StoreTable.Journal) > 50, "events were deleted; the comparison needs them all");
 
         JobQueueSnapshot fromSnapshot, fromEvents;
         await using (var node = QueueNode.Start(Db, _clock, hocon: hocon))
@@ -196,23 +217,14 @@ public sealed class RecoverySpec : IDisposable
             }
             live = await node.State();
             // Deleting the covered events follows the snapshot asynchronously: wait for it (bounded).
-            for (var i = 0; i < 600 && Rows("journal") >= 65; i++)
+            for (var i = 0; i < 600 && Db.Rows(StoreTable.Journal) >= 65; i++)
                 await Task.Delay(50);
-            Assert.True(Rows("journal") < 65, $"the journal kept {Rows("journal")} of 65 events");
+            Assert.True(Db.Rows(StoreTable.Journal) < 65, $"the journal kept {Db.Rows(StoreTable.Journal)} of 65 events");
         }
         await using (var node = QueueNode.Start(Db, _clock, hocon: hocon))
         {
             var recovered = await node.State();
             Assert.True(recovered.SameAs(live), $"recovered {recovered.Jobs.Count} jobs, next seq {recovered.NextSeq}; live {live.Jobs.Count}, {live.NextSeq}");
         }
-    }
-
-    private long Rows(string table)
-    {
-        using var c = new SqliteConnection(Linda.Persistence.SqlitePersistence.ConnectionString(Db));
-        c.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT count(*) FROM {table}";
-        return (long)cmd.ExecuteScalar()!;
     }
 }

@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Configuration;
-using Linda.Persistence;
 
 namespace Linda.Tests.Infrastructure;
 
@@ -22,10 +21,13 @@ public sealed class QueueNode : IAsyncDisposable
 
     public IActorRef Queue { get; }
 
-    public static QueueNode Start(string databasePath, TimeProvider clock, string name = "jobs", string? hocon = null, bool ignoreSnapshots = false)
+    public static QueueNode Start(string databasePath, TimeProvider clock, string name = "jobs", string? hocon = null, bool ignoreSnapshots = false) =>
+        Start(new SqliteStore(databasePath), clock, name, hocon, ignoreSnapshots);
+
+    public static QueueNode Start(IQueueStore store, TimeProvider clock, string name = "jobs", string? hocon = null, bool ignoreSnapshots = false)
     {
         var config = ConfigurationFactory.ParseString((hocon ?? "") + "\nakka.loglevel = WARNING");
-        var system = ActorSystem.Create("node", SqlitePersistence.Setup(databasePath, config));
+        var system = ActorSystem.Create("node", store.Setup(config));
         var settings = LindaSettings.Create(system) with { IgnoreSnapshots = ignoreSnapshots };
         return new QueueNode(system, system.ActorOf(JobQueueActor.Props(name, settings, clock), "queue-" + name));
     }
