@@ -8,28 +8,45 @@ using static Linda.JobQueue;
 
 namespace Linda.Tests;
 
+/// <summary>The worker specs on Linda's default store, a SQLite file.</summary>
+[Collection(DatabaseCollection.Name)]
+public sealed class SqliteWorkerSpec : WorkerSpec
+{
+    protected override IQueueStore Store => new SqliteStore(Folder.File("linda.db"));
+
+    protected override void UseStore(LindaOptions options) => options.SqlitePath = Folder.File("linda.db");
+}
+
 /// <summary>
 /// Jobs end to end, as an application runs them: WithLinda on a one-node cluster (the queue is a
-/// cluster singleton) with a SQLite file, workers pulling through the singleton proxy.
+/// cluster singleton), workers pulling through the singleton proxy. One set of specs; the PostgreSQL subclass is left for the cluster issue (see the note there).
 /// Cluster profile: Akka's defaults (no node is killed here).
 /// </summary>
-[Collection(DatabaseCollection.Name)]
-public sealed class WorkerSpec : IDisposable
+public abstract class WorkerSpec : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
-    private readonly TempFolder _folder = new();
 
-    public void Dispose() => _folder.Dispose();
+    protected TempFolder Folder { get; } = new();
 
-    private LindaOptions Options(int workers = 4, TimeSpan? grace = null) => new()
+    protected abstract IQueueStore Store { get; }
+
+    protected abstract void UseStore(LindaOptions options);
+
+    public void Dispose() => Folder.Dispose();
+
+    private LindaOptions Options(int workers = 4, TimeSpan? grace = null)
     {
-        Queues = ["jobs"],
-        WorkerNum = workers,
-        SqlitePath = _folder.File("linda.db"),
-        RetryBackoffMin = TimeSpan.FromMilliseconds(50),
-        RetryBackoffMax = TimeSpan.FromMilliseconds(200),
-        ShutdownGrace = grace ?? TimeSpan.FromSeconds(10),
-    };
+        var options = new LindaOptions
+        {
+            Queues = ["jobs"],
+            WorkerNum = workers,
+            RetryBackoffMin = TimeSpan.FromMilliseconds(50),
+            RetryBackoffMax = TimeSpan.FromMilliseconds(200),
+            ShutdownGrace = grace ?? TimeSpan.FromSeconds(10),
+        };
+        UseStore(options);
+        return options;
+    }
 
     private static async Task<T> Eventually<T>(Func<Task<T?>> probe, string what) where T : class
     {
@@ -183,7 +200,7 @@ public sealed class WorkerSpec : IDisposable
         await node.DisposeAsync();
         Assert.Equal(["short"], finished);
 
-        await using var after = QueueNode.Start(_folder.File("linda.db"), TimeProvider.System);
+        await using var after = QueueNode.Start(Store, TimeProvider.System);
         Assert.IsType<NotFound>(await after.Ask<IReply>(new GetJob("short")));
         var released = await after.Ask<JobView>(new GetJob("long"));
         Assert.Equal((JobState.Ready, 1, "released at shutdown"), (released.State, released.Releases, released.LastError));
@@ -200,7 +217,6 @@ public sealed class WorkerSpec : IDisposable
         }), roles: ["worker"]);
         var clientOptions = Options();
         clientOptions.WorkerRole = "worker";
-        clientOptions.SqlitePath = _folder.File("client.db");
         await using var second = await LindaHost.StartAsync(clientOptions, seed: first.Address, roles: ["client"]);
 
         Assert.Equal(["jobs"], second.Client.Queues);
