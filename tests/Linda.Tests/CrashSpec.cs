@@ -28,16 +28,7 @@ public sealed class CrashSpec(ITestOutputHelper output) : IDisposable
         var enough = new TaskCompletionSource();
         var errors = new ConcurrentQueue<string>();
 
-        var host = Path.Combine(AppContext.BaseDirectory, "Linda.Tests.CrashHost.dll");
-        using var process = new Process
-        {
-            StartInfo = new ProcessStartInfo("dotnet", [host, db])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            },
-        };
+        using var process = new Process { StartInfo = TestPrograms.Dotnet("Linda.Tests.CrashHost.dll", db) };
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is not { } line)

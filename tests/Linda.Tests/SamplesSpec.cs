@@ -33,7 +33,7 @@ public sealed class SamplesSpec(ITestOutputHelper output)
     public async Task PushJobs_joins_the_PrintArgs_cluster_and_its_job_is_printed()
     {
         using var folder = new TempFolder("linda-printargs");
-        var port = FreePort();
+        var port = TestPrograms.FreePort();
         var printed = new TaskCompletionSource<string>();
         var ready = new TaskCompletionSource();
         using var printArgs = Start("PrintArgs.dll", "--port", port.ToString(), "--data", folder.Path);
@@ -62,29 +62,16 @@ public sealed class SamplesSpec(ITestOutputHelper output)
         }
     }
 
-    private static int FreePort()
+    private static Process Start(string dll, params string[] args)
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var start = TestPrograms.Dotnet(dll, args);
+        start.RedirectStandardError = false;
+        return Process.Start(start)!;
     }
-
-    private static Process Start(string dll, params string[] args) =>
-        Process.Start(new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, dll), .. args])
-        {
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        })!;
 
     private async Task<List<string>> Run(string dll, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, dll), .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var process = Process.Start(start)!;
+        using var process = Process.Start(TestPrograms.Dotnet(dll, args))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace Linda.Tests.Infrastructure;
@@ -42,7 +40,7 @@ public sealed class PostgresServer : IAsyncDisposable
         Directory.CreateDirectory(data);
         if (asPostgres)
             await RunAsync("chown", ["postgres:postgres", data], asPostgres: false, workdir: "/tmp");
-        var server = new PostgresServer(bin, data, FreePort(), asPostgres);
+        var server = new PostgresServer(bin, data, TestPrograms.FreePort(), asPostgres);
         await server.RunBinAsync("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
         var options = $"-c listen_addresses=127.0.0.1 -p {server.Port} -k /tmp -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
         await server.RunBinAsync("pg_ctl", ["-D", data, "-l", Path.Combine(data, "server.log"), "-o", options, "-w", "-t", "60", "start"]);
@@ -88,12 +86,5 @@ public sealed class PostgresServer : IAsyncDisposable
         await process.WaitForExitAsync();
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"PostgreSQL could not start: {Path.GetFileName(file)} {string.Join(" ", args)} exited with {process.ExitCode}: {await stderr}{await stdout}");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
