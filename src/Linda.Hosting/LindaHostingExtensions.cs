@@ -74,7 +74,7 @@ public static class LindaHostingExtensions
             }
             var proxy = system.ActorOf(ClusterSingletonProxy.Props(
                 "/user/" + name,
-                ClusterSingletonProxySettings.Create(system).WithRole(options.QueueRole)), name + "-proxy");
+                ClusterSingletonProxySettings.Create(system).WithRole(options.QueueRole).WithBufferSize(settings.ProxyBufferSize)), name + "-proxy");
             node.AddQueue(queue, proxy);
             if (queue == options.QueueNames[0])
                 registry.TryRegister<LindaQueue>(proxy);

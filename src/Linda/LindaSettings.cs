@@ -31,6 +31,9 @@ public sealed record LindaSettings
     /// <summary>Longest back-off between restarts.</summary>
     public TimeSpan RestartBackoffMax { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Commands a node's queue proxy holds while the queue's singleton starts or moves.</summary>
+    public int ProxyBufferSize { get; init; } = 10_000;
+
     /// <summary>How workers run jobs.</summary>
     public Workers.WorkerSettings Workers { get; init; } = Linda.Workers.WorkerSettings.Default;
 
@@ -75,6 +78,9 @@ public sealed record LindaSettings
             SnapshotPluginId = NullIfEmpty(q.GetString("snapshot-plugin")),
             RestartBackoff = Positive(q, "restart-backoff"),
             RestartBackoffMax = Positive(q, "restart-backoff-max"),
+            ProxyBufferSize = q.GetInt("proxy-buffer-size") is var buffer && buffer is >= 0 and <= 10_000
+                ? buffer
+                : throw new ConfigurationException($"linda.queue.proxy-buffer-size must be between 0 and 10000, not {q.GetInt("proxy-buffer-size")}"),
             WorkerNum = workerNum > 0 ? workerNum : Environment.ProcessorCount,
             Workers = new Workers.WorkerSettings
             {

@@ -90,8 +90,11 @@ internal sealed class Bench : IAsyncDisposable
     private readonly int _busyTimeoutMs;
     private readonly double _traceSqlMs;
 
-    private Bench(string folder, Config config, int busyTimeoutMs, double traceSqlMs)
+    private readonly string? _postgres;
+
+    private Bench(string folder, Config config, int busyTimeoutMs, double traceSqlMs, string? postgres = null)
     {
+        _postgres = postgres;
         Folder = folder;
         DbPath = Path.Combine(folder, "linda.db");
         _config = config;
@@ -116,7 +119,8 @@ internal sealed class Bench : IAsyncDisposable
     public static Bench Create(Options o)
     {
         var folder = Directory.CreateTempSubdirectory("linda-bench-").FullName;
-        var bench = new Bench(folder, MakeConfig(o), o.Int("busy-timeout", 0), o.Double("trace-sql", 0));
+        var postgres = o.Str("postgres", "");
+        var bench = new Bench(folder, MakeConfig(o), o.Int("busy-timeout", 0), o.Double("trace-sql", 0), postgres.Length > 0 ? postgres : null);
         bench.Start();
         return bench;
     }
@@ -126,7 +130,9 @@ internal sealed class Bench : IAsyncDisposable
     {
         if (System is not null)
             throw new InvalidOperationException("already running");
-        System = ActorSystem.Create("bench", _busyTimeoutMs > 0 || _traceSqlMs > 0
+        System = _postgres is not null
+            ? ActorSystem.Create("bench", _config.WithFallback(SqlPersistenceConfig.For(_postgres, "PostgreSQL.15")).WithFallback(LindaSettings.DefaultConfig))
+            : ActorSystem.Create("bench", _busyTimeoutMs > 0 || _traceSqlMs > 0
             ? DiagnosticSetup(DbPath, _config, _busyTimeoutMs, _traceSqlMs)
             : SqlitePersistence.Setup(DbPath, _config));
         Settings = LindaSettings.Create(System);

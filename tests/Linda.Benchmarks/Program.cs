@@ -20,7 +20,7 @@
 //   all                   every mode in turn with its defaults
 // options: --warmup=SECONDS (10), --config=HOCON or --config=@FILE (or env LINDA_BENCH_CONFIG): extra
 //          HOCON over Linda's SQLite defaults, e.g. --config="linda.queue.snapshot-every = 0";
-//          --timeout=SECONDS (600) for any one phase
+//          --timeout=SECONDS (600) for any one phase; --postgres=CONNECTION_STRING runs on PostgreSQL instead
 // diagnostics (they change what is measured; never used for the reported figures):
 //   --trace-sql=MS      time every SQL command of the journal and snapshot store, print slower ones
 //   --busy-timeout=MS   also set PRAGMA busy_timeout on every connection (SQLite waits for a lock in
@@ -540,6 +540,8 @@ internal static partial class Program
     /// </summary>
     private static string JournalWrites(string dbPath, string queue)
     {
+        if (!File.Exists(dbPath))
+            return "";
         using var c = OpenReadOnly(dbPath);
         using var cmd = c.CreateCommand();
         cmd.CommandText = "SELECT COUNT(*), COUNT(DISTINCT created), MIN(created), MAX(created) FROM journal WHERE persistence_id = $p";
