@@ -30,6 +30,13 @@ public sealed class LindaOptions
     /// <summary>The linq2db provider name for <see cref="ConnectionString"/>, e.g. <c>PostgreSQL.15</c>.</summary>
     public string? ProviderName { get; set; }
 
+    /// <summary>
+    /// Failure detector, split-brain resolver and singleton settings for how fast a crashed node's
+    /// queues move to another node: <see cref="Linda.FailoverProfile.Production"/> (recommended) or
+    /// <see cref="Linda.FailoverProfile.Fast"/>. <b>Default:</b> Akka's settings, untouched.
+    /// </summary>
+    public FailoverProfile? FailoverProfile { get; set; }
+
     /// <summary>Time-to-run of jobs pushed without one. <b>Default:</b> 60 s.</summary>
     public TimeSpan? DefaultTimeToRun { get; set; }
 

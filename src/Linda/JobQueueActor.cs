@@ -197,12 +197,18 @@ public sealed class JobQueueActor : UntypedPersistentActor
         long token;
         do token = Random.Shared.NextInt64(); while (token == 0);
         var decision = _state.Reserve(holder.Path, token);
-        // The lease is handed out once everything before it is in the journal (the job's push above all),
-        // without waiting for its own event, which goes into the next write: a worker's Complete and
-        // next Reserve then cost one journal round, not two. If the queue's node dies before that write,
-        // the job is simply Ready after recovery (at least once) and the old token is refused.
-        // When nothing about this job is waiting to be written, the reply needs no wait at all: the
-        // worker runs its next job while its last verdict is still being written.
+        if (_settings.LeaseReply == LeaseReply.Durable || (_settings.LeaseReply == LeaseReply.Auto && !holderRef.Path.Address.HasLocalScope))
+        {
+            // The lease is handed out once its JobReserved is in the journal: a queue that moves to
+            // another node after a crash knows every lease it gave to a node that survived.
+            Persist(decision.Event!, decision.Reply, holderRef);
+            return;
+        }
+        // Early: handed out once everything before the lease is in the journal (the job's push above
+        // all), without waiting for its own event, which goes into the next write; the holder runs the
+        // job meanwhile. If the queue's node dies before that write, the lease is forgotten, the job
+        // is Ready after recovery and the old token is refused; with Auto that only happens to holders
+        // on the queue's own node, which died with it.
         var jobId = ((JobReserved)decision.Event!).JobId;
         if (_pendingByJob.ContainsKey(jobId) || _pendingKicks > 0)
             Answer(decision.Reply, holderRef);

@@ -31,6 +31,9 @@ public sealed record LindaSettings
     /// <summary>Longest back-off between restarts.</summary>
     public TimeSpan RestartBackoffMax { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>When a <c>Reserved</c> reply goes out relative to its lease's event; see <see cref="Linda.LeaseReply"/>.</summary>
+    public LeaseReply LeaseReply { get; init; } = LeaseReply.Auto;
+
     /// <summary>Commands a node's queue proxy holds while the queue's singleton starts or moves.</summary>
     public int ProxyBufferSize { get; init; } = 10_000;
 
@@ -78,6 +81,13 @@ public sealed record LindaSettings
             SnapshotPluginId = NullIfEmpty(q.GetString("snapshot-plugin")),
             RestartBackoff = Positive(q, "restart-backoff"),
             RestartBackoffMax = Positive(q, "restart-backoff-max"),
+            LeaseReply = q.GetString("lease-reply") switch
+            {
+                "auto" => LeaseReply.Auto,
+                "durable" => LeaseReply.Durable,
+                "early" => LeaseReply.Early,
+                var other => throw new ConfigurationException($"linda.queue.lease-reply must be auto, durable or early, not '{other}'"),
+            },
             ProxyBufferSize = q.GetInt("proxy-buffer-size") is var buffer && buffer is >= 0 and <= 10_000
                 ? buffer
                 : throw new ConfigurationException($"linda.queue.proxy-buffer-size must be between 0 and 10000, not {q.GetInt("proxy-buffer-size")}"),
@@ -102,11 +112,58 @@ public sealed record LindaSettings
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
 
-    private static Config LoadDefaultConfig()
+    /// <summary>
+    /// The cluster settings of a failover profile (<c>hocon/failover-fast.conf</c>,
+    /// <c>hocon/failover-production.conf</c>); empty for <see cref="Linda.FailoverProfile.AkkaDefaults"/>.
+    /// </summary>
+    public static Config FailoverProfile(FailoverProfile profile) => profile switch
     {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Linda.linda.conf")
-            ?? throw new InvalidOperationException("the embedded linda.conf is missing");
+        Linda.FailoverProfile.AkkaDefaults => Config.Empty,
+        Linda.FailoverProfile.Production => LoadEmbedded("failover-production.conf"),
+        Linda.FailoverProfile.Fast => LoadEmbedded("failover-fast.conf"),
+        _ => throw new ArgumentOutOfRangeException(nameof(profile), profile, "unknown failover profile"),
+    };
+
+    private static Config LoadDefaultConfig() => LoadEmbedded("linda.conf");
+
+    private static Config LoadEmbedded(string file)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Linda." + file)
+            ?? throw new InvalidOperationException($"the embedded {file} is missing");
         using var reader = new StreamReader(stream);
         return ConfigurationFactory.ParseString(reader.ReadToEnd());
     }
+}
+
+/// <summary>When the queue sends a <c>Reserved</c> reply, relative to writing the lease (<c>JobReserved</c>).</summary>
+public enum LeaseReply
+{
+    /// <summary>Early to holders on the queue's own node (their leases die with it anyway), durable to the others.</summary>
+    Auto,
+
+    /// <summary>Once the lease is in the journal: a failover never forgets a lease.</summary>
+    Durable,
+
+    /// <summary>
+    /// Once the job's earlier events are in the journal, without waiting for the lease's own: the
+    /// holder runs the job while the lease is written. If the queue's node crashes in between, the
+    /// lease is forgotten and the job runs again.
+    /// </summary>
+    Early,
+}
+
+/// <summary>
+/// How fast a cluster notices a crashed node, downs it and moves its queue singletons elsewhere
+/// (Akka's failure detector, split-brain resolver and singleton settings).
+/// </summary>
+public enum FailoverProfile
+{
+    /// <summary>Leave Akka's settings as they are (about 47 s from a crash to the queue serving again on this machine).</summary>
+    AkkaDefaults,
+
+    /// <summary><c>hocon/failover-production.conf</c>: tolerant of pauses and a loaded network; the recommended profile.</summary>
+    Production,
+
+    /// <summary><c>hocon/failover-fast.conf</c>: a crash is handled within about 5 s; for one LAN or one host, and tests.</summary>
+    Fast,
 }
