@@ -70,8 +70,20 @@ public sealed class LindaClient(ActorSystem system) : ILindaClient
     {
         if (!LindaNode.Get(system).Queues.TryGetValue(queue ?? "", out var proxy))
             return new Rejected(RejectReason.InvalidQueueName, Names.Check(queue, "queue name") ?? $"no queue '{queue}' in this application");
-        return await proxy.Ask<IReply>(command, _timeout, cancellationToken);
+        // While the queue hands over to another node it answers Unavailable: ask again (through the
+        // proxy, which finds the new node) until the timeout.
+        var deadline = DateTime.UtcNow + _timeout;
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            var reply = await proxy.Ask<IReply>(command, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), cancellationToken);
+            if (reply is not Unavailable || DateTime.UtcNow + RetryDelay >= deadline)
+                return reply;
+            await Task.Delay(RetryDelay, cancellationToken);
+        }
     }
+
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(100);
 
     /// <inheritdoc />
     public Task<IReply> PushAsync(Push push, CancellationToken cancellationToken = default) => SendAsync(push.Queue, push, cancellationToken);

@@ -71,7 +71,7 @@ public static class LindaHostingExtensions
             {
                 system.ActorOf(ClusterSingletonManager.Props(
                     JobQueueActor.Props(queue, settings),
-                    PoisonPill.Instance,
+                    JobQueueActor.StopGracefully.Instance,
                     ClusterSingletonManagerSettings.Create(system).WithRole(options.QueueRole)), name);
             }
             var proxy = system.ActorOf(ClusterSingletonProxy.Props(

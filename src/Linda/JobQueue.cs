@@ -307,6 +307,12 @@ public static class JobQueue
     /// <summary>The journal failed to write the change; nothing changed (the queue recovers from its journal).</summary>
     public sealed record WriteFailed(string Message) : IFailure;
 
+    /// <summary>
+    /// The queue is stopping to move to another node (a graceful hand-over): nothing changed; send the
+    /// command again (through the proxy it reaches the queue's new home). A waiting reserve gets this too.
+    /// </summary>
+    public sealed record Unavailable(string Message) : IFailure;
+
     // ---------------------------------------------------------------- events
 
     /// <summary>A job was pushed; <paramref name="DueAt"/> is set when it starts in Delayed.</summary>

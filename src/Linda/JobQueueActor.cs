@@ -64,6 +64,19 @@ public sealed class JobQueueActor : UntypedPersistentActor
         public static readonly InspectState Instance = new();
     }
 
+    /// <summary>
+    /// Stops the queue once everything it persisted is in the journal (the termination message of its
+    /// cluster singleton, so a queue handed to another node never races its own last writes). Commands
+    /// that arrive meanwhile, and reserves still waiting, are answered with <see cref="Unavailable"/>.
+    /// </summary>
+    public sealed class StopGracefully
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly StopGracefully Instance = new();
+    }
+
+    private bool _stopping;
+
     /// <inheritdoc />
     public override Recovery Recovery => _settings.IgnoreSnapshots ? new Recovery(SnapshotSelectionCriteria.None) : base.Recovery;
 
@@ -127,6 +140,18 @@ public sealed class JobQueueActor : UntypedPersistentActor
     /// <inheritdoc />
     protected override void OnCommand(object message)
     {
+        if (_stopping)
+        {
+            // Told at once (it reveals nothing): a deferred reply would come after the stop.
+            if (message is ICommand or InspectState)
+                Sender.Tell(new Unavailable($"queue {_state.Queue} is stopping (moving to another node); nothing changed, send the command again"), Self);
+            return;
+        }
+        if (message is StopGracefully)
+        {
+            OnStopGracefully();
+            return;
+        }
         _state.Advance(Clock());
         switch (message)
         {
@@ -161,6 +186,20 @@ public sealed class JobQueueActor : UntypedPersistentActor
             default: Unhandled(message); return;
         }
         AfterCommand();
+    }
+
+    private void OnStopGracefully()
+    {
+        _stopping = true;
+        _log.Info("queue {0} stopping at sequence number {1}", _state.Queue, _sequenceNr);
+        var unavailable = new Unavailable($"queue {_state.Queue} is stopping (moving to another node); reserve again");
+        while (_waiters.First is { } first)
+        {
+            var w = first.Value;
+            RemoveWaiter(w);
+            Answer(unavailable, w.ReplyTo);
+        }
+        DeferAsync(StopGracefully.Instance, _ => Context.Stop(Self));
     }
 
     private void OnReserve(Reserve m)

@@ -45,10 +45,19 @@ internal sealed class QueueSupervisor : UntypedActor, IWithUnboundedStash, IWith
         _startedAt = DateTime.UtcNow;
     }
 
+    private bool _stopping;
+
     protected override void OnReceive(object message)
     {
         switch (message)
         {
+            case JobQueueActor.StopGracefully:
+                _stopping = true;
+                _child.Forward(message);
+                break;
+            case Terminated t when t.ActorRef.Equals(_child) && _stopping:
+                Context.Stop(Self);
+                break;
             case Terminated t when t.ActorRef.Equals(_child):
                 ScheduleRestart();
                 Become(Restarting);
@@ -68,6 +77,10 @@ internal sealed class QueueSupervisor : UntypedActor, IWithUnboundedStash, IWith
         {
             case Terminated t when t.ActorRef.Equals(_child):
                 ScheduleRestart();
+                break;
+            case JobQueueActor.StopGracefully:
+                // No child to wait for: what waits here was never applied; its senders ask again.
+                Context.Stop(Self);
                 break;
             case Restart:
                 StartChild();

@@ -352,4 +352,67 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
         Assert.Equal(1, s.Commands["bury"]);
         Assert.Equal(1, s.Commands["stats"]);
     }
+
+    [Fact]
+    public void A_graceful_stop_writes_what_is_pending_answers_the_rest_unavailable_and_a_new_queue_has_it_all()
+    {
+        var q = StartQueue("handover");
+        var waiter = CreateTestProbe();
+        q.Tell(new Reserve(TimeSpan.FromMinutes(5)), waiter.Ref);
+        AwaitAssert(() =>
+        {
+            q.Tell(GetStats.Instance);
+            Assert.Equal(1, ExpectMsg<QueueStats>().Waiting);
+        });
+        // The waiter takes the first job; the rest are acknowledged only once written.
+        for (var i = 0; i < 50; i++)
+            q.Tell(new Push("handover", Payload()) { Id = $"job-{i}" });
+        Watch(q);
+        q.Tell(JobQueueActor.StopGracefully.Instance);
+        q.Tell(new Push("handover", Payload()) { Id = "too-late" });
+
+        // Terminated is a system message: it may overtake the last replies.
+        var acknowledged = new List<string>();
+        var unavailable = 0;
+        var terminated = false;
+        for (var i = 0; i < 52; i++)
+        {
+            switch (ExpectMsg<object>(Wait))
+            {
+                case Pushed p: acknowledged.Add(p.JobId); break;
+                case Unavailable: unavailable++; break;
+                case Terminated t when t.ActorRef.Equals(q): terminated = true; break;
+                case var other: Assert.Fail($"unexpected {other}"); break;
+            }
+        }
+        Assert.True(terminated);
+        Assert.Equal(50, acknowledged.Count);
+        Assert.Equal(1, unavailable);
+        var leased = waiter.ExpectMsg<Reserved>(Wait);
+        Assert.Equal("job-0", leased.Job.Id);
+
+        var again = StartQueue("handover");
+        again.Tell(GetStats.Instance);
+        var stats = ExpectMsg<QueueStats>(Wait);
+        Assert.Equal((49, 1, 50L), (stats.Ready, stats.Reserved, stats.TotalJobs));
+        again.Tell(new GetJob("too-late"));
+        ExpectMsg<NotFound>();
+    }
+
+    [Fact]
+    public void A_graceful_stop_answers_waiting_reserves_unavailable()
+    {
+        var q = StartQueue("idle");
+        var waiter = CreateTestProbe();
+        q.Tell(new Reserve(TimeSpan.FromMinutes(5)), waiter.Ref);
+        AwaitAssert(() =>
+        {
+            q.Tell(GetStats.Instance);
+            Assert.Equal(1, ExpectMsg<QueueStats>().Waiting);
+        });
+        Watch(q);
+        q.Tell(JobQueueActor.StopGracefully.Instance);
+        waiter.ExpectMsg<Unavailable>(Wait);
+        ExpectTerminated(q, Wait);
+    }
 }

@@ -188,6 +188,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new Rejected(RejectReason.InvalidText, ""), "empty message");
         Add(new WriteFailed("disk full"));
         Add(new WriteFailed(NonAscii));
+        Add(new Unavailable("queue jobs is stopping"));
 
         // ------------------------------------------------------------ events
         Add(new JobPushed(T0, PlainJob, null), "ready");
@@ -400,6 +401,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["rAE"] = "Linda.JobQueue+AlreadyExists",
             ["rRej"] = "Linda.JobQueue+Rejected",
             ["rWF"] = "Linda.JobQueue+WriteFailed",
+            ["rUna"] = "Linda.JobQueue+Unavailable",
             // events
             ["ePush"] = "Linda.JobQueue+JobPushed",
             ["eRsv"] = "Linda.JobQueue+JobReserved",

@@ -184,6 +184,7 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Add<AlreadyExists>("rAE", (w, m) => w.String(m.JobId), r => new AlreadyExists(r.String()));
         Add<Rejected>("rRej", (w, m) => { w.Int((int)m.Reason); w.String(m.Message); }, r => new Rejected(ReadRejectReason(r), r.String()));
         Add<WriteFailed>("rWF", (w, m) => w.String(m.Message), r => new WriteFailed(r.String()));
+        Add<Unavailable>("rUna", (w, m) => w.String(m.Message), r => new Unavailable(r.String()));
 
         // ------------------------------------------------------------ events
         Add<JobPushed>("ePush", (w, e) =>

@@ -56,7 +56,13 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         });
         Receive<Drain>(_ => OnDrain());
         Receive<GraceOver>(_ => OnGraceOver());
-        Receive<IFailure>(f => _log.Warning("queue refused a verdict: {0}", f.Message));
+        Receive<Unavailable>(_ =>
+        {
+            // The queue is handing over to another node: ask again shortly, through the proxy.
+            if (_pulling)
+                Timers.StartSingleTimer(PullTimer, PullLost.Instance, UnavailableRetry);
+        });
+        Receive<IFailure>(f => _log.Warning("queue refused a reserve: {0}", f.Message));
         Receive<IReply>(_ => { });
     }
 
@@ -109,7 +115,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         if (_draining || _running is not null)
         {
             // Too late: the node is shutting down. Someone else takes it.
-            _queue.Tell(new Release(reserved.Job.Id, reserved.Token));
+            SendVerdict(new Release(reserved.Job.Id, reserved.Token));
             return;
         }
         var cancel = new CancellationTokenSource();
@@ -149,7 +155,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             return; // released at shutdown already
         _running.Cancel.Dispose();
         _running = null;
-        object verdict;
+        ICommand verdict;
         if (outcome.Error is null)
         {
             verdict = outcome.Snooze is { } delay ? new Release(id, r.Token) { Delay = delay } : new Complete(id, r.Token);
@@ -173,7 +179,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             _log.Info("job {0} failed on attempt {1}, retry in {2:0.###} s: {3}", id, r.Attempt, backoff.TotalSeconds, outcome.Error);
             verdict = new Release(id, r.Token) { Delay = backoff, Error = Truncate(outcome.Error) };
         }
-        _queue.Tell(verdict);
+        SendVerdict(verdict);
         if (_draining)
             FinishDrain();
         else
@@ -196,7 +202,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             return;
         _log.Warning("job {0} still running after the shutdown grace period: releasing it for another node", running.Reserved.Job.Id);
         running.Cancel.Cancel();
-        _queue.Tell(new Release(running.Reserved.Job.Id, running.Reserved.Token) { Error = "released at shutdown" });
+        SendVerdict(new Release(running.Reserved.Job.Id, running.Reserved.Token) { Error = "released at shutdown" });
         _running = null;
         FinishDrain();
     }
@@ -205,6 +211,45 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
     {
         _drainReplyTo?.Tell(Drained.Instance);
         _drainReplyTo = null;
+    }
+
+    private static readonly TimeSpan UnavailableRetry = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Sends a verdict and makes sure it arrives: sent again while the queue is handing over to another
+    /// node (<see cref="Unavailable"/>) or when no answer comes (a proxy dropped it while the queue
+    /// moved); a verdict that arrives twice is refused the second time, changing nothing.
+    /// </summary>
+    private void SendVerdict(ICommand verdict) => _ = SendVerdictAsync(_queue, verdict, _settings.AskTimeout, _log);
+
+    // Runs synchronously up to the first await, so the verdict is sent before the worker's next reserve.
+    private static async Task SendVerdictAsync(IActorRef queue, ICommand verdict, TimeSpan timeout, ILoggingAdapter log)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            IReply reply;
+            try
+            {
+                reply = await queue.Ask<IReply>(verdict, timeout);
+            }
+            catch (AskTimeoutException) when (attempt < 3)
+            {
+                continue;
+            }
+            catch (Exception e)
+            {
+                log.Warning("no answer to {0} after {1} tries: {2}", verdict, attempt, e.Message);
+                return;
+            }
+            if (reply is Unavailable && attempt < 600)
+            {
+                await Task.Delay(UnavailableRetry);
+                continue;
+            }
+            if (reply is IFailure f)
+                log.Warning("queue refused {0}: {1}", verdict, f.Message);
+            return;
+        }
     }
 
     private static string Truncate(string error) => error.Length <= 2000 ? error : error[..2000];
