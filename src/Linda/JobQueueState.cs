@@ -601,6 +601,7 @@ public sealed class JobQueueState
         }
         else
         {
+            e.LastError = reason; // why the attempt ended: shown with the job (stats-job, JobView)
             AddReady(e);
         }
     }

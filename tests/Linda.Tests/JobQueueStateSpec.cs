@@ -679,6 +679,7 @@ public sealed class JobQueueStateSpec
         Assert.Equal(1, v.Timeouts);
         Assert.Equal(1, v.Attempt);
         Assert.Equal(0, v.Buries);
+        Assert.Equal("lease expired after 10 s", v.LastError);
         Assert.Equal(0, _s.ReservedCount);
         Assert.Equal(1, _s.ReadyCount);
         Assert.Empty(_s.Holders);

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Microsoft.Extensions.DependencyInjection;
 using Linda.Hosting;
 using Linda.Tests.Infrastructure;
+using static Linda.Tests.Infrastructure.Conditions;
 using Xunit;
 using static Linda.JobQueue;
 
@@ -39,8 +40,6 @@ public sealed class PostgresWorkerSpec(PostgresFixture postgres) : WorkerSpec
 /// </summary>
 public abstract class WorkerSpec : IDisposable
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
-
     protected TempFolder Folder { get; } = new();
 
     protected abstract IQueueStore Store { get; }
@@ -61,18 +60,6 @@ public abstract class WorkerSpec : IDisposable
         };
         UseStore(options);
         return options;
-    }
-
-    private static async Task<T> Eventually<T>(Func<Task<T?>> probe, string what) where T : class
-    {
-        var deadline = DateTime.UtcNow + Bound;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await probe() is { } value)
-                return value;
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"waited {Bound.TotalSeconds} s for {what}");
     }
 
     [Fact]

@@ -32,9 +32,15 @@ public sealed class LindaHost : IAsyncDisposable
 
     public Address Address => Cluster.Get(System).SelfAddress;
 
+    /// <summary>
+    /// Starts a node. Stopping the ActorSystem alone (<see cref="CrashAsync"/>) does not run coordinated
+    /// shutdown, so it is a crash for the others: no leave, it just goes silent. Stopping the host
+    /// (<see cref="DisposeAsync"/>) is the graceful path: coordinated shutdown, leave, hand-over.
+    /// </summary>
     public static async Task<LindaHost> StartAsync(LindaOptions options, Action<JobHandlers>? handlers = null, Address? seed = null,
         string[]? roles = null, Action<IServiceCollection>? services = null, string? hocon = null)
     {
+        hocon = (hocon ?? "") + "\nakka.coordinated-shutdown.run-by-actor-system-terminate = off";
         var builder = new HostBuilder().ConfigureServices(s =>
         {
             services?.Invoke(s);
@@ -63,9 +69,14 @@ public sealed class LindaHost : IAsyncDisposable
         await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
     }
 
+    /// <summary>The node dies: its ActorSystem stops without leaving the cluster (no coordinated shutdown).</summary>
+    public Task CrashAsync() => System.Terminate();
+
     public async ValueTask DisposeAsync()
     {
-        await Host.StopAsync();
+        // A crashed or downed node has nothing left to shut down gracefully.
+        if (!System.WhenTerminated.IsCompleted)
+            await Host.StopAsync();
         Host.Dispose();
     }
 }

@@ -1,0 +1,247 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Cluster;
+using Linda.Hosting;
+using Linda.Tests.Infrastructure;
+using Linda.Workers;
+using Xunit;
+using static Linda.JobQueue;
+using static Linda.Tests.Infrastructure.Conditions;
+
+namespace Linda.Tests;
+
+/// <summary>
+/// Several Linda nodes in one process, each a generic host with its own ActorSystem on a loopback
+/// port, forming one cluster over a shared PostgreSQL journal. Cluster profile: Linda's fast failover
+/// profile (hocon/failover-fast.conf) on every node. A crash is <see cref="LindaHost.CrashAsync"/>:
+/// the ActorSystem stops without leaving, so the others only see it go silent; a graceful leave is
+/// stopping the host (coordinated shutdown).
+/// </summary>
+[Collection(DatabaseCollection.Name)]
+public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
+{
+    private static readonly TimeSpan Failover = TimeSpan.FromSeconds(90);
+
+    private readonly List<LindaHost> _nodes = [];
+    private readonly ConcurrentQueue<Run> _started = new();
+    private readonly ConcurrentQueue<Run> _finished = new();
+    private string _database = "";
+
+    /// <summary>One handler run: which job, on which node, under which lease.</summary>
+    private sealed record Run(string JobId, string Node, int Attempt, long Token);
+
+    public async Task InitializeAsync() => _database = await postgres.Server.CreateDatabaseAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in Enumerable.Reverse(_nodes))
+            await node.DisposeAsync();
+    }
+
+    private LindaOptions Options(string? queueRole = null, string? workerRole = null) => new()
+    {
+        Queues = ["jobs"],
+        WorkerNum = 2,
+        QueueRole = queueRole,
+        WorkerRole = workerRole,
+        ConnectionString = _database,
+        ProviderName = PostgresStore.Provider,
+        FailoverProfile = FailoverProfile.Fast,
+        // Far beyond every bound here: a job that runs again did so because its holder was seen to
+        // die, never because its lease ran out.
+        DefaultTimeToRun = TimeSpan.FromMinutes(10),
+        RetryBackoffMin = TimeSpan.FromMilliseconds(50),
+        RetryBackoffMax = TimeSpan.FromMilliseconds(200),
+    };
+
+    /// <summary>
+    /// Starts a node whose workers run class <c>record</c> (taking <paramref name="work"/>, noting
+    /// where each run started and finished) and whatever else <paramref name="handlers"/> adds.
+    /// </summary>
+    private async Task<LindaHost> StartNode(string name, LindaHost? seed, TimeSpan work = default, Action<string, JobHandlers>? handlers = null,
+        string[]? roles = null, LindaOptions? options = null)
+    {
+        var node = await LindaHost.StartAsync(options ?? Options(), h =>
+        {
+            h.Register("record", async ctx =>
+            {
+                var run = new Run(ctx.JobId, name, ctx.Attempt, ctx.Reserved.Token);
+                _started.Enqueue(run);
+                if (work > TimeSpan.Zero)
+                    await Task.Delay(work, ctx.CancellationToken);
+                _finished.Enqueue(run);
+            });
+            handlers?.Invoke(name, h);
+        }, seed?.Address, roles);
+        _nodes.Add(node);
+        return node;
+    }
+
+    private static Push Record(string id) => new("jobs", JobPayload.Create("record")) { Id = id };
+
+    private static async Task<QueueStats> EmptyQueue(LindaHost node, int leftOver = 0) =>
+        await Eventually(async () => await node.Client.GetStatsAsync("jobs") is QueueStats s && s.Jobs == leftOver ? s : null,
+            "the queue to be empty", Failover);
+
+    /// <summary>Whether the queue's singleton runs on <paramref name="node"/>.</summary>
+    private static async Task<bool> HostsQueue(LindaHost node)
+    {
+        var identity = await node.System.ActorSelection("/user/linda-queue-jobs/singleton").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(10));
+        return identity.Subject is not null;
+    }
+
+    /// <summary>
+    /// Pushes <c>record</c> jobs through <paramref name="node"/>'s client, <paramref name="inFlight"/>
+    /// at a time, until <paramref name="stop"/> is cancelled; the ids answered <c>Pushed</c> go to
+    /// <paramref name="acknowledged"/>. Pushes that time out while the queue moves are not acknowledged.
+    /// </summary>
+    private static async Task Produce(LindaHost node, string prefix, ConcurrentDictionary<string, bool> acknowledged, CancellationToken stop, int inFlight = 8)
+    {
+        var next = 0;
+        async Task Lane()
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var id = $"{prefix}-{Interlocked.Increment(ref next)}";
+                try
+                {
+                    if (await node.Client.PushAsync(Record(id)) is Pushed)
+                        acknowledged[id] = true;
+                }
+                catch (AskTimeoutException)
+                {
+                    // Not acknowledged: it may or may not be in the queue, and nothing is claimed about it.
+                }
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, inFlight).Select(_ => Lane()));
+    }
+
+    [Fact]
+    public async Task Jobs_pushed_from_all_three_nodes_complete_once_and_every_nodes_workers_take_part()
+    {
+        var a = await StartNode("a", null);
+        var b = await StartNode("b", a);
+        var c = await StartNode("c", a);
+        LindaHost[] nodes = [a, b, c];
+
+        var pushes = Enumerable.Range(0, 5000).Select(i => nodes[i % 3].Client.PushAsync(Record($"job-{i}")));
+        Assert.All(await Task.WhenAll(pushes), r => Assert.IsType<Pushed>(r));
+        await Until(() => _finished.Count >= 5000, "5,000 jobs to run", Failover);
+        var stats = await EmptyQueue(b);
+
+        Assert.Equal(5000, stats.TotalJobs);
+        var runs = _started.GroupBy(r => r.JobId).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(5000, runs.Count);
+        Assert.All(runs, kv => Assert.Equal(1, kv.Value));
+        var perNode = _started.GroupBy(r => r.Node).ToDictionary(g => g.Key, g => g.Count());
+        Assert.True(perNode.Count == 3, "runs per node: " + string.Join(", ", perNode.Select(kv => $"{kv.Key}={kv.Value}")));
+    }
+
+    [Fact]
+    public async Task A_crash_of_the_queues_node_under_load_loses_no_acknowledged_job_and_reruns_only_its_leases()
+    {
+        // A slow job leased by a worker on the node that will crash: its token must be refused later.
+        var slowOnA = new TaskCompletionSource<Run>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slowElsewhere = new TaskCompletionSource<Run>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finishSlow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Slow(string node, JobHandlers h) => h.Register("slow", async ctx =>
+        {
+            var run = new Run(ctx.JobId, node, ctx.Attempt, ctx.Reserved.Token);
+            (node == "a" ? slowOnA : slowElsewhere).TrySetResult(run);
+            await finishSlow.Task.WaitAsync(ctx.CancellationToken);
+        });
+
+        var a = await StartNode("a", null, TimeSpan.FromMilliseconds(10), Slow);
+        Assert.IsType<Pushed>(await a.Client.PushAsync(new Push("jobs", JobPayload.Create("slow")) { Id = "slow" }));
+        var leaseOnA = await slowOnA.Task.WaitAsync(Bound);
+        var b = await StartNode("b", a, TimeSpan.FromMilliseconds(10), Slow);
+        var c = await StartNode("c", a, TimeSpan.FromMilliseconds(10), Slow);
+        Assert.True(await HostsQueue(a), "the first node hosts the queue");
+
+        var acknowledged = new ConcurrentDictionary<string, bool>();
+        using var stop = new CancellationTokenSource();
+        var producers = Task.WhenAll(Produce(b, "b", acknowledged, stop.Token), Produce(c, "c", acknowledged, stop.Token));
+        await Until(() => acknowledged.Count >= 600 && _finished.Count >= 300, "jobs to flow");
+
+        await a.CrashAsync();
+        var atCrash = acknowledged.Count;
+        await Until(() => acknowledged.Count >= atCrash + 400, "pushes to be acknowledged again after the crash", Failover);
+        await stop.CancelAsync();
+        await producers;
+
+        // The slow job's lease died with its node: it runs again elsewhere, and the old token is refused.
+        var again = await slowElsewhere.Task.WaitAsync(Failover);
+        Assert.Equal(2, again.Attempt);
+        Assert.True(await HostsQueue(b) || await HostsQueue(c), "the queue moved to a surviving node");
+        var stale = await b.Client.SendAsync("jobs", new Complete("slow", leaseOnA.Token));
+        Assert.IsType<StaleLease>(stale);
+        Assert.IsType<JobView>(await c.Client.GetJobAsync("jobs", "slow")); // still there, leased to the new worker
+        finishSlow.SetResult();
+
+        await EmptyQueue(b);
+        var finished = _finished.Select(r => r.JobId).ToHashSet();
+        var lost = acknowledged.Keys.Where(id => !finished.Contains(id)).ToArray();
+        Assert.True(lost.Length == 0, $"{lost.Length} acknowledged jobs never completed, e.g. {string.Join(", ", lost.Take(5))}");
+
+        // Only a lease on the crashed node makes a job run again: no job starts twice on the survivors.
+        var twiceOnSurvivors = _started.Where(r => r.Node != "a").GroupBy(r => r.JobId).Where(g => g.Count() > 1).Select(g => g.Key).ToArray();
+        Assert.True(twiceOnSurvivors.Length == 0, $"ran twice on surviving nodes: {string.Join(", ", twiceOnSurvivors.Take(10))}");
+        var rerun = _started.GroupBy(r => r.JobId).Where(g => g.Count() > 1).ToArray();
+        Assert.All(rerun, g => Assert.Contains(g, r => r.Node == "a"));
+    }
+
+    [Fact]
+    public async Task A_graceful_leave_of_the_queues_node_hands_the_queue_over_and_runs_no_job_twice()
+    {
+        var a = await StartNode("a", null, TimeSpan.FromMilliseconds(10));
+        var b = await StartNode("b", a, TimeSpan.FromMilliseconds(10));
+        var c = await StartNode("c", a, TimeSpan.FromMilliseconds(10));
+        Assert.True(await HostsQueue(a), "the first node hosts the queue");
+
+        var acknowledged = new ConcurrentDictionary<string, bool>();
+        using var stop = new CancellationTokenSource();
+        var producers = Task.WhenAll(Produce(b, "b", acknowledged, stop.Token), Produce(c, "c", acknowledged, stop.Token));
+        await Until(() => acknowledged.Count >= 600 && _finished.Count(r => r.Node == "a") >= 50, "jobs to flow on every node");
+
+        _nodes.Remove(a);
+        await a.DisposeAsync(); // coordinated shutdown: drain a's workers, leave, hand the queue over
+        var atLeave = acknowledged.Count;
+        await Until(() => acknowledged.Count >= atLeave + 400, "pushes to be acknowledged after the hand-over", Failover);
+        await stop.CancelAsync();
+        await producers;
+
+        await EmptyQueue(b);
+        Assert.True(await HostsQueue(b) || await HostsQueue(c), "the queue moved to a remaining node");
+        var finished = _finished.Select(r => r.JobId).ToHashSet();
+        Assert.All(acknowledged.Keys, id => Assert.Contains(id, finished));
+        var twice = _started.GroupBy(r => r.JobId).Where(g => g.Count() > 1).Select(g => $"{g.Key} on {string.Join("+", g.Select(r => r.Node))}").ToArray();
+        Assert.True(twice.Length == 0, $"ran twice: {string.Join(", ", twice.Take(10))}");
+    }
+
+    [Fact]
+    public async Task A_crash_of_a_worker_only_node_puts_its_leased_jobs_back_in_ready_once_it_is_downed()
+    {
+        var started = new TaskCompletionSource<Run>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = Options(queueRole: "queues", workerRole: "workers");
+        var a = await StartNode("a", null, roles: ["queues"], options: options);
+        var b = await StartNode("b", a, roles: ["queues"], options: options);
+        var w = await StartNode("w", a, roles: ["workers"], options: options, handlers: (node, h) => h.Register("block", async ctx =>
+        {
+            started.TrySetResult(new Run(ctx.JobId, node, ctx.Attempt, ctx.Reserved.Token));
+            await Task.Delay(Timeout.Infinite, ctx.CancellationToken);
+        }));
+
+        Assert.IsType<Pushed>(await b.Client.PushAsync(new Push("jobs", JobPayload.Create("block")) { Id = "held", TimeToRun = TimeSpan.FromHours(1) }));
+        var run = await started.Task.WaitAsync(Bound);
+        Assert.Equal(("held", "w"), (run.JobId, run.Node));
+        Assert.Equal(JobState.Reserved, Assert.IsType<JobView>(await a.Client.GetJobAsync("jobs", "held")).State);
+
+        await w.CrashAsync();
+        // The lease has an hour to run; it is back in Ready as soon as the node is downed.
+        var view = await Eventually(async () => await a.Client.GetJobAsync("jobs", "held") is JobView { State: JobState.Ready } v ? v : null,
+            "the job to be Ready again", Failover);
+        Assert.True(view.LastError?.Contains("died") == true, $"last error: {view.LastError}");
+        Assert.IsType<NotReserved>(await a.Client.SendAsync("jobs", new Complete("held", run.Token)));
+    }
+}
