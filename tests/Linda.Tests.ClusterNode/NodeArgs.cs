@@ -1,0 +1,62 @@
+using System.Globalization;
+
+namespace Linda.Tests.ClusterNode;
+
+/// <summary>The node's command line (see Program.cs).</summary>
+internal sealed record NodeArgs(
+    int Port,
+    IReadOnlyList<string> Seeds,
+    string Postgres,
+    FailoverProfile Profile,
+    int Workers,
+    string Name,
+    int WorkMs,
+    int AskTimeoutMs,
+    string Hocon)
+{
+    /// <exception cref="ArgumentException">A missing, unknown or malformed argument.</exception>
+    public static NodeArgs Parse(string[] args)
+    {
+        int? port = null;
+        string? postgres = null;
+        var seeds = new List<string>();
+        var profile = FailoverProfile.Fast;
+        var workers = 4;
+        string? name = null;
+        var workMs = 10;
+        var askTimeoutMs = 10_000;
+        var hocon = "";
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i - 1])
+            {
+                case "--cluster-port": port = Int(value); break;
+                case "--seed": seeds.Add(value); break;
+                case "--postgres": postgres = value; break;
+                case "--profile": profile = ParseProfile(value); break;
+                case "--workers": workers = Int(value); break;
+                case "--name": name = value; break;
+                case "--work-ms": workMs = Int(value); break;
+                case "--ask-timeout-ms": askTimeoutMs = Int(value); break;
+                case "--hocon": hocon = value; break;
+                default: throw new ArgumentException($"unknown option {args[i - 1]}");
+            }
+        }
+        if (port is null || postgres is null)
+            throw new ArgumentException("usage: Linda.Tests.ClusterNode --cluster-port N --postgres CONNECTION_STRING [--seed ADDRESS]... " +
+                                        "[--name NAME] [--profile fast|production|default] [--workers N] [--work-ms N] [--ask-timeout-ms N] [--hocon TEXT]");
+        return new NodeArgs(port.Value, seeds, postgres, profile, workers, name ?? $"node-{port}", workMs, askTimeoutMs, hocon);
+    }
+
+    private static FailoverProfile ParseProfile(string value) => value switch
+    {
+        "fast" => FailoverProfile.Fast,
+        "production" => FailoverProfile.Production,
+        "default" => FailoverProfile.AkkaDefaults,
+        _ => throw new ArgumentException($"unknown profile '{value}' (fast, production or default)"),
+    };
+
+    private static int Int(string value) =>
+        int.TryParse(value, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : throw new ArgumentException($"'{value}' is not a count");
+}
