@@ -1,0 +1,211 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Linda.Tests.Infrastructure;
+
+/// <summary>
+/// A Linda node in an OS process of its own (tests/Linda.Tests.ClusterNode, built next to the caller),
+/// driven over stdin/stdout: commands go out as lines; what it prints comes back parsed, each line
+/// stamped with the <see cref="Stopwatch"/> time it arrived. <see cref="Kill"/> is a SIGKILL.
+/// Shared by MultiProcessSpec and the benchmark's failover mode (linked there).
+/// </summary>
+public sealed class ClusterNodeProcess : IDisposable
+{
+    private const int LogLines = 200;
+
+    private readonly Process _process;
+    private readonly TaskCompletionSource _up = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<long> _queueHere = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<long> _queueGone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _left = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<string, long> _acked = new();
+    private readonly ConcurrentDictionary<string, string> _nacked = new();
+    private readonly ConcurrentQueue<JobRun> _runs = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<PushResult>> _pushes = new();
+    private readonly ConcurrentQueue<string> _log = new();
+    private readonly SemaphoreSlim _statsGate = new(1);
+    private readonly Lock _stdin = new();
+    private TaskCompletionSource<QueueCounts?>? _stats;
+
+    private ClusterNodeProcess(string name, int port, ProcessStartInfo start)
+    {
+        Name = name;
+        Port = port;
+        _process = new Process { StartInfo = start };
+        _process.OutputDataReceived += (_, e) => { if (e.Data is { } line) OnLine(line, Stopwatch.GetTimestamp()); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) Log("! " + line); };
+    }
+
+    /// <summary>One run of the "record" handler: it printed <c>RAN</c> when the job's work was done.</summary>
+    public sealed record JobRun(string JobId, int Attempt, string Node, long At);
+
+    /// <summary>What one push command got back.</summary>
+    public sealed record PushResult(int Acked, int Nacked);
+
+    /// <summary>The queue's counts, as a node's <c>stats</c> command printed them.</summary>
+    public sealed record QueueCounts(int Ready, int Reserved, int Delayed, int Buried, int Jobs)
+    {
+        public bool Empty => Ready == 0 && Reserved == 0 && Delayed == 0 && Buried == 0;
+    }
+
+    public string Name { get; }
+
+    public int Port { get; }
+
+    /// <summary>The node's cluster address, to seed other nodes with.</summary>
+    public string Address => $"akka.tcp://linda@127.0.0.1:{Port}";
+
+    /// <summary>Completes when the node's member is Up.</summary>
+    public Task Up => _up.Task;
+
+    /// <summary>Completes, with the time it was seen, when the queue's singleton starts on this node.</summary>
+    public Task<long> QueueHere => _queueHere.Task;
+
+    /// <summary>Completes, with the time it was seen, when the queue's singleton stops on this node.</summary>
+    public Task<long> QueueGone => _queueGone.Task;
+
+    /// <summary>Completes when the node has left the cluster after <see cref="Leave"/>.</summary>
+    public Task Left => _left.Task;
+
+    /// <summary>Job ids whose push from this node was acknowledged (Pushed), with the time the ACK arrived.</summary>
+    public IReadOnlyDictionary<string, long> Acked => _acked;
+
+    /// <summary>Job ids whose push from this node got another reply or none, with that reply.</summary>
+    public IReadOnlyDictionary<string, string> Nacked => _nacked;
+
+    /// <summary>The jobs this node's workers ran, in the order they said so.</summary>
+    public IReadOnlyCollection<JobRun> Runs => _runs;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>
+    /// Starts a node on loopback port <paramref name="port"/>; <paramref name="seeds"/> empty: it joins
+    /// itself. <paramref name="profile"/> is fast, production or default.
+    /// </summary>
+    public static ClusterNodeProcess Start(string name, int port, IEnumerable<string> seeds, string postgres, string profile = "fast",
+        int workers = 4, int workMs = 10, string? hocon = null)
+    {
+        var args = new List<string>
+        {
+            "--name", name, "--cluster-port", port.ToString(CultureInfo.InvariantCulture), "--postgres", postgres, "--profile", profile,
+            "--workers", workers.ToString(CultureInfo.InvariantCulture), "--work-ms", workMs.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var seed in seeds)
+            args.AddRange(["--seed", seed]);
+        if (hocon is not null)
+            args.AddRange(["--hocon", hocon]);
+        var start = TestPrograms.Dotnet("Linda.Tests.ClusterNode.dll", [.. args]);
+        start.RedirectStandardInput = true;
+        var node = new ClusterNodeProcess(name, port, start);
+        node._process.Start();
+        node._process.BeginOutputReadLine();
+        node._process.BeginErrorReadLine();
+        return node;
+    }
+
+    /// <summary>Pushes jobs <paramref name="prefix"/>-0 .. -(count-1); completes when each has its reply.</summary>
+    public Task<PushResult> PushAsync(string prefix, int count)
+    {
+        var done = new TaskCompletionSource<PushResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_pushes.TryAdd(prefix, done))
+            throw new ArgumentException($"prefix {prefix} was pushed already", nameof(prefix));
+        Send($"push {prefix} {count.ToString(CultureInfo.InvariantCulture)}");
+        return done.Task;
+    }
+
+    /// <summary>The queue's counts through this node, or null when the queue did not answer in time.</summary>
+    public async Task<QueueCounts?> StatsAsync(TimeSpan timeout)
+    {
+        await _statsGate.WaitAsync();
+        try
+        {
+            _stats = new TaskCompletionSource<QueueCounts?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Send("stats");
+            return await _stats.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+        finally
+        {
+            _stats = null;
+            _statsGate.Release();
+        }
+    }
+
+    /// <summary>Asks the node to leave the cluster gracefully; it prints LEFT (<see cref="Left"/>) and exits.</summary>
+    public void Leave() => Send("leave");
+
+    /// <summary>SIGKILL: no shutdown, no flush. Returns once the process is gone and all it printed is read.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(); // without a timeout it also waits for the end of the redirected output
+    }
+
+    /// <summary>The last lines of stderr ("! ...") and the stdout lines that are not parsed, for a failure message.</summary>
+    public string RecentLog() => $"--- {Name} ({(HasExited ? "exited" : "running")}):\n" + string.Join("\n", _log);
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+                Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // never started
+        }
+        _process.Dispose();
+        _statsGate.Dispose();
+    }
+
+    private void Send(string line)
+    {
+        lock (_stdin)
+        {
+            _process.StandardInput.WriteLine(line);
+            _process.StandardInput.Flush();
+        }
+    }
+
+    private void OnLine(string line, long at)
+    {
+        var words = line.Split(' ');
+        switch (words)
+        {
+            case ["UP"]: _up.TrySetResult(); break;
+            case ["QUEUE-HERE"]: _queueHere.TrySetResult(at); break;
+            case ["QUEUE-GONE"]: _queueGone.TrySetResult(at); break;
+            case ["LEFT"]: _left.TrySetResult(); break;
+            case ["ACK", var id]: _acked[id] = at; break;
+            case ["NACK", var id, ..]: _nacked[id] = string.Join(' ', words[2..]); break;
+            case ["RAN", var id, var attempt, var node]: _runs.Enqueue(new JobRun(id, Int(attempt), node, at)); break;
+            case ["PUSHED", var prefix, var acked, var nacked] when _pushes.TryGetValue(prefix, out var push):
+                push.TrySetResult(new PushResult(Int(acked["acked=".Length..]), Int(nacked["nacked=".Length..])));
+                break;
+            case ["STATS", ..]:
+                var counts = words[1..].Select(w => w.Split('=')).ToDictionary(kv => kv[0], kv => Int(kv[1]));
+                _stats?.TrySetResult(new QueueCounts(counts["ready"], counts["reserved"], counts["delayed"], counts["buried"], counts["jobs"]));
+                break;
+            case ["STATS-FAILED", ..]:
+                Log(line);
+                _stats?.TrySetResult(null);
+                break;
+            default: Log(line); break;
+        }
+    }
+
+    private void Log(string line)
+    {
+        _log.Enqueue(line);
+        while (_log.Count > LogLines && _log.TryDequeue(out _))
+        {
+        }
+    }
+
+    private static int Int(string s) => int.Parse(s, CultureInfo.InvariantCulture);
+}
