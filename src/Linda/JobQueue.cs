@@ -81,7 +81,15 @@ public static class JobQueue
     /// is watched: if it dies, its jobs go back to Ready at once. Answered with <see cref="Reserved"/>
     /// or <see cref="ReserveTimedOut"/>.
     /// </summary>
-    public sealed record Reserve(TimeSpan Wait) : ICommand;
+    public sealed record Reserve(TimeSpan Wait) : ICommand
+    {
+        /// <summary>
+        /// Set by a consumer that holds one job at a time (Linda's workers do) when it holds none: a
+        /// lease the queue still has on record for the sender was lost on the way (its Reserved reply
+        /// went down with a crashed node) and goes back to Ready, instead of waiting for its deadline.
+        /// </summary>
+        public bool HoldsNone { get; init; }
+    }
 
     /// <summary>Deletes a reserved job (or, for a periodic job, schedules its next run). Answered with <see cref="Completed"/>.</summary>
     public sealed record Complete(string JobId, long Token) : ILeaseCommand;

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
 using Akka.Persistence;
 using static Linda.JobQueue;
@@ -52,6 +53,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
         _state = _initial;
         _settings = settings;
         _time = time;
+        _cluster = ((ExtendedActorSystem)Context.System).Provider is ClusterActorRefProvider ? Cluster.Get(Context.System) : null;
         if (settings.JournalPluginId is not null)
             JournalPluginId = settings.JournalPluginId;
         if (settings.SnapshotPluginId is not null)
@@ -175,6 +177,8 @@ public sealed class JobQueueActor : UntypedPersistentActor
             case InspectState: DeferAsync(_state.ToSnapshot(), snapshot => Sender.Tell(snapshot, Self)); break;
             case Tick: _timerDue = null; break; // fired, so no longer armed (it may fire a little early)
             case Terminated t: OnTerminated(t.ActorRef); break;
+            case ClusterEvent.MemberRemoved r: OnNodeRemoved(r.Member.Address); break;
+            case NodeGone g: OnNodeRemoved(g.Address); break;
             case SaveSnapshotSuccess s: OnSnapshotSaved(s.Metadata); break;
             case SaveSnapshotFailure f:
                 _snapshotPending = false;
@@ -214,6 +218,8 @@ public sealed class JobQueueActor : UntypedPersistentActor
             Answer(new Rejected(RejectReason.NoHolder, "a reserve needs a sender to hold the lease"));
             return;
         }
+        if (m.HoldsNone)
+            ForgetLostLeases(HolderOf(Sender));
         if (_waiters.Count == 0 && _state.CanReserve)
         {
             ReserveFor(Sender);
@@ -228,6 +234,17 @@ public sealed class JobQueueActor : UntypedPersistentActor
         waiter.Node = _waiters.AddLast(waiter);
         _waiterTimeouts.Enqueue(waiter, waiter.ExpiresAt);
         HolderOf(Sender).Waiting++;
+    }
+
+    /// <summary>A holder that says it holds no job: leases still on record for it never reached it.</summary>
+    private void ForgetLostLeases(Holder holder)
+    {
+        foreach (var (jobId, token) in _state.LeasesOf(holder.Path))
+        {
+            _log.Info("queue {0}: {1} asks for a job without a verdict on {2}; its lease was lost on the way, the job goes back to Ready", _state.Queue, holder.Path, jobId);
+            if (_state.LoseLease(jobId, token, "the lease never reached its holder") is { } evt)
+                Persist(evt, null, ActorRefs.Nobody);
+        }
     }
 
     private void ReserveFor(IActorRef holderRef)
@@ -401,9 +418,16 @@ public sealed class JobQueueActor : UntypedPersistentActor
             if (!IsTemporary(actor))
                 Context.Watch(actor);
         }
+        if (IsGoneNode(actor.Path.Address))
+            Self.Tell(new NodeGone(actor.Path.Address));
     }
 
-    private void OnTerminated(IActorRef actor)
+    /// <summary>A recovered holder's node is no longer in the cluster: handled as a command, after recovery.</summary>
+    private sealed record NodeGone(Address Address);
+
+    private void OnTerminated(IActorRef actor) => HolderGone(actor, "died");
+
+    private void HolderGone(IActorRef actor, string why)
     {
         if (!_holders.Remove(actor, out var holder))
             return;
@@ -419,10 +443,10 @@ public sealed class JobQueueActor : UntypedPersistentActor
         }
         var leases = _state.LeasesOf(holder.Path);
         if (leases.Count > 0)
-            _log.Info("queue {0}: lease holder {1} died holding {2} jobs; they go back to Ready", _state.Queue, holder.Path, leases.Count);
+            _log.Info("queue {0}: lease holder {1} {2} holding {3} jobs; they go back to Ready", _state.Queue, holder.Path, why, leases.Count);
         foreach (var (jobId, token) in leases)
         {
-            if (_state.LoseLease(jobId, token, $"lease holder {actor.Path} died") is { } evt)
+            if (_state.LoseLease(jobId, token, $"lease holder {actor.Path} {why}") is { } evt)
                 Persist(evt, null, ActorRefs.Nobody);
         }
     }
@@ -489,11 +513,38 @@ public sealed class JobQueueActor : UntypedPersistentActor
     }
 
     /// <inheritdoc />
+    protected override void PreStart()
+    {
+        base.PreStart();
+        _cluster?.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.MemberRemoved));
+    }
+
+    /// <inheritdoc />
     protected override void PostStop()
     {
         _timer?.Dispose();
+        _cluster?.Unsubscribe(Self);
         base.PostStop();
     }
+
+    // ================================================================ cluster membership
+
+    /// <summary>
+    /// In a cluster, a holder's node that is removed takes its leases with it. DeathWatch says so too,
+    /// but not for a node that was removed before it was watched (a queue that recovered after its old
+    /// node crashed may learn of holders on a node that is already gone: nothing would ever answer).
+    /// </summary>
+    private readonly Cluster? _cluster;
+
+    private void OnNodeRemoved(Address address)
+    {
+        foreach (var actor in _holders.Keys.Where(a => a.Path.Address.Equals(address)).ToArray())
+            HolderGone(actor, $"was on node {address}, which left the cluster");
+    }
+
+    private bool IsGoneNode(Address address) =>
+        _cluster is not null && address.HasGlobalScope && !address.Equals(_cluster.SelfAddress)
+        && !_cluster.State.Members.Any(m => m.Address.Equals(address));
 
     // ================================================================ snapshots
 

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Remote;
+using Akka.Remote.Transport;
 using Linda.Hosting;
 using Linda.Tests.Infrastructure;
 using Linda.Workers;
@@ -59,7 +61,7 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
     /// where each run started and finished) and whatever else <paramref name="handlers"/> adds.
     /// </summary>
     private async Task<LindaHost> StartNode(string name, LindaHost? seed, TimeSpan work = default, Action<string, JobHandlers>? handlers = null,
-        string[]? roles = null, LindaOptions? options = null)
+        string[]? roles = null, LindaOptions? options = null, string? hocon = null)
     {
         var node = await LindaHost.StartAsync(options ?? Options(), h =>
         {
@@ -72,16 +74,28 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
                 _finished.Enqueue(run);
             });
             handlers?.Invoke(name, h);
-        }, seed?.Address, roles);
+        }, seed?.Address, roles, hocon: hocon);
         _nodes.Add(node);
         return node;
     }
 
     private static Push Record(string id) => new("jobs", JobPayload.Create("record")) { Id = id };
 
-    private static async Task<QueueStats> EmptyQueue(LindaHost node, int leftOver = 0) =>
-        await Eventually(async () => await node.Client.GetStatsAsync("jobs") is QueueStats s && s.Jobs == leftOver ? s : null,
-            "the queue to be empty", Failover);
+    private static async Task<QueueStats> EmptyQueue(LindaHost node)
+    {
+        IReply? last = null;
+        try
+        {
+            return await Eventually(async () => (last = await node.Client.GetStatsAsync("jobs")) is QueueStats { Jobs: 0 } s ? s : null,
+                "the queue to be empty", Failover);
+        }
+        catch (TimeoutException e)
+        {
+            var state = await node.Client.Queue("jobs").Ask<JobQueueSnapshot>(JobQueueActor.InspectState.Instance, TimeSpan.FromSeconds(10));
+            var left = string.Join("; ", state.Jobs.Take(5).Select(j => $"{j.Job.Id} {j.State} holder={j.Holder} attempts={j.Attempts} error={j.LastError}"));
+            throw new TimeoutException($"{e.Message}; last stats: {last}; left: {left}", e);
+        }
+    }
 
     /// <summary>Whether the queue's singleton runs on <paramref name="node"/>.</summary>
     private static async Task<bool> HostsQueue(LindaHost node)
@@ -243,5 +257,50 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
             "the job to be Ready again", Failover);
         Assert.True(view.LastError?.Contains("died") == true, $"last error: {view.LastError}");
         Assert.IsType<NotReserved>(await a.Client.SendAsync("jobs", new Complete("held", run.Token)));
+    }
+
+    /// <summary>Remoting through Akka's throttler adapter, so a test can cut the links between nodes.</summary>
+    private const string Cuttable = "akka.remote.dot-netty.tcp.applied-adapters = [trttl]";
+
+    /// <summary>Drops everything between <paramref name="a"/> and <paramref name="b"/>, both ways, on both sides.</summary>
+    private static async Task Cut(LindaHost a, LindaHost b)
+    {
+        Assert.True(await Transport(a).ManagementCommand(new SetThrottle(b.Address, ThrottleTransportAdapter.Direction.Both, Blackhole.Instance)));
+        Assert.True(await Transport(b).ManagementCommand(new SetThrottle(a.Address, ThrottleTransportAdapter.Direction.Both, Blackhole.Instance)));
+    }
+
+    private static RemoteTransport Transport(LindaHost node) => ((IRemoteActorRefProvider)((ExtendedActorSystem)node.System).Provider).Transport;
+
+    [Fact]
+    public async Task In_a_partition_the_minority_side_stops_serving_and_the_majority_side_takes_the_queue_over()
+    {
+        var a = await StartNode("a", null, TimeSpan.FromMilliseconds(10), hocon: Cuttable);
+        var b = await StartNode("b", a, TimeSpan.FromMilliseconds(10), hocon: Cuttable);
+        var c = await StartNode("c", a, TimeSpan.FromMilliseconds(10), hocon: Cuttable);
+        Assert.True(await HostsQueue(a), "the first node hosts the queue");
+
+        // Pushes go on from both sides of the partition, through it and after it.
+        var acknowledged = new ConcurrentDictionary<string, bool>();
+        using var stop = new CancellationTokenSource();
+        var producers = Task.WhenAll(Produce(a, "a", acknowledged, stop.Token), Produce(b, "b", acknowledged, stop.Token));
+        await Until(() => acknowledged.Count >= 300 && _finished.Count >= 100, "jobs to flow");
+
+        await Cut(a, b);
+        await Cut(a, c);
+        // Keep-majority: b and c down a; a, alone, downs itself, and its node shuts down.
+        await a.System.WhenTerminated.WaitAsync(Failover);
+        await Until(() => Cluster.Get(b.System).State.Members.Select(m => m.Status).SequenceEqual([MemberStatus.Up, MemberStatus.Up]),
+            "the majority side to be two members, both Up", Failover);
+        var atDown = acknowledged.Count(kv => kv.Key.StartsWith("b-", StringComparison.Ordinal));
+        await Until(() => acknowledged.Count(kv => kv.Key.StartsWith("b-", StringComparison.Ordinal)) >= atDown + 300, "the majority side to serve pushes", Failover);
+        await stop.CancelAsync();
+        await producers;
+        Assert.True(await HostsQueue(b) || await HostsQueue(c), "the queue moved to the majority side");
+
+        // Every push either side acknowledged, before or during the partition, is there and runs.
+        await EmptyQueue(b);
+        var finished = _finished.Select(r => r.JobId).ToHashSet();
+        var lost = acknowledged.Keys.Where(id => !finished.Contains(id)).ToArray();
+        Assert.True(lost.Length == 0, $"{lost.Length} acknowledged jobs never completed, e.g. {string.Join(", ", lost.Take(5))}");
     }
 }

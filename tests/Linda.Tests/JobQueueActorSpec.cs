@@ -415,4 +415,33 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
         waiter.ExpectMsg<Unavailable>(Wait);
         ExpectTerminated(q, Wait);
     }
+
+    [Fact]
+    public void A_reserve_from_a_holder_that_holds_none_puts_the_leases_on_record_for_it_back_in_ready()
+    {
+        var q = StartQueue();
+        Push(q, new Push("jobs", Payload()) { Id = "lost" });
+        Push(q, new Push("jobs", Payload()) { Id = "other" });
+        var worker = CreateTestProbe();
+        q.Tell(new Reserve(TimeSpan.Zero), worker.Ref);
+        var first = worker.ExpectMsg<Reserved>();
+        Assert.Equal("lost", first.Job.Id);
+
+        // A plain reserve takes another job and keeps the lease.
+        q.Tell(new Reserve(TimeSpan.Zero), worker.Ref);
+        var second = worker.ExpectMsg<Reserved>();
+        Assert.Equal("other", second.Job.Id);
+        q.Tell(new Complete("other", second.Token), worker.Ref);
+        worker.ExpectMsg<Completed>();
+
+        // As if the first Reserved had never arrived: the worker says it holds nothing.
+        q.Tell(new Reserve(TimeSpan.Zero) { HoldsNone = true }, worker.Ref);
+        var again = worker.ExpectMsg<Reserved>();
+        Assert.Equal(("lost", 2), (again.Job.Id, again.Attempt));
+        Assert.NotEqual(first.Token, again.Token);
+        q.Tell(new Complete("lost", first.Token), worker.Ref);
+        worker.ExpectMsg<StaleLease>();
+        q.Tell(new GetJob("lost"));
+        Assert.Equal("the lease never reached its holder", ExpectMsg<JobView>().LastError);
+    }
 }

@@ -98,6 +98,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new Reserve(TimeSpan.FromSeconds(30)));
         Add(new Reserve(TimeSpan.MaxValue));
         Add(new Reserve(TimeSpan.MinValue));
+        Add(new Reserve(TimeSpan.FromSeconds(30)) { HoldsNone = true });
         Add(new Complete("1", 0));
         Add(new Complete(NonAscii, long.MinValue));
         Add(new Complete("x", long.MaxValue));
@@ -694,7 +695,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         AssertFails(serializer, [.. Enumerable.Repeat((byte)0xff, 9), 0x7f], "cRsv");
         AssertFails(serializer, [.. Enumerable.Repeat((byte)0x80, 9), 0x02], "cRsv");
         // the largest legal ten-byte value still reads
-        Assert.Equal(new Reserve(TimeSpan.MinValue), serializer.FromBinary([.. Enumerable.Repeat((byte)0xff, 9), 0x01], "cRsv"));
+        Assert.Equal(new Reserve(TimeSpan.MinValue), serializer.FromBinary([.. Enumerable.Repeat((byte)0xff, 9), 0x01, 0x00], "cRsv"));
     }
 
     [Theory]

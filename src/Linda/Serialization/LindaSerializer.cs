@@ -100,7 +100,7 @@ public sealed class LindaSerializer : SerializerWithStringManifest
             MaxRetries = r.NullableInt(),
             Period = r.NullableDuration(),
         });
-        Add<Reserve>("cRsv", (w, m) => w.Duration(m.Wait), r => new Reserve(r.Duration()));
+        Add<Reserve>("cRsv", (w, m) => { w.Duration(m.Wait); w.Bool(m.HoldsNone); }, r => new Reserve(r.Duration()) { HoldsNone = r.Bool() });
         Add<Complete>("cCmp", (w, m) => { w.String(m.JobId); w.Long(m.Token); }, r => new Complete(r.String(), r.Long()));
         Add<Release>("cRel", (w, m) =>
         {

@@ -62,6 +62,15 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             if (_pulling)
                 Timers.StartSingleTimer(PullTimer, PullLost.Instance, UnavailableRetry);
         });
+        Receive<VerdictSettled>(_ =>
+        {
+            _verdictsInFlight--;
+            if (_verdictsInFlight == 0 && _pullWhenSettled)
+            {
+                _pullWhenSettled = false;
+                Pull();
+            }
+        });
         Receive<IFailure>(f => _log.Warning("queue refused a reserve: {0}", f.Message));
         Receive<IReply>(_ => { });
     }
@@ -97,12 +106,23 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         _running?.Cancel.Dispose();
     }
 
-    private void Pull()
+    /// <summary>
+    /// Asks for the next job. The reserve says the worker holds none, so a lease the queue still has
+    /// for it (its Reserved reply was lost) goes back to Ready. That is only true once the verdict on
+    /// the last job has reached the queue: right after sending it (the queue gets the two in order), or
+    /// once it was answered; a pull at any other time waits for outstanding verdicts.
+    /// </summary>
+    private void Pull(bool rightAfterVerdict = false)
     {
         if (_pulling || _draining || _running is not null)
             return;
+        if (!rightAfterVerdict && _verdictsInFlight > 0)
+        {
+            _pullWhenSettled = true;
+            return;
+        }
         _pulling = true;
-        _queue.Tell(new Reserve(_settings.ReserveWait));
+        _queue.Tell(new Reserve(_settings.ReserveWait) { HoldsNone = true });
         Timers.StartSingleTimer(PullTimer, PullLost.Instance, _settings.ReserveWait + _settings.AskTimeout);
     }
 
@@ -183,7 +203,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         if (_draining)
             FinishDrain();
         else
-            Pull();
+            Pull(rightAfterVerdict: true);
     }
 
     private void OnDrain()
@@ -220,7 +240,20 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
     /// node (<see cref="Unavailable"/>) or when no answer comes (a proxy dropped it while the queue
     /// moved); a verdict that arrives twice is refused the second time, changing nothing.
     /// </summary>
-    private void SendVerdict(ICommand verdict) => _ = SendVerdictAsync(_queue, verdict, _settings.AskTimeout, _log);
+    private void SendVerdict(ICommand verdict)
+    {
+        _verdictsInFlight++;
+        var self = Self;
+        _ = SendVerdictAsync(_queue, verdict, _settings.AskTimeout, _log).ContinueWith(_ => self.Tell(VerdictSettled.Instance), TaskScheduler.Default);
+    }
+
+    private int _verdictsInFlight;
+    private bool _pullWhenSettled;
+
+    private sealed class VerdictSettled
+    {
+        public static readonly VerdictSettled Instance = new();
+    }
 
     // Runs synchronously up to the first await, so the verdict is sent before the worker's next reserve.
     private static async Task SendVerdictAsync(IActorRef queue, ICommand verdict, TimeSpan timeout, ILoggingAdapter log)

@@ -79,17 +79,21 @@ public sealed class ClusterNodeProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Completes when the process has exited and all it printed is read.</summary>
+    public Task Exited => _process.WaitForExitAsync();
+
     /// <summary>
     /// Starts a node on loopback port <paramref name="port"/>; <paramref name="seeds"/> empty: it joins
     /// itself. <paramref name="profile"/> is fast, production or default.
     /// </summary>
     public static ClusterNodeProcess Start(string name, int port, IEnumerable<string> seeds, string postgres, string profile = "fast",
-        int workers = 4, int workMs = 10, string? hocon = null)
+        int workers = 4, int workMs = 10, int pushWindow = 32, string? hocon = null)
     {
         var args = new List<string>
         {
             "--name", name, "--cluster-port", port.ToString(CultureInfo.InvariantCulture), "--postgres", postgres, "--profile", profile,
             "--workers", workers.ToString(CultureInfo.InvariantCulture), "--work-ms", workMs.ToString(CultureInfo.InvariantCulture),
+            "--push-window", pushWindow.ToString(CultureInfo.InvariantCulture),
         };
         foreach (var seed in seeds)
             args.AddRange(["--seed", seed]);
