@@ -12,6 +12,7 @@ internal sealed record NodeArgs(
     string Name,
     int WorkMs,
     int AskTimeoutMs,
+    int PushWindow,
     string Hocon)
 {
     /// <exception cref="ArgumentException">A missing, unknown or malformed argument.</exception>
@@ -25,6 +26,7 @@ internal sealed record NodeArgs(
         string? name = null;
         var workMs = 10;
         var askTimeoutMs = 10_000;
+        var pushWindow = 32;
         var hocon = "";
         for (var i = 0; i < args.Length; i++)
         {
@@ -39,14 +41,15 @@ internal sealed record NodeArgs(
                 case "--name": name = value; break;
                 case "--work-ms": workMs = Int(value); break;
                 case "--ask-timeout-ms": askTimeoutMs = Int(value); break;
+                case "--push-window": pushWindow = Math.Max(1, Int(value)); break;
                 case "--hocon": hocon = value; break;
                 default: throw new ArgumentException($"unknown option {args[i - 1]}");
             }
         }
         if (port is null || postgres is null)
             throw new ArgumentException("usage: Linda.Tests.ClusterNode --cluster-port N --postgres CONNECTION_STRING [--seed ADDRESS]... " +
-                                        "[--name NAME] [--profile fast|production|default] [--workers N] [--work-ms N] [--ask-timeout-ms N] [--hocon TEXT]");
-        return new NodeArgs(port.Value, seeds, postgres, profile, workers, name ?? $"node-{port}", workMs, askTimeoutMs, hocon);
+                                        "[--name NAME] [--profile fast|production|default] [--workers N] [--work-ms N] [--ask-timeout-ms N] [--push-window N] [--hocon TEXT]");
+        return new NodeArgs(port.Value, seeds, postgres, profile, workers, name ?? $"node-{port}", workMs, askTimeoutMs, pushWindow, hocon);
     }
 
     private static FailoverProfile ParseProfile(string value) => value switch

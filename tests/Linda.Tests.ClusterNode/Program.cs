@@ -4,11 +4,12 @@
 //
 // usage: Linda.Tests.ClusterNode --cluster-port N --postgres CONNECTION_STRING [--seed ADDRESS]...
 //        [--name NAME] [--profile fast|production|default] [--workers N] [--work-ms N]
-//        [--ask-timeout-ms N] [--hocon TEXT]
+//        [--ask-timeout-ms N] [--push-window N] [--hocon TEXT]
 //   --seed      a seed node, e.g. akka.tcp://linda@127.0.0.1:4053 (repeatable); none: the node joins itself
 //   --profile   Linda's failover profile (default: fast); "default" leaves Akka's settings as they are
 //   --work-ms   how long the "record" handler works on a job (default 10)
 //   --ask-timeout-ms  how long a push waits for the queue's reply (default 10000)
+//   --push-window     pushes in flight at most, over all push commands (default 32)
 //   --hocon     extra HOCON over everything else (for experiments)
 //
 // stdout (every line flushed at once):
@@ -21,7 +22,7 @@
 //   LEFT                             after "leave": the node left the cluster; the process exits
 // stdin:
 //   push <prefix> <count>   pushes jobs <prefix>-0 .. <prefix>-(count-1) of class "record" through
-//                           ILindaClient, at most 32 in flight (shared by all push commands)
+//                           ILindaClient, at most --push-window in flight (shared by all push commands)
 //   stats                   the queue's counts
 //   leave                   leaves the cluster gracefully (coordinated shutdown, cluster-leaving reason) and exits
 // The end of stdin (the parent went away) stops the node.
@@ -96,7 +97,7 @@ using var host = new HostBuilder().ConfigureServices(services =>
 await host.StartAsync();
 var system = host.Services.GetRequiredService<ActorSystem>();
 var client = host.Services.GetRequiredService<ILindaClient>();
-using var window = new SemaphoreSlim(32);
+using var window = new SemaphoreSlim(options.PushWindow);
 
 while (await Console.In.ReadLineAsync() is { } line)
 {
