@@ -17,7 +17,17 @@
 //                         RoundRobinPool of real JobWorker actors with a no-op handler runs them; one
 //                         line per pool size in --workers=4,16; timed to the N-th handler run and to the
 //                         queue being empty (every Complete persisted)
-//   all                   every mode in turn with its defaults
+//   failover              three node processes (tests/Linda.Tests.ClusterNode) on a PostgreSQL server of
+//                         its own, under a steady load (--rate=100 jobs/s pushed from one node, --workers=4
+//                         per node running --work-ms=10 jobs); the queue's node is SIGKILLed (--kind=crash)
+//                         or leaves the cluster (--kind=graceful); --profile=fast|production|default
+//                         (Linda's failover profiles, or Akka's settings); --runs=3, medians. failover_ms:
+//                         from the kill / leave command to the first run of a job pushed after the old
+//                         singleton was gone (served by the new one); queue_ms: to the new singleton
+//                         starting; drain_ms: until every job acknowledged before the kill / leave had
+//                         run; ran_twice (any node), ran_twice_survivors; lost (must be 0).
+//                         --node-config=HOCON goes to every node (e.g. "linda.workers.reserve-wait = 2s")
+//   all                   every mode in turn with its defaults (not failover)
 // options: --warmup=SECONDS (10), --config=HOCON or --config=@FILE (or env LINDA_BENCH_CONFIG): extra
 //          HOCON over Linda's SQLite defaults, e.g. --config="linda.queue.snapshot-every = 0";
 //          --timeout=SECONDS (600) for any one phase; --postgres=CONNECTION_STRING runs on PostgreSQL instead
@@ -76,6 +86,7 @@ internal static partial class Program
                 case "recovery": await ModeRecovery(o, o.N); break;
                 case "recovery-child": await ModeRecoveryChild(o); break;
                 case "workers": await ModeWorkers(o, o.N); break;
+                case "failover": await ModeFailover(o); break;
                 case "all":
                     await ModePush(o, null);
                     await ModeCycle(o, null);
@@ -85,7 +96,7 @@ internal static partial class Program
                     await ModeWorkers(o, null);
                     break;
                 default:
-                    Console.Error.WriteLine("usage: Linda.Benchmarks push|cycle|latency|delayed|recovery|workers|all [N] [--key=value ...]");
+                    Console.Error.WriteLine("usage: Linda.Benchmarks push|cycle|latency|delayed|recovery|workers|failover|all [N] [--key=value ...]");
                     return 2;
             }
             return 0;
