@@ -109,7 +109,7 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
     /// at a time, until <paramref name="stop"/> is cancelled; the ids answered <c>Pushed</c> go to
     /// <paramref name="acknowledged"/>. Pushes that time out while the queue moves are not acknowledged.
     /// </summary>
-    private static async Task Produce(LindaHost node, string prefix, ConcurrentDictionary<string, bool> acknowledged, CancellationToken stop, int inFlight = 8)
+    private static async Task Produce(LindaHost node, string prefix, ConcurrentDictionary<string, bool> acknowledged, CancellationToken stop, int inFlight = 4)
     {
         var next = 0;
         async Task Lane()
@@ -166,11 +166,11 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
             await finishSlow.Task.WaitAsync(ctx.CancellationToken);
         });
 
-        var a = await StartNode("a", null, TimeSpan.FromMilliseconds(10), Slow);
+        var a = await StartNode("a", null, TimeSpan.FromMilliseconds(2), Slow);
         Assert.IsType<Pushed>(await a.Client.PushAsync(new Push("jobs", JobPayload.Create("slow")) { Id = "slow" }));
         var leaseOnA = await slowOnA.Task.WaitAsync(Bound);
-        var b = await StartNode("b", a, TimeSpan.FromMilliseconds(10), Slow);
-        var c = await StartNode("c", a, TimeSpan.FromMilliseconds(10), Slow);
+        var b = await StartNode("b", a, TimeSpan.FromMilliseconds(2), Slow);
+        var c = await StartNode("c", a, TimeSpan.FromMilliseconds(2), Slow);
         Assert.True(await HostsQueue(a), "the first node hosts the queue");
 
         var acknowledged = new ConcurrentDictionary<string, bool>();
@@ -208,9 +208,9 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
     [Fact]
     public async Task A_graceful_leave_of_the_queues_node_hands_the_queue_over_and_runs_no_job_twice()
     {
-        var a = await StartNode("a", null, TimeSpan.FromMilliseconds(10));
-        var b = await StartNode("b", a, TimeSpan.FromMilliseconds(10));
-        var c = await StartNode("c", a, TimeSpan.FromMilliseconds(10));
+        var a = await StartNode("a", null, TimeSpan.FromMilliseconds(2));
+        var b = await StartNode("b", a, TimeSpan.FromMilliseconds(2));
+        var c = await StartNode("c", a, TimeSpan.FromMilliseconds(2));
         Assert.True(await HostsQueue(a), "the first node hosts the queue");
 
         var acknowledged = new ConcurrentDictionary<string, bool>();
@@ -274,9 +274,9 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
     [Fact]
     public async Task In_a_partition_the_minority_side_stops_serving_and_the_majority_side_takes_the_queue_over()
     {
-        var a = await StartNode("a", null, TimeSpan.FromMilliseconds(10), hocon: Cuttable);
-        var b = await StartNode("b", a, TimeSpan.FromMilliseconds(10), hocon: Cuttable);
-        var c = await StartNode("c", a, TimeSpan.FromMilliseconds(10), hocon: Cuttable);
+        var a = await StartNode("a", null, TimeSpan.FromMilliseconds(2), hocon: Cuttable);
+        var b = await StartNode("b", a, TimeSpan.FromMilliseconds(2), hocon: Cuttable);
+        var c = await StartNode("c", a, TimeSpan.FromMilliseconds(2), hocon: Cuttable);
         Assert.True(await HostsQueue(a), "the first node hosts the queue");
 
         // Pushes go on from both sides of the partition, through it and after it.

@@ -37,6 +37,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         Receive<Reserved>(OnReserved);
         Receive<ReserveTimedOut>(_ =>
         {
+            WatchQueue(Sender);
             _pulling = false;
             Timers.Cancel(PullTimer);
             Pull();
@@ -61,6 +62,19 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             // The queue is handing over to another node: ask again shortly, through the proxy.
             if (_pulling)
                 Timers.StartSingleTimer(PullTimer, PullLost.Instance, UnavailableRetry);
+        });
+        Receive<Terminated>(t =>
+        {
+            if (!t.ActorRef.Equals(_queueActor))
+                return;
+            // The queue's node died or handed it over: a waiting reserve went with it. Ask the new one.
+            _queueActor = null;
+            if (_pulling)
+            {
+                _pulling = false;
+                Timers.Cancel(PullTimer);
+                Pull();
+            }
         });
         Receive<VerdictSettled>(_ =>
         {
@@ -128,8 +142,22 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
 
     private const string PullTimer = "pull";
 
+    /// <summary>Watches the queue actor that answered (behind the proxy), to learn at once when it goes away.</summary>
+    private void WatchQueue(IActorRef queueActor)
+    {
+        if (queueActor.Equals(_queueActor) || queueActor.IsNobody())
+            return;
+        if (_queueActor is not null)
+            Context.Unwatch(_queueActor);
+        _queueActor = queueActor;
+        Context.Watch(queueActor);
+    }
+
+    private IActorRef? _queueActor;
+
     private void OnReserved(Reserved reserved)
     {
+        WatchQueue(Sender);
         _pulling = false;
         Timers.Cancel(PullTimer);
         if (_draining || _running is not null)
