@@ -17,16 +17,13 @@ public sealed class MultiProcessSpec(PostgresFixture fixture, ITestOutputHelper 
     private static readonly TimeSpan FailoverBound = TimeSpan.FromSeconds(90);
 
     /// <summary>
-    /// Two waits after a crash are shortened to keep the spec short; what it checks (no acknowledged
-    /// job lost, none run twice on a survivor, the cluster serves again) holds with the defaults too.
     /// A worker whose reserve was lost with the crashed node (waiting there, or sent to it before the
-    /// survivors removed it) asks again only after linda.workers.reserve-wait + ask-timeout (40 s by
-    /// default): survivors run nothing that long. A lease written just before the crash whose Reserved
-    /// reply died with the node is held by a live worker that never got it: the job waits for its
-    /// time-to-run (60 s by default). 30 s still outlasts a survivor's verdict sent again after the
-    /// failover (10 s after a first try lost with the node).
+    /// survivors removed it) asks again only after linda.workers.reserve-wait + ask-timeout: 40 s by
+    /// default, during which the survivors run nothing. A short reserve-wait keeps the spec short; what
+    /// it checks (no acknowledged job lost, none run twice on a survivor, the cluster serves again)
+    /// holds with the defaults too.
     /// </summary>
-    private const string NodeHocon = "linda.workers.reserve-wait = 2s\nlinda.queue.default-time-to-run = 30s";
+    private const string NodeHocon = "linda.workers.reserve-wait = 2s";
 
     private readonly List<ClusterNodeProcess> _nodes = [];
     private readonly HashSet<string> _pushed = [];
