@@ -16,15 +16,6 @@ public sealed class MultiProcessSpec(PostgresFixture fixture, ITestOutputHelper 
     private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan FailoverBound = TimeSpan.FromSeconds(90);
 
-    /// <summary>
-    /// A worker whose reserve was lost with the crashed node (waiting there, or sent to it before the
-    /// survivors removed it) asks again only after linda.workers.reserve-wait + ask-timeout: 40 s by
-    /// default, during which the survivors run nothing. A short reserve-wait keeps the spec short; what
-    /// it checks (no acknowledged job lost, none run twice on a survivor, the cluster serves again)
-    /// holds with the defaults too.
-    /// </summary>
-    private const string NodeHocon = "linda.workers.reserve-wait = 2s";
-
     private readonly List<ClusterNodeProcess> _nodes = [];
     private readonly HashSet<string> _pushed = [];
     private string _db = "";
@@ -96,7 +87,7 @@ public sealed class MultiProcessSpec(PostgresFixture fixture, ITestOutputHelper 
 
     private ClusterNodeProcess Start(string name, string[] seeds)
     {
-        var node = ClusterNodeProcess.Start(name, TestPrograms.FreePort(), seeds, _db, profile: "fast", workers: 4, workMs: 10, hocon: NodeHocon);
+        var node = ClusterNodeProcess.Start(name, TestPrograms.FreePort(), seeds, _db, profile: "fast", workers: 4, workMs: 10);
         _nodes.Add(node);
         return node;
     }
