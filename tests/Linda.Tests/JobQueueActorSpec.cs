@@ -57,11 +57,7 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
         var probes = Enumerable.Range(0, 3).Select(_ => CreateTestProbe()).ToArray();
         foreach (var p in probes)
             q.Tell(new Reserve(TimeSpan.FromMinutes(1)), p.Ref);
-        AwaitAssert(() =>
-        {
-            q.Tell(GetStats.Instance);
-            Assert.Equal(3, ExpectMsg<QueueStats>().Waiting);
-        });
+        AwaitWaiting(q, 3);
 
         foreach (var id in new[] { "a", "b", "c" })
             Push(q, new Push("jobs", Payload()) { Id = id });
@@ -93,11 +89,7 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
         ExpectMsg<ReserveTimedOut>();
 
         q.Tell(new Reserve(TimeSpan.FromSeconds(5)));
-        AwaitAssert(() =>
-        {
-            q.Tell(GetStats.Instance);
-            Assert.Equal(1, ExpectMsg<QueueStats>().Waiting);
-        });
+        AwaitWaiting(q, 1);
         Clock.Advance(TimeSpan.FromSeconds(4));
         q.Tell(GetStats.Instance);
         Assert.Equal(1, ExpectMsg<QueueStats>().Waiting);
@@ -359,11 +351,7 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
         var q = StartQueue("handover");
         var waiter = CreateTestProbe();
         q.Tell(new Reserve(TimeSpan.FromMinutes(5)), waiter.Ref);
-        AwaitAssert(() =>
-        {
-            q.Tell(GetStats.Instance);
-            Assert.Equal(1, ExpectMsg<QueueStats>().Waiting);
-        });
+        AwaitWaiting(q, 1);
         // The waiter takes the first job; the rest are acknowledged only once written.
         for (var i = 0; i < 50; i++)
             q.Tell(new Push("handover", Payload()) { Id = $"job-{i}" });
@@ -405,11 +393,7 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
         var q = StartQueue("idle");
         var waiter = CreateTestProbe();
         q.Tell(new Reserve(TimeSpan.FromMinutes(5)), waiter.Ref);
-        AwaitAssert(() =>
-        {
-            q.Tell(GetStats.Instance);
-            Assert.Equal(1, ExpectMsg<QueueStats>().Waiting);
-        });
+        AwaitWaiting(q, 1);
         Watch(q);
         q.Tell(JobQueueActor.StopGracefully.Instance);
         waiter.ExpectMsg<Unavailable>(Wait);
@@ -444,4 +428,11 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
         q.Tell(new GetJob("lost"));
         Assert.Equal("the lease never reached its holder", ExpectMsg<JobView>().LastError);
     }
+
+    /// <summary>Waits until the queue holds <paramref name="count"/> waiting reserves.</summary>
+    private void AwaitWaiting(IActorRef q, int count) => AwaitAssert(() =>
+    {
+        q.Tell(GetStats.Instance);
+        Assert.Equal(count, ExpectMsg<QueueStats>().Waiting);
+    });
 }
