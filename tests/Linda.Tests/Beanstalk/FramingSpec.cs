@@ -239,7 +239,11 @@ public sealed class FramingSpec
         Assert.Equal(0, left);
     }
 
-    /// <summary>A transcript with every kind of frame, including a long line and a skipped body.</summary>
+    /// <summary>
+    /// A transcript with every kind of frame, including a long line and a skipped body. beanstalkd -z 10
+    /// answered it (with a timeout of 0): USING foo, INSERTED 1, TIMED_OUT, UNKNOWN_COMMAND, BAD_FORMAT,
+    /// EXPECTED_CRLF, JOB_TOO_BIG, BAD_FORMAT, and closed the connection.
+    /// </summary>
     private static readonly byte[] Transcript = Bytes(
         "use foo\r\nput 1 2 3 5\r\na\r\nb\0\r\nreserve-with-timeout 7\r\nbogus\r\n" +
         PutLine(225) + "eaten\r\nput 0 0 1 3\r\nabcXYput 0 0 1 12\r\n0123456789ab\r\n" +
