@@ -21,7 +21,10 @@ public abstract record Command
     /// <param name="Priority">0 is the most urgent.</param>
     /// <param name="DelaySeconds">Seconds in the delayed state before the job is ready.</param>
     /// <param name="TtrSeconds">Time to run, at least 1: beanstalkd silently raises 0 to 1.</param>
-    /// <param name="Body">The job body, exactly as sent (binary; CR and LF inside are kept).</param>
+    /// <param name="Body">
+    /// The job body, exactly as sent (binary; CR and LF inside are kept). A fresh array owned by the
+    /// command; like any array it takes part in the record's equality by reference.
+    /// </param>
     public sealed record Put(uint Priority, uint DelaySeconds, uint TtrSeconds, byte[] Body) : Command;
 
     /// <summary><c>use &lt;tube&gt;</c>: later puts go to this tube. Answered <c>USING &lt;tube&gt;</c>.</summary>
