@@ -89,6 +89,14 @@ public static class JobQueue
         /// went down with a crashed node) and goes back to Ready, instead of waiting for its deadline.
         /// </summary>
         public bool HoldsNone { get; init; }
+
+        /// <summary>
+        /// The consumer's number for this reserve, growing with each one (0: none), echoed in
+        /// <see cref="Reserved.Pull"/>. With <see cref="HoldsNone"/> it bounds the claim: only leases
+        /// handed out for earlier reserves are forgotten, and a reserve older than one already seen
+        /// from the same sender is stale and dropped unanswered (a newer one is on its way).
+        /// </summary>
+        public long Pull { get; init; }
     }
 
     /// <summary>Deletes a reserved job (or, for a periodic job, schedules its next run). Answered with <see cref="Completed"/>.</summary>
@@ -179,7 +187,11 @@ public static class JobQueue
     public sealed record Pushed(string JobId, JobState State) : IReply;
 
     /// <summary>A job leased to the sender until <paramref name="Deadline"/>; <paramref name="Attempt"/> counts from 1.</summary>
-    public sealed record Reserved(Job Job, long Token, DateTimeOffset Deadline, int Attempt) : IReply;
+    public sealed record Reserved(Job Job, long Token, DateTimeOffset Deadline, int Attempt) : IReply
+    {
+        /// <summary>The <see cref="Reserve.Pull"/> of the reserve this answers.</summary>
+        public long Pull { get; init; }
+    }
 
     /// <summary>No job became ready within the wait.</summary>
     public sealed record ReserveTimedOut : IReply

@@ -218,11 +218,19 @@ public sealed class JobQueueActor : UntypedPersistentActor
             Answer(new Rejected(RejectReason.NoHolder, "a reserve needs a sender to hold the lease"));
             return;
         }
+        var holder = HolderOf(Sender);
+        if (m.Pull != 0)
+        {
+            if (m.Pull < holder.LastPull)
+                return; // stale: the sender has sent a newer reserve, which gets the answer
+            holder.LastPull = m.Pull;
+            DropWaitingReserves(Sender); // older reserves of this sender: the new one replaces them
+        }
         if (m.HoldsNone)
-            ForgetLostLeases(HolderOf(Sender));
+            ForgetLostLeases(holder, m.Pull);
         if (_waiters.Count == 0 && _state.CanReserve)
         {
-            ReserveFor(Sender);
+            ReserveFor(Sender, m.Pull);
             return;
         }
         if (m.Wait == TimeSpan.Zero)
@@ -230,29 +238,54 @@ public sealed class JobQueueActor : UntypedPersistentActor
             Answer(ReserveTimedOut.Instance);
             return;
         }
-        var waiter = new Waiter(Sender, _state.Now + m.Wait);
+        var waiter = new Waiter(Sender, _state.Now + m.Wait, m.Pull);
         waiter.Node = _waiters.AddLast(waiter);
         _waiterTimeouts.Enqueue(waiter, waiter.ExpiresAt);
         HolderOf(Sender).Waiting++;
     }
 
-    /// <summary>A holder that says it holds no job: leases still on record for it never reached it.</summary>
-    private void ForgetLostLeases(Holder holder)
+    /// <summary>
+    /// A holder that says it holds no job: leases still on record for it that were handed out for an
+    /// earlier reserve (or by an earlier run of the queue) never reached it.
+    /// </summary>
+    private void ForgetLostLeases(Holder holder, long pull)
     {
         foreach (var (jobId, token) in _state.LeasesOf(holder.Path))
         {
+            if (pull != 0 && holder.Pulls.GetValueOrDefault(jobId) >= pull)
+                continue;
             _log.Info("queue {0}: {1} asks for a job without a verdict on {2}; its lease was lost on the way, the job goes back to Ready", _state.Queue, holder.Path, jobId);
             if (_state.LoseLease(jobId, token, "the lease never reached its holder") is { } evt)
                 Persist(evt, null, ActorRefs.Nobody);
         }
+        // Keep the reserve numbers of the leases it still holds only.
+        foreach (var jobId in holder.Pulls.Keys.ToArray())
+        {
+            if (!_state.IsLeasedTo(jobId, holder.Path))
+                holder.Pulls.Remove(jobId);
+        }
     }
 
-    private void ReserveFor(IActorRef holderRef)
+    private void DropWaitingReserves(IActorRef holderRef)
+    {
+        for (var node = _waiters.First; node is not null;)
+        {
+            var next = node.Next;
+            if (node.Value.ReplyTo.Equals(holderRef))
+                RemoveWaiter(node.Value);
+            node = next;
+        }
+    }
+
+    private void ReserveFor(IActorRef holderRef, long pull)
     {
         var holder = HolderOf(holderRef);
         long token;
         do token = Random.Shared.NextInt64(); while (token == 0);
-        var decision = _state.Reserve(holder.Path, token);
+        var reserved = _state.Reserve(holder.Path, token);
+        var decision = reserved with { Reply = ((Reserved)reserved.Reply) with { Pull = pull } };
+        if (pull != 0)
+            holder.Pulls[((JobReserved)decision.Event!).JobId] = pull;
         if (_settings.LeaseReply == LeaseReply.Durable || (_settings.LeaseReply == LeaseReply.Auto && !holderRef.Path.Address.HasLocalScope))
         {
             // The lease is handed out once its JobReserved is in the journal: a queue that moves to
@@ -280,7 +313,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
         {
             var w = first.Value;
             RemoveWaiter(w);
-            ReserveFor(w.ReplyTo);
+            ReserveFor(w.ReplyTo, w.Pull);
         }
         while (_waiterTimeouts.TryPeek(out var w, out var expires) && (w.Node is null || expires <= _state.Now))
         {
@@ -590,10 +623,11 @@ public sealed class JobQueueActor : UntypedPersistentActor
             _state.BuriedCount, _waiters.Count, _state.TotalJobs, _state.PausedUntil, commands);
     }
 
-    private sealed class Waiter(IActorRef replyTo, DateTimeOffset expiresAt)
+    private sealed class Waiter(IActorRef replyTo, DateTimeOffset expiresAt, long pull)
     {
         public readonly IActorRef ReplyTo = replyTo;
         public readonly DateTimeOffset ExpiresAt = expiresAt;
+        public readonly long Pull = pull;
         public LinkedListNode<Waiter>? Node;
     }
 
@@ -601,6 +635,12 @@ public sealed class JobQueueActor : UntypedPersistentActor
     {
         public readonly string Path = path;
         public int Waiting;
+
+        /// <summary>The highest <see cref="Reserve.Pull"/> seen from this holder.</summary>
+        public long LastPull;
+
+        /// <summary>For leases handed out in this run of the queue: the reserve number each answered.</summary>
+        public readonly Dictionary<string, long> Pulls = new(StringComparer.Ordinal);
     }
 
     private sealed class Tick

@@ -318,6 +318,10 @@ public sealed class JobQueueState
     public IReadOnlyList<(string JobId, long Token)> LeasesOf(string holder) =>
         _byHolder.TryGetValue(holder, out var set) ? set.Select(e => (e.Job.Id, e.Token)).ToArray() : [];
 
+    /// <summary>True when job <paramref name="jobId"/> is reserved by <paramref name="holder"/>.</summary>
+    public bool IsLeasedTo(string jobId, string holder) =>
+        _jobs.TryGetValue(jobId, out var e) && e.State == JobState.Reserved && e.Holder == holder;
+
     /// <summary>True when <paramref name="holder"/> holds at least one lease.</summary>
     public bool HoldsLeases(string holder) => _byHolder.ContainsKey(holder);
 

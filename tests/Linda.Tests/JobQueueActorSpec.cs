@@ -429,6 +429,48 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
         Assert.Equal("the lease never reached its holder", ExpectMsg<JobView>().LastError);
     }
 
+    [Fact]
+    public void A_stale_reserve_is_dropped_and_a_newer_one_forgets_only_the_leases_of_older_reserves()
+    {
+        var q = StartQueue();
+        Push(q, new Push("jobs", Payload()) { Id = "a" });
+        Push(q, new Push("jobs", Payload()) { Id = "b" });
+        var worker = CreateTestProbe();
+
+        q.Tell(new Reserve(TimeSpan.Zero) { HoldsNone = true, Pull = 3 }, worker.Ref);
+        var third = worker.ExpectMsg<Reserved>();
+        Assert.Equal(("a", 3L), (third.Job.Id, third.Pull));
+
+        // Reserve 2 was given up on by the worker and arrives late: dropped, unanswered, no lease lost.
+        q.Tell(new Reserve(TimeSpan.Zero) { HoldsNone = true, Pull = 2 }, worker.Ref);
+        q.Tell(GetStats.Instance, worker.Ref);
+        var stats = worker.ExpectMsg<QueueStats>();
+        Assert.Equal((1, 1), (stats.Ready, stats.Reserved));
+
+        // Reserve 4 says the worker holds nothing from reserves before it: lease 3 never reached it.
+        q.Tell(new Reserve(TimeSpan.Zero) { HoldsNone = true, Pull = 4 }, worker.Ref);
+        var fourth = worker.ExpectMsg<Reserved>();
+        Assert.Equal(("a", 2, 4L), (fourth.Job.Id, fourth.Attempt, fourth.Pull));
+
+        // A second reserve with the same number keeps that number's lease.
+        q.Tell(new Reserve(TimeSpan.Zero) { HoldsNone = true, Pull = 4 }, worker.Ref);
+        Assert.Equal("b", worker.ExpectMsg<Reserved>().Job.Id);
+        q.Tell(new Complete("a", fourth.Token), worker.Ref);
+        worker.ExpectMsg<Completed>();
+    }
+
+    [Fact]
+    public void A_newer_reserve_replaces_the_waiting_reserve_of_the_same_sender()
+    {
+        var q = StartQueue();
+        var worker = CreateTestProbe();
+        q.Tell(new Reserve(TimeSpan.FromMinutes(5)) { HoldsNone = true, Pull = 1 }, worker.Ref);
+        q.Tell(new Reserve(TimeSpan.FromMinutes(5)) { HoldsNone = true, Pull = 2 }, worker.Ref);
+        AwaitWaiting(q, 1);
+        Push(q, new Push("jobs", Payload()) { Id = "a" });
+        Assert.Equal(2, worker.ExpectMsg<Reserved>().Pull);
+    }
+
     /// <summary>Waits until the queue holds <paramref name="count"/> waiting reserves.</summary>
     private void AwaitWaiting(IActorRef q, int count) => AwaitAssert(() =>
     {

@@ -98,7 +98,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new Reserve(TimeSpan.FromSeconds(30)));
         Add(new Reserve(TimeSpan.MaxValue));
         Add(new Reserve(TimeSpan.MinValue));
-        Add(new Reserve(TimeSpan.FromSeconds(30)) { HoldsNone = true });
+        Add(new Reserve(TimeSpan.FromSeconds(30)) { HoldsNone = true, Pull = long.MaxValue });
         Add(new Complete("1", 0));
         Add(new Complete(NonAscii, long.MinValue));
         Add(new Complete("x", long.MaxValue));
@@ -135,6 +135,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             Add(new Pushed("1", state), state.ToString());
         Add(new Pushed(NonAscii, JobState.Delayed));
         Add(new Reserved(PlainJob, 1, T0.AddSeconds(60), 1));
+        Add(new Reserved(PlainJob, 1, T0.AddSeconds(60), 1) { Pull = 42 });
         Add(new Reserved(FancyJob, long.MinValue, TIndia, int.MaxValue));
         Add(new Reserved(EdgeJob, long.MaxValue, DateTimeOffset.MinValue, 0));
         Add(new Reserved(MaxJob, -1, DateTimeOffset.MaxValue, int.MinValue));
@@ -695,7 +696,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         AssertFails(serializer, [.. Enumerable.Repeat((byte)0xff, 9), 0x7f], "cRsv");
         AssertFails(serializer, [.. Enumerable.Repeat((byte)0x80, 9), 0x02], "cRsv");
         // the largest legal ten-byte value still reads
-        Assert.Equal(new Reserve(TimeSpan.MinValue), serializer.FromBinary([.. Enumerable.Repeat((byte)0xff, 9), 0x01, 0x00], "cRsv"));
+        Assert.Equal(new Reserve(TimeSpan.MinValue), serializer.FromBinary([.. Enumerable.Repeat((byte)0xff, 9), 0x01, 0x00, .. new byte[8]], "cRsv"));
     }
 
     [Theory]

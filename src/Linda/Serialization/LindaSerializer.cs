@@ -100,7 +100,7 @@ public sealed class LindaSerializer : SerializerWithStringManifest
             MaxRetries = r.NullableInt(),
             Period = r.NullableDuration(),
         });
-        Add<Reserve>("cRsv", (w, m) => { w.Duration(m.Wait); w.Bool(m.HoldsNone); }, r => new Reserve(r.Duration()) { HoldsNone = r.Bool() });
+        Add<Reserve>("cRsv", (w, m) => { w.Duration(m.Wait); w.Bool(m.HoldsNone); w.Long(m.Pull); }, r => new Reserve(r.Duration()) { HoldsNone = r.Bool(), Pull = r.Long() });
         Add<Complete>("cCmp", (w, m) => { w.String(m.JobId); w.Long(m.Token); }, r => new Complete(r.String(), r.Long()));
         Add<Release>("cRel", (w, m) =>
         {
@@ -138,7 +138,8 @@ public sealed class LindaSerializer : SerializerWithStringManifest
             w.Long(m.Token);
             w.Time(m.Deadline);
             w.Int(m.Attempt);
-        }, r => new Reserved(ReadJob(r), r.Long(), r.Time(), r.Int()));
+            w.Long(m.Pull);
+        }, r => new Reserved(ReadJob(r), r.Long(), r.Time(), r.Int()) { Pull = r.Long() });
         AddSingleton("rRsvTO", ReserveTimedOut.Instance);
         Add<Completed>("rCmp", (w, m) => { w.String(m.JobId); w.NullableTime(m.NextRunAt); }, r => new Completed(r.String(), r.NullableTime()));
         Add<Released>("rRel", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new Released(r.String(), ReadState(r)));

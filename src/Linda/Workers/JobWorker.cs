@@ -136,7 +136,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             return;
         }
         _pulling = true;
-        _queue.Tell(new Reserve(_settings.ReserveWait) { HoldsNone = true });
+        _queue.Tell(new Reserve(_settings.ReserveWait) { HoldsNone = true, Pull = ++_pull });
         Timers.StartSingleTimer(PullTimer, PullLost.Instance, _settings.ReserveWait + _settings.AskTimeout);
     }
 
@@ -155,9 +155,17 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
 
     private IActorRef? _queueActor;
 
+    private long _pull;
+
     private void OnReserved(Reserved reserved)
     {
         WatchQueue(Sender);
+        if (reserved.Pull != _pull)
+        {
+            // The answer to a reserve this worker had given up on (it asked again since): not its job.
+            SendVerdict(new Release(reserved.Job.Id, reserved.Token));
+            return;
+        }
         _pulling = false;
         Timers.Cancel(PullTimer);
         if (_draining || _running is not null)
