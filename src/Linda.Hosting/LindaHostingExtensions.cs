@@ -64,6 +64,9 @@ public static class LindaHostingExtensions
         var runsWorkers = options.WorkerRole is null || cluster.SelfRoles.Contains(options.WorkerRole);
         var services = resolver.GetService<IServiceProvider>();
 
+        if (hostsQueues)
+            system.ActorOf(JournalWarmup.Props(settings), "linda-journal-warmup");
+
         foreach (var queue in options.QueueNames)
         {
             var name = "linda-queue-" + Uri.EscapeDataString(queue);
