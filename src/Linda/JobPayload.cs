@@ -7,25 +7,39 @@ namespace Linda;
 /// What a job asks for: the <see cref="Class"/> of handler to run and its <see cref="Args"/>, a JSON
 /// array of values (the seed's <c>Payload{Class, Args}</c>). The arguments are kept as the UTF-8 JSON
 /// text they were given in, so a job costs its bytes and nothing more until a handler reads them.
+/// A <see cref="IsRaw">raw</see> payload carries opaque bytes instead (a beanstalkd job's body), kept
+/// exactly as given.
 /// </summary>
 public sealed class JobPayload : IEquatable<JobPayload>
 {
     private readonly byte[] _args;
 
-    private JobPayload(string @class, byte[] args)
+    private JobPayload(string @class, byte[] args, bool raw = false)
     {
         Class = @class;
         _args = args;
+        IsRaw = raw;
     }
 
     /// <summary>The handler class name, as handlers are registered (for example <c>printArgs</c>).</summary>
     public string Class { get; }
 
+    /// <summary>True for a payload of opaque <see cref="Body"/> bytes rather than JSON args.</summary>
+    public bool IsRaw { get; }
+
+    /// <summary>The payload's bytes: the UTF-8 JSON args, or a raw payload's body.</summary>
+    public ReadOnlyMemory<byte> Body => _args;
+
     /// <summary>The arguments as UTF-8 JSON text: always a JSON array.</summary>
-    public ReadOnlyMemory<byte> Args => _args;
+    /// <exception cref="InvalidOperationException">The payload is raw (see <see cref="Body"/>).</exception>
+    public ReadOnlyMemory<byte> Args => IsRaw ? throw RawHasNoArgs() : _args;
 
     /// <summary>The arguments as JSON text.</summary>
-    public string ArgsJson => Encoding.UTF8.GetString(_args);
+    /// <exception cref="InvalidOperationException">The payload is raw (see <see cref="Body"/>).</exception>
+    public string ArgsJson => IsRaw ? throw RawHasNoArgs() : Encoding.UTF8.GetString(_args);
+
+    private InvalidOperationException RawHasNoArgs() =>
+        new($"the payload of class '{Class}' is raw bytes ({_args.Length}), not JSON args: read Body");
 
     /// <summary>The size the payload counts against the queue's payload limit: class and args in UTF-8 bytes.</summary>
     public int Size => Encoding.UTF8.GetByteCount(Class) + _args.Length;
@@ -66,12 +80,22 @@ public sealed class JobPayload : IEquatable<JobPayload>
         return new JobPayload(@class, argsJson.ToArray());
     }
 
+    /// <summary>Makes a payload of opaque bytes (kept exactly: binary, line breaks and all).</summary>
+    public static JobPayload Raw(string @class, ReadOnlySpan<byte> body)
+    {
+        ArgumentNullException.ThrowIfNull(@class);
+        return new JobPayload(@class, body.ToArray(), raw: true);
+    }
+
     /// <summary>For the serializer: bytes that were validated when the payload was first made.</summary>
-    internal static JobPayload Trusted(string @class, byte[] args) => new(@class, args);
+    internal static JobPayload Trusted(string @class, byte[] args, bool raw = false) => new(@class, args, raw);
 
     /// <summary>The args parsed as a JSON array.</summary>
+    /// <exception cref="InvalidOperationException">The payload is raw.</exception>
     public JsonElement ParseArgs()
     {
+        if (IsRaw)
+            throw RawHasNoArgs();
         using var doc = JsonDocument.Parse(_args);
         return doc.RootElement.Clone();
     }
@@ -81,7 +105,7 @@ public sealed class JobPayload : IEquatable<JobPayload>
 
     /// <inheritdoc />
     public bool Equals(JobPayload? other) =>
-        other is not null && Class == other.Class && _args.AsSpan().SequenceEqual(other._args);
+        other is not null && Class == other.Class && IsRaw == other.IsRaw && _args.AsSpan().SequenceEqual(other._args);
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => Equals(obj as JobPayload);
@@ -91,10 +115,11 @@ public sealed class JobPayload : IEquatable<JobPayload>
     {
         var hash = new HashCode();
         hash.Add(Class);
+        hash.Add(IsRaw);
         hash.AddBytes(_args);
         return hash.ToHashCode();
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"{Class}{ArgsJson}";
+    public override string ToString() => IsRaw ? $"{Class}<{_args.Length} raw bytes>" : $"{Class}{ArgsJson}";
 }

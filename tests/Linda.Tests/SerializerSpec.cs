@@ -135,6 +135,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             Add(new Pushed("1", state), state.ToString());
         Add(new Pushed(NonAscii, JobState.Delayed));
         Add(new Reserved(PlainJob, 1, T0.AddSeconds(60), 1));
+        Add(new Reserved(PlainJob with { Payload = JobPayload.Raw("beanstalk", [0, 13, 10, 255, 13, 10]) }, 1, T0.AddSeconds(60), 1));
         Add(new Reserved(PlainJob, 1, T0.AddSeconds(60), 1) { Pull = 42 });
         Add(new Reserved(FancyJob, long.MinValue, TIndia, int.MaxValue));
         Add(new Reserved(EdgeJob, long.MaxValue, DateTimeOffset.MinValue, 0));
@@ -636,9 +637,9 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         var serializer = LindaFor(PeekReady.Instance);
         var bytes = serializer.ToBinary(new Push("jobs", SimplePayload));
         Assert.Equal(5, bytes[0]); // "jobs" is 4 bytes, written as length + 1
-        bytes[5] = 1; // the payload kind
+        bytes[5] = 2; // the payload kind (0 JSON args, 1 raw)
         var e = AssertFails(serializer, bytes, "cPush");
-        Assert.Contains("unknown payload kind 1", e.Message);
+        Assert.Contains("unknown payload kind 2", e.Message);
     }
 
     [Fact]

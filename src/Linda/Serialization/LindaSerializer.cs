@@ -266,20 +266,21 @@ public sealed class LindaSerializer : SerializerWithStringManifest
     }
 
     private const byte JsonArgsPayload = 0;
+    private const byte RawPayload = 1;
 
     private static void WritePayload(BinaryWriter w, JobPayload p)
     {
-        w.Byte(JsonArgsPayload);
+        w.Byte(p.IsRaw ? RawPayload : JsonArgsPayload);
         w.String(p.Class);
-        w.Bytes(p.Args.Span);
+        w.Bytes(p.Body.Span);
     }
 
     private static JobPayload ReadPayload(BinaryReader r)
     {
         var kind = r.Byte();
-        if (kind != JsonArgsPayload)
+        if (kind is not (JsonArgsPayload or RawPayload))
             throw new FormatException($"unknown payload kind {kind}");
-        return JobPayload.Trusted(r.SharedString(), r.Bytes());
+        return JobPayload.Trusted(r.SharedString(), r.Bytes(), raw: kind == RawPayload);
     }
 
     private static void WriteJob(BinaryWriter w, Job j)

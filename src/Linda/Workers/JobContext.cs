@@ -64,6 +64,9 @@ public sealed class JobContext
     /// <summary>The args: a JSON array.</summary>
     public JsonElement Args => _args ??= Job.Payload.ParseArgs();
 
+    /// <summary>The payload's bytes: a raw job's body (pushed through the beanstalkd protocol), or the JSON args.</summary>
+    public ReadOnlyMemory<byte> Body => Job.Payload.Body;
+
     /// <summary>Arg <paramref name="index"/> converted to <typeparamref name="T"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">There are not that many args.</exception>
     public T? Arg<T>(int index)
