@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Threading.Channels;
 using Akka.Actor;
 using Linda.Beanstalk.Protocol;
 
@@ -29,8 +30,8 @@ namespace Linda.Beanstalk;
 /// </para>
 /// <para>
 /// Known gaps: reserves wait only on the <b>first</b> watched tube (a watch list of several tubes is kept
-/// and listed, but only its first tube is reserved from); no <c>DEADLINE_SOON</c>; a client that closes
-/// while blocked in <c>reserve</c> is noticed only when the reserve ends (its job then goes back to Ready).
+/// and listed, but only its first tube is reserved from); no <c>DEADLINE_SOON</c>; <c>max-retries</c> is
+/// unlimited for beanstalkd jobs (beanstalkd never buries on its own).
 /// </para>
 /// </remarks>
 public sealed class BeanstalkServer : IAsyncDisposable
@@ -109,6 +110,7 @@ internal sealed class Connection(ActorSystem system, IActorRef tubes, Socket soc
     private readonly Dictionary<ulong, (IActorRef Queue, string JobId, long Token)> _leases = [];
     private readonly List<string> _watched = ["default"];
     private string _used = "default";
+    private readonly CancellationTokenSource _closed = CancellationTokenSource.CreateLinkedTokenSource(stop);
     private IActorRef _holder = ActorRefs.Nobody;
 
     public async Task Run()
@@ -116,31 +118,23 @@ internal sealed class Connection(ActorSystem system, IActorRef tubes, Socket soc
         // The lease holder: the queues watch it, so stopping it puts this connection's jobs back in Ready.
         _holder = system.ActorOf(Props.Create(() => new LeaseHolder()));
         await using var stream = new NetworkStream(socket, ownsSocket: true);
-        var input = PipeReader.Create(stream);
         var output = PipeWriter.Create(stream);
+        // Frames are read on their own, so that a client that closes while a command waits (a reserve) is
+        // noticed at once: _closed then cancels the wait.
+        var frames = Channel.CreateBounded<Frame>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
+        var reading = Read(PipeReader.Create(stream), frames.Writer);
         try
         {
-            while (true)
+            await foreach (var frame in frames.Reader.ReadAllAsync(stop))
             {
-                var read = await input.ReadAsync(stop);
-                var buffer = read.Buffer;
-                var quit = false;
-                while (!quit)
-                {
-                    var frame = _reader.Read(buffer);
-                    buffer = buffer.Slice(frame.Consumed);
-                    if (frame.Error is { } error)
-                        Replies.Error(output, error);
-                    else if (frame.Command is { } command)
-                        quit = !await Execute(command, output);
-                    else
-                        break;
-                }
-                input.AdvanceTo(buffer.Start, buffer.End);
-                await output.FlushAsync(stop);
-                if (quit || read.IsCompleted)
+                if (frame.Error is { } error)
+                    Replies.Error(output, error);
+                else if (!await Execute(frame.Command!, output))
                     break;
+                if (!frames.Reader.TryPeek(out _))
+                    await output.FlushAsync(stop);
             }
+            await output.FlushAsync(stop);
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -149,8 +143,44 @@ internal sealed class Connection(ActorSystem system, IActorRef tubes, Socket soc
         finally
         {
             system.Stop(_holder);
-            await input.CompleteAsync();
+            await _closed.CancelAsync();
             await output.CompleteAsync();
+            socket.Dispose();
+            await reading;
+            _closed.Dispose();
+        }
+    }
+
+    /// <summary>Reads frames until the client closes (or the server stops), then cancels <see cref="_closed"/>.</summary>
+    private async Task Read(PipeReader input, ChannelWriter<Frame> frames)
+    {
+        try
+        {
+            while (true)
+            {
+                var read = await input.ReadAsync(_closed.Token);
+                var buffer = read.Buffer;
+                while (true)
+                {
+                    var frame = _reader.Read(buffer);
+                    buffer = buffer.Slice(frame.Consumed);
+                    if (frame.NeedsMoreData)
+                        break;
+                    await frames.WriteAsync(frame, _closed.Token);
+                }
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (read.IsCompleted)
+                    break;
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            frames.TryComplete();
+            await _closed.CancelAsync();
+            await input.CompleteAsync();
         }
     }
 
@@ -239,12 +269,16 @@ internal sealed class Connection(ActorSystem system, IActorRef tubes, Socket soc
 
     private async Task Reserve(TimeSpan? timeout, PipeWriter output)
     {
+        // Replies owed to pipelined commands before this one go out before it waits.
+        await output.FlushAsync(stop);
         // Only the first watched tube is reserved from (see the server's summary).
         var tube = await Tube(_watched[0]);
         while (true)
         {
             var wait = timeout ?? ReserveRound;
-            var reply = await Send(tube.Queue, new JobQueue.Reserve(wait), wait + AskTimeout);
+            // A client that closes while waiting cancels the wait (and Run stops the holder, so a job the queue
+            // hands out meanwhile goes back to Ready).
+            var reply = await Send(tube.Queue, new JobQueue.Reserve(wait), wait + AskTimeout, _closed.Token);
             switch (reply)
             {
                 case JobQueue.Reserved reserved when WireId(tube, reserved.Job.Id) is { } id:
@@ -269,7 +303,15 @@ internal sealed class Connection(ActorSystem system, IActorRef tubes, Socket soc
         if (_leases.Remove(id, out var lease))
             reply = await Send(lease.Queue, new JobQueue.Complete(lease.JobId, lease.Token), AskTimeout);
         else if (await TubeOf(id) is { } tube)
-            reply = await Send(tube.Queue, new JobQueue.Delete(PushNumber(id)), AskTimeout);
+        {
+            // beanstalkd answers NOT_FOUND for a job another connection has reserved. (Checked, then deleted:
+            // not atomic; a reserve in between loses its job.)
+            reply = await Send(tube.Queue, new JobQueue.GetJob(PushNumber(id)), AskTimeout);
+            if (reply is JobView { State: not JobState.Reserved })
+                reply = await Send(tube.Queue, new JobQueue.Delete(PushNumber(id)), AskTimeout);
+            else if (reply is JobView)
+                reply = new JobQueue.NotFound(PushNumber(id));
+        }
         else
             reply = new JobQueue.NotFound(id.ToString());
         switch (reply)
@@ -317,13 +359,13 @@ internal sealed class Connection(ActorSystem system, IActorRef tubes, Socket soc
         }
     }
 
-    private async Task<JobQueue.IReply?> Send(IActorRef queue, JobQueue.ICommand command, TimeSpan timeout)
+    private async Task<JobQueue.IReply?> Send(IActorRef queue, JobQueue.ICommand command, TimeSpan timeout, CancellationToken? cancel = null)
     {
         var reply = new TaskCompletionSource<JobQueue.IReply>(TaskCreationOptions.RunContinuationsAsynchronously);
         _holder.Tell(new LeaseHolder.Send(queue, command, reply));
         try
         {
-            return await reply.Task.WaitAsync(timeout, stop);
+            return await reply.Task.WaitAsync(timeout, cancel ?? stop);
         }
         catch (TimeoutException)
         {

@@ -100,6 +100,34 @@ public sealed class ServerSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_client_that_closes_while_waiting_in_reserve_takes_no_job()
+    {
+        using (var waiting = Connect())
+        {
+            // The reply to the first command shows that the server has read the reserve behind it.
+            await waiting.Write("list-tube-used\r\nreserve\r\n");
+            Assert.Equal("USING default", await waiting.ReadLine());
+        }
+        using var c = Connect();
+        var id = await c.Put("job", ttr: 3600);
+        await c.Reserve(id, "job", "reserve-with-timeout 30");
+    }
+
+    [Fact]
+    public async Task Another_connections_reserved_job_cannot_be_deleted()
+    {
+        using var holder = Connect();
+        using var other = Connect();
+        var id = await holder.Put("job");
+        await holder.Reserve(id, "job");
+        Assert.Equal("NOT_FOUND", await other.Ask($"delete {id}"));
+        Assert.Equal("NOT_FOUND", await other.Ask($"release {id} 0 0"));
+        Assert.Equal("DELETED", await holder.Ask($"delete {id}"));
+        var ready = await holder.Put("ready job");
+        Assert.Equal("DELETED", await other.Ask($"delete {ready}"));
+    }
+
+    [Fact]
     public async Task Use_watch_and_ignore()
     {
         using var c = Connect();
