@@ -241,7 +241,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
         var waiter = new Waiter(Sender, _state.Now + m.Wait, m.Pull);
         waiter.Node = _waiters.AddLast(waiter);
         _waiterTimeouts.Enqueue(waiter, waiter.ExpiresAt);
-        HolderOf(Sender).Waiting++;
+        holder.Waiting++;
     }
 
     /// <summary>
@@ -266,6 +266,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
         }
     }
 
+    /// <summary>Removes every waiting reserve of <paramref name="holderRef"/>.</summary>
     private void DropWaitingReserves(IActorRef holderRef)
     {
         for (var node = _waiters.First; node is not null;)
@@ -464,16 +465,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
     {
         if (!_holders.Remove(actor, out var holder))
             return;
-        for (var node = _waiters.First; node is not null;)
-        {
-            var next = node.Next;
-            if (node.Value.ReplyTo.Equals(actor))
-            {
-                _waiters.Remove(node);
-                node.Value.Node = null;
-            }
-            node = next;
-        }
+        DropWaitingReserves(actor);
         var leases = _state.LeasesOf(holder.Path);
         if (leases.Count > 0)
             _log.Info("queue {0}: lease holder {1} {2} holding {3} jobs; they go back to Ready", _state.Queue, holder.Path, why, leases.Count);

@@ -141,17 +141,8 @@ public sealed class MultiProcessSpec(PostgresFixture fixture, ITestOutputHelper 
 
     private Task Until(Func<bool> condition, TimeSpan bound, string what) => Until(() => Task.FromResult(condition()), bound, what);
 
-    /// <summary>Checks <paramref name="condition"/> every 100 ms until it holds; fails after <paramref name="bound"/>.</summary>
-    private async Task Until(Func<Task<bool>> condition, TimeSpan bound, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed > bound)
-                Assert.Fail($"not within {bound.TotalSeconds} s: {what}; acknowledged but not run: {string.Join(", ", Lost().Take(20))}\n{Logs()}");
-            await Task.Delay(100);
-        }
-    }
+    private Task Until(Func<Task<bool>> condition, TimeSpan bound, string what) =>
+        Conditions.Until(condition, what, bound, () => $"acknowledged but not run: {string.Join(", ", Lost().Take(20))}\n{Logs()}");
 
     private string Logs() => string.Join("\n", _nodes.Select(n => n.RecentLog()));
 }

@@ -38,16 +38,13 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         Receive<ReserveTimedOut>(_ =>
         {
             WatchQueue(Sender);
-            _pulling = false;
-            Timers.Cancel(PullTimer);
-            Pull();
+            PullAgain();
         });
         Receive<PullLost>(_ =>
         {
             // No answer to a reserve (the queue moved, or a proxy dropped it): ask again.
             _log.Debug("no answer to a reserve within {0}; asking again", _settings.ReserveWait + _settings.AskTimeout);
-            _pulling = false;
-            Pull();
+            PullAgain();
         });
         Receive<Outcome>(OnOutcome);
         Receive<Status.Failure>(f =>
@@ -70,11 +67,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             // The queue's node died or handed it over: a waiting reserve went with it. Ask the new one.
             _queueActor = null;
             if (_pulling)
-            {
-                _pulling = false;
-                Timers.Cancel(PullTimer);
-                Pull();
-            }
+                PullAgain();
         });
         Receive<VerdictSettled>(_ =>
         {
@@ -141,6 +134,14 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
     }
 
     private const string PullTimer = "pull";
+
+    /// <summary>The outstanding reserve is answered or given up on: ask again.</summary>
+    private void PullAgain()
+    {
+        _pulling = false;
+        Timers.Cancel(PullTimer);
+        Pull();
+    }
 
     /// <summary>Watches the queue actor that answered (behind the proxy), to learn at once when it goes away.</summary>
     private void WatchQueue(IActorRef queueActor)
