@@ -135,7 +135,32 @@ public static class JobQueue
     public sealed record Touch(string JobId, long Token) : ILeaseCommand;
 
     /// <summary>Deletes a job in any state. Answered with <see cref="Deleted"/>.</summary>
-    public sealed record Delete(string JobId) : IJobCommand;
+    public sealed record Delete(string JobId) : IJobCommand
+    {
+        /// <summary>
+        /// Refuse (with <see cref="Leased"/>) when the job is reserved: only its holder may end it, by
+        /// completing it (beanstalkd's rule for <c>delete</c>). <b>Default:</b> false, any state.
+        /// </summary>
+        public bool SpareLeased { get; init; }
+    }
+
+    /// <summary>
+    /// Reserves one job by id, whatever its state but Reserved (beanstalkd's <c>reserve-job</c>); the
+    /// sender holds the lease as with <see cref="Reserve"/>. Answered with <see cref="Reserved"/>,
+    /// <see cref="NotFound"/> or <see cref="Leased"/>.
+    /// </summary>
+    public sealed record ReserveJob(string JobId) : IJobCommand;
+
+    /// <summary>
+    /// Ends the sender's waiting reserves: each is answered <see cref="ReserveTimedOut"/> as if its
+    /// wait were over, and then this command too. A consumer that waited on several queues at once
+    /// sends it to the others once one has answered.
+    /// </summary>
+    public sealed record CancelReserve : ICommand
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly CancelReserve Instance = new();
+    }
 
     /// <summary>Shows a job. Answered with its <see cref="JobView"/> or <see cref="NotFound"/>.</summary>
     public sealed record Peek(string JobId) : IJobCommand;
@@ -281,6 +306,13 @@ public static class JobQueue
     {
         /// <inheritdoc />
         public string Message => $"job '{JobId}' is {State.ToString().ToLowerInvariant()}; only buried and delayed jobs can be kicked";
+    }
+
+    /// <summary>The job is reserved by someone, so only its holder may end it.</summary>
+    public sealed record Leased(string JobId) : IFailure
+    {
+        /// <inheritdoc />
+        public string Message => $"job '{JobId}' is reserved; only its holder can end it";
     }
 
     /// <summary>A job with this id exists; no second copy was made.</summary>

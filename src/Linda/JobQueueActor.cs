@@ -174,6 +174,8 @@ public sealed class JobQueueActor : UntypedPersistentActor
             case GetStats: Count(14); Answer(Stats()); break;
             case Pause m: Count(15); Persist(_state.Pause(m)); break;
             case JobQueue.Resume: Count(16); Persist(_state.Resume()); break;
+            case ReserveJob m: Count(17); OnReserveJob(m); break;
+            case CancelReserve: OnCancelReserve(); break;
             case InspectState: DeferAsync(_state.ToSnapshot(), snapshot => Sender.Tell(snapshot, Self)); break;
             case Tick: _timerDue = null; break; // fired, so no longer armed (it may fire a little early)
             case Terminated t: OnTerminated(t.ActorRef); break;
@@ -278,12 +280,53 @@ public sealed class JobQueueActor : UntypedPersistentActor
         }
     }
 
-    private void ReserveFor(IActorRef holderRef, long pull)
+    private void OnReserveJob(ReserveJob m)
     {
-        var holder = HolderOf(holderRef);
+        if (Sender.IsNobody() || Sender.Equals(Context.System.DeadLetters))
+        {
+            Answer(new Rejected(RejectReason.NoHolder, "a reserve needs a sender to hold the lease"));
+            return;
+        }
+        var decision = _state.ReserveJob(m, HolderOf(Sender).Path, NewToken());
+        if (decision.Event is null)
+            Answer(decision.Reply);
+        else
+            HandOut(Sender, decision, 0);
+    }
+
+    /// <summary>Answers the sender's waiting reserves as timed out, then the cancel itself.</summary>
+    private void OnCancelReserve()
+    {
+        for (var node = _waiters.First; node is not null;)
+        {
+            var next = node.Next;
+            if (node.Value.ReplyTo.Equals(Sender))
+            {
+                RemoveWaiter(node.Value);
+                Answer(ReserveTimedOut.Instance);
+            }
+            node = next;
+        }
+        Answer(ReserveTimedOut.Instance);
+    }
+
+    private static long NewToken()
+    {
         long token;
         do token = Random.Shared.NextInt64(); while (token == 0);
-        var reserved = _state.Reserve(holder.Path, token);
+        return token;
+    }
+
+    private void ReserveFor(IActorRef holderRef, long pull)
+    {
+        var reserved = _state.Reserve(HolderOf(holderRef).Path, NewToken());
+        HandOut(holderRef, reserved, pull);
+    }
+
+    /// <summary>Hands out the lease <paramref name="reserved"/> decided (a <see cref="JobReserved"/>), durable or early.</summary>
+    private void HandOut(IActorRef holderRef, Decision reserved, long pull)
+    {
+        var holder = HolderOf(holderRef);
         var decision = reserved with { Reply = ((Reserved)reserved.Reply) with { Pull = pull } };
         if (pull != 0)
             holder.Pulls[((JobReserved)decision.Event!).JobId] = pull;
@@ -602,6 +645,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
     [
         "push", "reserve", "complete", "release", "bury", "touch", "kick", "kick-job", "delete",
         "peek", "peek-ready", "peek-delayed", "peek-buried", "get-job", "stats", "pause", "resume",
+        "reserve-job",
     ];
 
     private void Count(int command) => _commandCounts[command]++;

@@ -217,6 +217,23 @@ public sealed class JobQueueState
             new Reserved(e.Job, token, deadline, e.Attempts + 1));
     }
 
+    /// <summary>
+    /// Decides a <see cref="JobQueue.ReserveJob"/>: leases the job to <paramref name="holder"/> under
+    /// <paramref name="token"/> unless it is reserved already. A pause does not stop it (beanstalkd's
+    /// rule: the client names the job).
+    /// </summary>
+    public Decision ReserveJob(ReserveJob cmd, string holder, long token)
+    {
+        if (!_jobs.TryGetValue(cmd.JobId ?? "", out var e))
+            return Decision.Refuse(new NotFound(cmd.JobId ?? ""));
+        if (e.State == JobState.Reserved)
+            return Decision.Refuse(new Leased(e.Job.Id));
+        var deadline = Now + e.Job.TimeToRun;
+        return Decision.Accept(
+            new JobReserved(Now, e.Job.Id, token, deadline, holder),
+            new Reserved(e.Job, token, deadline, e.Attempts + 1));
+    }
+
     /// <summary>Decides a <see cref="JobQueue.Complete"/>.</summary>
     public Decision Complete(Complete cmd)
     {
@@ -283,11 +300,13 @@ public sealed class JobQueueState
         return Decision.Accept(new JobsKicked(Now, [e.Job.Id]), new KickedJob(e.Job.Id));
     }
 
-    /// <summary>Decides a <see cref="JobQueue.Delete"/>: a job in any state.</summary>
+    /// <summary>Decides a <see cref="JobQueue.Delete"/>: a job in any state (but Reserved with <see cref="JobQueue.Delete.SpareLeased"/>).</summary>
     public Decision Delete(Delete cmd)
     {
-        if (!_jobs.ContainsKey(cmd.JobId ?? ""))
+        if (!_jobs.TryGetValue(cmd.JobId ?? "", out var e))
             return Decision.Refuse(new NotFound(cmd.JobId ?? ""));
+        if (cmd.SpareLeased && e.State == JobState.Reserved)
+            return Decision.Refuse(new Leased(cmd.JobId!));
         return Decision.Accept(new JobDeleted(Now, cmd.JobId!), new Deleted(cmd.JobId!));
     }
 

@@ -1204,6 +1204,74 @@ public sealed class JobQueueStateSpec
         Assert.Equal(3, _s.NextSeq); // a deleted job's sequence number is not reused
     }
 
+    [Theory]
+    [MemberData(nameof(AllStates))]
+    public void Delete_sparing_leases_refuses_only_a_reserved_job(JobState state)
+    {
+        PushJob("job", delay: state == JobState.Delayed ? 50 : 0);
+        if (state is JobState.Reserved or JobState.Buried)
+        {
+            var r = Reserve("w1");
+            if (state == JobState.Buried)
+                Accept<JobQueue.Buried>(_s.Bury(new Bury("job", r.Token, "x")));
+        }
+        var delete = new Delete("job") { SpareLeased = true };
+        if (state == JobState.Reserved)
+        {
+            Assert.Equal(new Leased("job"), Refused<Leased>(s => s.Delete(delete)));
+            Assert.Equal(JobState.Reserved, View("job").State);
+        }
+        else
+            Accept<Deleted>(_s.Delete(delete));
+        Assert.Equal(new NotFound("nope"), Refused<NotFound>(s => s.Delete(new Delete("nope") { SpareLeased = true })));
+    }
+
+    // ================================================================ reserve-job
+
+    [Theory]
+    [MemberData(nameof(AllStates))]
+    public void Reserve_job_leases_a_job_in_any_state_but_reserved(JobState state)
+    {
+        PushJob("first", priority: 0);
+        PushJob("job", priority: 9, delay: state == JobState.Delayed ? 50 : 0, ttr: 30);
+        if (state is JobState.Reserved or JobState.Buried)
+        {
+            Accept<Reserved>(_s.ReserveJob(new ReserveJob("job"), "w1", ++_lastToken));
+            if (state == JobState.Buried)
+                Accept<JobQueue.Buried>(_s.Bury(new Bury("job", _lastToken, "x")));
+        }
+        Assert.Equal(state, View("job").State);
+        Go(1);
+        var decision = _s.ReserveJob(new ReserveJob("job"), "w2", 77);
+        if (state == JobState.Reserved)
+        {
+            Assert.Null(decision.Event);
+            Assert.Equal(new Leased("job"), decision.Reply);
+            Assert.Equal(JobState.Reserved, View("job").State);
+            return;
+        }
+        Assert.Equal(new JobReserved(At(1), "job", 77, At(31), "w2"), decision.Event);
+        var reserved = Accept<Reserved>(decision);
+        Assert.Equal(("job", 77L, At(31)), (reserved.Job.Id, reserved.Token, reserved.Deadline));
+        var view = View("job");
+        Assert.Equal(JobState.Reserved, view.State);
+        Assert.Equal(state == JobState.Buried ? 2 : 1, view.Reserves);
+        Assert.True(_s.IsLeasedTo("job", "w2"));
+        // the other job is untouched and still first in line
+        Assert.Equal("first", _s.PeekReady()!.Job.Id);
+        Assert.Equal(0, _s.DelayedCount + _s.BuriedCount);
+    }
+
+    [Fact]
+    public void Reserve_job_ignores_a_pause_and_refuses_an_unknown_id()
+    {
+        PushJob("job");
+        Accept<Paused>(_s.Pause(new Pause(Sec(60))));
+        Assert.False(_s.CanReserve);
+        Accept<Reserved>(_s.ReserveJob(new ReserveJob("job"), "w1", 5));
+        Assert.Equal(new NotFound("nope"), Refused<NotFound>(s => s.ReserveJob(new ReserveJob("nope"), "w1", 6)));
+    }
+
     [Fact]
     public void A_deleted_reserved_job_does_not_expire_later()
     {

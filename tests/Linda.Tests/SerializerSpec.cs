@@ -117,6 +117,10 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new Touch(NonAscii, long.MinValue));
         Add(new Delete("1"));
         Add(new Delete(NonAscii));
+        Add(new Delete("2") { SpareLeased = true });
+        Add(new ReserveJob("3"));
+        Add(CancelReserve.Instance);
+        Add(new Leased("4"));
         Add(new Peek("1"));
         Add(new Peek(""));
         Add(PeekReady.Instance);
@@ -372,7 +376,9 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["cKck"] = "Linda.JobQueue+Kick",
             ["cKjb"] = "Linda.JobQueue+KickJob",
             ["cTch"] = "Linda.JobQueue+Touch",
-            ["cDel"] = "Linda.JobQueue+Delete",
+            ["cDel2"] = "Linda.JobQueue+Delete",
+            ["cRsvJ"] = "Linda.JobQueue+ReserveJob",
+            ["cCnR"] = "Linda.JobQueue+CancelReserve",
             ["cPek"] = "Linda.JobQueue+Peek",
             ["cPkR"] = "Linda.JobQueue+PeekReady",
             ["cPkD"] = "Linda.JobQueue+PeekDelayed",
@@ -401,6 +407,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["rNR"] = "Linda.JobQueue+NotReserved",
             ["rStale"] = "Linda.JobQueue+StaleLease",
             ["rNK"] = "Linda.JobQueue+NotKickable",
+            ["rLsd"] = "Linda.JobQueue+Leased",
             ["rAE"] = "Linda.JobQueue+AlreadyExists",
             ["rRej"] = "Linda.JobQueue+Rejected",
             ["rWF"] = "Linda.JobQueue+WriteFailed",

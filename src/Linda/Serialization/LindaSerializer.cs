@@ -120,7 +120,10 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Add<Kick>("cKck", (w, m) => w.Int(m.Bound), r => new Kick(r.Int()));
         Add<KickJob>("cKjb", (w, m) => w.String(m.JobId), r => new KickJob(r.String()));
         Add<Touch>("cTch", (w, m) => { w.String(m.JobId); w.Long(m.Token); }, r => new Touch(r.String(), r.Long()));
-        Add<Delete>("cDel", (w, m) => w.String(m.JobId), r => new Delete(r.String()));
+        // "cDel" (before SpareLeased) is retired.
+        Add<Delete>("cDel2", (w, m) => { w.String(m.JobId); w.Bool(m.SpareLeased); }, r => new Delete(r.String()) { SpareLeased = r.Bool() });
+        Add<ReserveJob>("cRsvJ", (w, m) => w.String(m.JobId), r => new ReserveJob(r.String()));
+        AddSingleton("cCnR", CancelReserve.Instance);
         Add<Peek>("cPek", (w, m) => w.String(m.JobId), r => new Peek(r.String()));
         AddSingleton("cPkR", PeekReady.Instance);
         AddSingleton("cPkD", PeekDelayed.Instance);
@@ -182,6 +185,7 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Add<NotReserved>("rNR", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new NotReserved(r.String(), ReadState(r)));
         Add<StaleLease>("rStale", (w, m) => w.String(m.JobId), r => new StaleLease(r.String()));
         Add<NotKickable>("rNK", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new NotKickable(r.String(), ReadState(r)));
+        Add<Leased>("rLsd", (w, m) => w.String(m.JobId), r => new Leased(r.String()));
         Add<AlreadyExists>("rAE", (w, m) => w.String(m.JobId), r => new AlreadyExists(r.String()));
         Add<Rejected>("rRej", (w, m) => { w.Int((int)m.Reason); w.String(m.Message); }, r => new Rejected(ReadRejectReason(r), r.String()));
         Add<WriteFailed>("rWF", (w, m) => w.String(m.Message), r => new WriteFailed(r.String()));
