@@ -82,6 +82,7 @@ public enum JobState
 /// <param name="Buries">Times buried.</param>
 /// <param name="Kicks">Times kicked.</param>
 /// <param name="LastError">The last error or bury reason reported for it.</param>
+/// <param name="Delay">The delay its last push or release asked for (beanstalkd's <c>delay</c>).</param>
 public sealed record JobView(
     Job Job,
     JobState State,
@@ -95,4 +96,5 @@ public sealed record JobView(
     int Releases,
     int Buries,
     int Kicks,
-    string? LastError) : JobQueue.IReply;
+    string? LastError,
+    TimeSpan Delay = default) : JobQueue.IReply;

@@ -458,6 +458,13 @@ public sealed class JobQueueActor : UntypedPersistentActor
         var failure = new WriteFailed(message);
         while (_pendingReplies.TryDequeue(out var replyTo))
             replyTo.Tell(failure, Self);
+        // Waiting reserves die with this incarnation: say so, so that no one waits for an answer that never comes.
+        var unavailable = new Unavailable($"queue {_state.Queue} is restarting after a failed write; reserve again");
+        while (_waiters.First is { } first)
+        {
+            RemoveWaiter(first.Value);
+            first.Value.ReplyTo.Tell(unavailable, Self);
+        }
     }
 
     // ================================================================ holders

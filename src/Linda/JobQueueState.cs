@@ -406,7 +406,7 @@ public sealed class JobQueueState
     {
         if (_jobs.ContainsKey(e.Job.Id))
             throw new InvalidOperationException($"job '{e.Job.Id}' pushed twice");
-        var entry = new Entry(e.Job, NextSeq++) { Priority = e.Job.Priority, RunDueAt = e.DueAt ?? e.At };
+        var entry = new Entry(e.Job, NextSeq++) { Priority = e.Job.Priority, RunDueAt = e.DueAt ?? e.At, Delay = DelayOf(e.At, e.DueAt) };
         _jobs.Add(e.Job.Id, entry);
         if (e.DueAt is { } due && due > Now)
             AddDelayed(entry, due);
@@ -457,6 +457,7 @@ public sealed class JobQueueState
         var entry = GetReserved(e.JobId);
         Detach(entry);
         entry.Releases++;
+        entry.Delay = DelayOf(e.At, e.DueAt);
         if (e.Priority is { } p)
             entry.Priority = p;
         if (e.Error is not null)
@@ -466,6 +467,8 @@ public sealed class JobQueueState
         else
             AddReady(entry);
     }
+
+    private static TimeSpan DelayOf(DateTimeOffset at, DateTimeOffset? dueAt) => dueAt > at ? dueAt.Value - at : TimeSpan.Zero;
 
     private void ApplyBuried(JobBuried e)
     {
@@ -522,6 +525,7 @@ public sealed class JobQueueState
             {
                 Priority = s.Priority,
                 RunDueAt = s.RunDueAt,
+                Delay = s.Delay,
                 Attempts = s.Attempts,
                 Reserves = s.Reserves,
                 Timeouts = s.Timeouts,
@@ -697,6 +701,7 @@ public sealed class JobQueueState
         public uint Priority;
         public DateTimeOffset DueAt;
         public DateTimeOffset RunDueAt;
+        public TimeSpan Delay;
         public long Token;
         public DateTimeOffset Deadline;
         public string? Holder;
@@ -713,7 +718,7 @@ public sealed class JobQueueState
             Job, State, Priority, Seq,
             State == JobState.Delayed ? DueAt : null,
             State == JobState.Reserved ? Deadline : null,
-            Attempts, Reserves, Timeouts, Releases, Buries, Kicks, LastError);
+            Attempts, Reserves, Timeouts, Releases, Buries, Kicks, LastError, Delay);
 
         public JobSnapshot ToSnapshot() => new(
             Job, Seq, State, Priority,
@@ -723,7 +728,7 @@ public sealed class JobQueueState
             State == JobState.Reserved ? Deadline : null,
             State == JobState.Reserved ? Holder : null,
             State == JobState.Buried ? BuryOrder : 0,
-            Attempts, Reserves, Timeouts, Releases, Buries, Kicks, LastError);
+            Attempts, Reserves, Timeouts, Releases, Buries, Kicks, LastError, Delay);
     }
 
     /// <summary>beanstalkd's <c>job_pri_less</c>: priority, then push order.</summary>
@@ -797,4 +802,5 @@ public sealed record JobSnapshot(
     int Releases,
     int Buries,
     int Kicks,
-    string? LastError);
+    string? LastError,
+    TimeSpan Delay = default);

@@ -401,7 +401,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["rPau"] = "Linda.JobQueue+Paused",
             ["rRes"] = "Linda.JobQueue+Resumed",
             ["rSta"] = "Linda.JobQueue+QueueStats",
-            ["rView"] = "Linda.JobView",
+            ["rView2"] = "Linda.JobView",
             ["rNF"] = "Linda.JobQueue+NotFound",
             ["rNoJob"] = "Linda.JobQueue+NoJob",
             ["rNR"] = "Linda.JobQueue+NotReserved",
@@ -425,7 +425,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["ePau"] = "Linda.JobQueue+QueuePaused",
             ["eRes"] = "Linda.JobQueue+QueueResumed",
             // snapshots
-            ["sQueue1"] = "Linda.JobQueueSnapshot",
+            ["sQueue2"] = "Linda.JobQueueSnapshot",
         };
 
         var actual = new SortedDictionary<string, string>(
@@ -444,7 +444,9 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         var serializer = LindaFor(PeekReady.Instance);
         var message = serializer.FromBinary(Convert.FromHexString(hex), manifest);
         AssertEquivalent(Golden[expected], message);
-        Assert.Equal(hex, Convert.ToHexString(serializer.ToBinary(message)));
+        // A retired manifest is only read: its message is written in the current form.
+        if (serializer.Manifest(message) == manifest)
+            Assert.Equal(hex, Convert.ToHexString(serializer.ToBinary(message)));
     }
 
     private static readonly Dictionary<string, object> Golden = new()
@@ -461,6 +463,11 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             new JobSnapshot(new Job("8", "jobs", JobPayload.FromJson("send", "[]"), 2, TimeSpan.FromSeconds(60), 0, null, T0),
                 8, JobState.Buried, 2, null, T0, 0, null, null, 1, 1, 1, 0, 0, 1, 0, "bad"),
         ]),
+        ["JobQueueSnapshot2"] = new JobQueueSnapshot("jobs", T0, 9, 2, null,
+        [
+            new JobSnapshot(new Job("7", "jobs", JobPayload.Raw("beanstalk", [1, 2]), 1, TimeSpan.FromSeconds(60), null, null, T0),
+                7, JobState.Delayed, 1, T0.AddSeconds(30), T0, 0, null, null, 0, 0, 0, 0, 1, 0, 0, null, TimeSpan.FromSeconds(30)),
+        ]),
     };
 
     public static TheoryData<string, string, string> GoldenCases() => new()
@@ -471,6 +478,8 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         { "eRel", "839CE6AEDB81DE08023701050005626F6F6D", "JobReleased" },
         { "eKck", "839CE6AEDB81DE080402370238", "JobsKicked" },
         { "sQueue1", "056A6F6273839CE6AEDB81DE08120400040237056A6F6273000573656E64025B5D0180989ABC040000839CE6AEDB81DE080E030100839CE6AEDB81DE0803000000000000000183E2A9D2DB81DE08026800020200000000000238056A6F6273000573656E64025B5D0280989ABC04010000839CE6AEDB81DE0810040200839CE6AEDB81DE08000000000000000000000202020000020004626164", "JobQueueSnapshot" },
+        // sQueue2: each job ends with its delay (here a raw payload, kind 1, delayed 30 s)
+        { "sQueue2", "056A6F6273839CE6AEDB81DE08120400020237056A6F6273010A6265616E7374616C6B0201020180989ABC040000839CE6AEDB81DE080E020101833FC8C0DB81DE08839CE6AEDB81DE08000000000000000000000000000002000000808C8D9E02", "JobQueueSnapshot2" },
     };
 
     // ================================================================ time
@@ -565,7 +574,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
     [InlineData("cpush")] // manifests are case-sensitive
     [InlineData("cPush ")]
     [InlineData("Linda.JobQueue+Push")]
-    [InlineData("sQueue2")]
+    [InlineData("sQueue9")]
     public void An_unknown_manifest_fails_with_a_serialization_exception(string manifest)
     {
         var serializer = LindaFor(PeekReady.Instance);
@@ -742,6 +751,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         w.Bool(false);
         w.Int(count);
         AssertFails(serializer, w.ToArray(), "sQueue1");
+        AssertFails(serializer, w.ToArray(), "sQueue2");
 
         w = new Wire(); // a string whose length is more than the data
         w.VarULong((ulong)(uint)count + 2);

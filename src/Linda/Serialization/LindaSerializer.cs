@@ -179,7 +179,8 @@ public sealed class LindaSerializer : SerializerWithStringManifest
                 commands.Add(r.String(), r.VarLong()); // a name twice is a corrupt message, not a last-one-wins
             return new QueueStats(queue, ready, urgent, delayed, reserved, buried, waiting, total, paused, commands);
         });
-        Add<JobView>("rView", WriteView, ReadView);
+        // "rView" (before Delay) is retired.
+        Add<JobView>("rView2", WriteView, ReadView);
         Add<NotFound>("rNF", (w, m) => w.String(m.JobId), r => new NotFound(r.String()));
         Add<NoJob>("rNoJob", (w, m) => w.Byte((byte)m.State), r => new NoJob(ReadState(r)));
         Add<NotReserved>("rNR", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new NotReserved(r.String(), ReadState(r)));
@@ -249,7 +250,9 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Add<QueueResumed>("eRes", (w, e) => w.Time(e.At), r => new QueueResumed(r.Time()));
 
         // ------------------------------------------------------------ snapshots
-        Add<JobQueueSnapshot>("sQueue1", (w, s) =>
+        // "sQueue1" snapshots (jobs without their delay) are still read.
+        Readers.Add("sQueue1", r => ReadSnapshot(r, withDelay: false));
+        Add<JobQueueSnapshot>("sQueue2", (w, s) =>
         {
             w.String(s.Queue);
             w.Time(s.Now);
@@ -258,15 +261,24 @@ public sealed class LindaSerializer : SerializerWithStringManifest
             w.NullableTime(s.PausedUntil);
             w.Int(s.Jobs.Count);
             foreach (var j in s.Jobs)
+            {
                 WriteJobSnapshot(w, j);
-        }, r =>
+                w.Duration(j.Delay);
+            }
+        }, r => ReadSnapshot(r, withDelay: true));
+    }
+
+    private static JobQueueSnapshot ReadSnapshot(BinaryReader r, bool withDelay)
+    {
+        var (queue, now, nextSeq, buryCounter, paused) = (r.String(), r.Time(), r.VarLong(), r.VarLong(), r.NullableTime());
+        var jobs = new JobSnapshot[r.Count()];
+        for (var i = 0; i < jobs.Length; i++)
         {
-            var (queue, now, nextSeq, buryCounter, paused) = (r.String(), r.Time(), r.VarLong(), r.VarLong(), r.NullableTime());
-            var jobs = new JobSnapshot[r.Count()];
-            for (var i = 0; i < jobs.Length; i++)
-                jobs[i] = ReadJobSnapshot(r);
-            return new JobQueueSnapshot(queue, now, nextSeq, buryCounter, paused, jobs);
-        });
+            jobs[i] = ReadJobSnapshot(r);
+            if (withDelay)
+                jobs[i] = jobs[i] with { Delay = r.Duration() };
+        }
+        return new JobQueueSnapshot(queue, now, nextSeq, buryCounter, paused, jobs);
     }
 
     private const byte JsonArgsPayload = 0;
@@ -329,11 +341,12 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         w.Int(v.Buries);
         w.Int(v.Kicks);
         w.String(v.LastError);
+        w.Duration(v.Delay);
     }
 
     private static JobView ReadView(BinaryReader r) =>
         new(ReadJob(r), ReadState(r), r.UInt(), r.VarLong(), r.NullableTime(), r.NullableTime(),
-            r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.NullableString());
+            r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.NullableString(), r.Duration());
 
     private static void WriteJobSnapshot(BinaryWriter w, JobSnapshot j)
     {

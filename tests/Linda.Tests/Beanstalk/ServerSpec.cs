@@ -168,7 +168,7 @@ public sealed class ServerSpec : IAsyncLifetime
         Assert.Equal("abc", await c.ReadData(3));
         Assert.Equal("TIMED_OUT", await c.ReadLine());
         Assert.Equal("UNKNOWN_COMMAND", await c.ReadLine());
-        Assert.Equal("INTERNAL_ERROR", await c.ReadLine());
+        Assert.Equal("NOT_FOUND", await c.ReadLine());
         Assert.Equal("USING default", await c.ReadLine());
     }
 

@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+
+namespace Linda.Beanstalk;
+
+/// <summary>
+/// A connection's replies in flight: per queue, the commands sent and not yet answered, in order. A
+/// queue answers one sender's commands in the order it got them, so the first reply from a queue is the
+/// answer to the oldest command sent to it. Shared by a <see cref="Connection"/> (which adds) and its
+/// <see cref="ConnectionAgent"/> (which completes). Keyed by the path the commands go to: a queue's
+/// supervisor, whose child (one path below) answers.
+/// </summary>
+internal sealed class InFlight
+{
+    private readonly ConcurrentDictionary<ActorPath, ConcurrentQueue<TaskCompletionSource<JobQueue.IReply>>> _byQueue = new();
+    private readonly ConcurrentDictionary<ActorPath, byte> _gone = new();
+
+    public ConcurrentQueue<TaskCompletionSource<JobQueue.IReply>> Of(IActorRef queue) => _byQueue.GetOrAdd(queue.Path, _ => new());
+
+    /// <summary>Hands <paramref name="reply"/> from <paramref name="sender"/> (the queue or its supervisor's child) to the oldest command waiting for it.</summary>
+    public bool Complete(IActorRef sender, JobQueue.IReply reply)
+    {
+        if ((_byQueue.TryGetValue(sender.Path, out var pending) && pending.TryDequeue(out var waiting))
+            || (sender.Path.Parent is { } parent && _byQueue.TryGetValue(parent, out pending) && pending.TryDequeue(out waiting)))
+        {
+            waiting.TrySetResult(reply);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>True once the queue actor has stopped: its tube must be looked up again.</summary>
+    public bool IsGone(IActorRef queue) => _gone.ContainsKey(queue.Path);
+
+    /// <summary>The queue stopped: every command still waiting for it is answered <see cref="JobQueue.Unavailable"/>.</summary>
+    public void Gone(IActorRef queue)
+    {
+        _gone[queue.Path] = 0;
+        if (!_byQueue.TryGetValue(queue.Path, out var pending))
+            return;
+        var unavailable = new JobQueue.Unavailable("the tube's queue stopped; nothing changed");
+        while (pending.TryDequeue(out var reply))
+            reply.TrySetResult(unavailable);
+    }
+}
+
+/// <summary>
+/// A connection's actor: the sender of its commands, so the lease holder the queues watch (when the
+/// connection closes the agent stops and the queues put its jobs back in Ready at once), and the
+/// receiver of their replies, which it hands to the waiting command through <see cref="InFlight"/>.
+/// </summary>
+internal sealed class ConnectionAgent : UntypedActor
+{
+    /// <summary>Watch this queue: if it stops, its commands in flight are answered Unavailable.</summary>
+    public sealed record WatchQueue(IActorRef Queue);
+
+    private readonly InFlight _inFlight;
+
+    public ConnectionAgent(InFlight inFlight) => _inFlight = inFlight;
+
+    public static Props Props(InFlight inFlight) => Akka.Actor.Props.Create(() => new ConnectionAgent(inFlight));
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case JobQueue.IReply reply:
+                if (!_inFlight.Complete(Sender, reply) && reply is JobQueue.Reserved orphan)
+                    // No command waits for it (it can't happen while the connection keeps to one reply per
+                    // command): give the job back rather than hold it until its deadline. Sent without a
+                    // sender, so its answer can't be taken for the answer to a later command.
+                    Sender.Tell(new JobQueue.Release(orphan.Job.Id, orphan.Token), ActorRefs.NoSender);
+                break;
+            case WatchQueue w:
+                Context.Watch(w.Queue);
+                break;
+            case Terminated t:
+                _inFlight.Gone(t.ActorRef);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+}

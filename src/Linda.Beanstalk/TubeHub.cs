@@ -1,0 +1,154 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+
+namespace Linda.Beanstalk;
+
+/// <summary>
+/// The tubes of a beanstalkd front end: a persisted directory that numbers each tube name once and for
+/// all, and a <see cref="JobQueueActor"/> child per tube, started on first use. A wire job id is
+/// <c>tube number &lt;&lt; 40 | the job's number in its queue</c>, so the directory must survive
+/// restarts and move with the hub: on a cluster the hub runs as a cluster singleton, so every tube (and
+/// its queue actor) lives on one node and every node's front end talks to them.
+/// </summary>
+public sealed class TubeHub : ReceivePersistentActor
+{
+    /// <summary>The hub's persistence id.</summary>
+    public const string Id = "linda-beanstalk-tubes";
+
+    /// <summary>Bits of a wire id that hold the job's number in its tube.</summary>
+    public const int JobBits = 40;
+
+    private readonly LindaSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, long> _numbers = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, string> _names = [];
+    private readonly Dictionary<string, IActorRef> _queues = new(StringComparer.Ordinal);
+
+    /// <summary>Props for a hub whose tube queues use <paramref name="settings"/> with beanstalkd's wider limits (<see cref="ForTubes"/>).</summary>
+    public static Props Props(LindaSettings settings, int maxJobSize) =>
+        Akka.Actor.Props.Create(() => new TubeHub(ForTubes(settings, maxJobSize)));
+
+    /// <summary>The settings of a tube's queue: beanstalkd accepts delays and ttrs up to 2^32-1 s and never buries on its own.</summary>
+    public static LindaSettings ForTubes(LindaSettings settings, int maxJobSize) => settings with
+    {
+        Limits = settings.Limits with
+        {
+            MaxDelay = TimeSpan.FromSeconds(uint.MaxValue),
+            MaxTimeToRun = TimeSpan.FromSeconds(uint.MaxValue),
+            MaxPayloadBytes = Math.Max(settings.Limits.MaxPayloadBytes, maxJobSize + 64),
+            DefaultMaxRetries = null,
+        },
+    };
+
+    /// <summary>Makes a hub; see <see cref="Props"/>.</summary>
+    public TubeHub(LindaSettings settings)
+    {
+        _settings = settings;
+        JournalPluginId = settings.JournalPluginId;
+        SnapshotPluginId = settings.SnapshotPluginId;
+
+        Recover<BeanstalkProtocol.TubeNumbered>(Apply);
+        Command<BeanstalkProtocol.GetTube>(get =>
+        {
+            if (_numbers.ContainsKey(get.Name))
+            {
+                Sender.Tell(TubeOf(get.Name));
+                return;
+            }
+            if (Names.Check(get.Name, "tube name") is { } invalid)
+            {
+                Sender.Tell(new BeanstalkProtocol.TubeRefused(invalid));
+                return;
+            }
+            // A tube named twice in a row is numbered once: the second Get finds it after the first write.
+            var number = _names.Count == 0 ? 0 : _names.Keys.Max() + 1;
+            if (number >= 1L << (64 - JobBits))
+            {
+                Sender.Tell(new BeanstalkProtocol.TubeRefused("no tube numbers left"));
+                return;
+            }
+            Persist(new BeanstalkProtocol.TubeNumbered(get.Name, number), e =>
+            {
+                Apply(e);
+                Sender.Tell(TubeOf(e.Name));
+            });
+        });
+        Command<BeanstalkProtocol.FindTube>(find =>
+        {
+            if (find.Name is { } name)
+                Sender.Tell(new BeanstalkProtocol.TubeFound(_numbers.ContainsKey(name) ? TubeOf(name) : null));
+            else
+                Sender.Tell(new BeanstalkProtocol.TubeFound(_names.TryGetValue(find.Number, out var n) ? TubeOf(n) : null));
+        });
+        Command<BeanstalkProtocol.ListTubes>(_ =>
+            Sender.Tell(new BeanstalkProtocol.TubeList(_names.OrderBy(kv => kv.Key).Select(kv => TubeOf(kv.Value)).ToArray())));
+        Command<Terminated>(t =>
+        {
+            foreach (var (name, queue) in _queues)
+            {
+                if (!queue.Equals(t.ActorRef))
+                    continue;
+                // A queue stops when its journal fails; the next command for the tube starts it again from the journal.
+                _log.Warning("tube {0}: its queue stopped; it starts again on the next command", name);
+                _queues.Remove(name);
+                break;
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public override string PersistenceId => Id;
+
+    private void Apply(BeanstalkProtocol.TubeNumbered e)
+    {
+        _numbers[e.Name] = e.Number;
+        _names[e.Number] = e.Name;
+    }
+
+    private BeanstalkProtocol.Tube TubeOf(string name)
+    {
+        if (!_queues.TryGetValue(name, out var queue))
+        {
+            queue = Context.ActorOf(JobQueueActor.Props(name, _settings), "tube-" + Uri.EscapeDataString(name) + "-" + Guid.NewGuid().ToString("N")[..8]);
+            Context.Watch(queue);
+            _queues[name] = queue;
+        }
+        return new BeanstalkProtocol.Tube(name, _numbers[name], queue);
+    }
+}
+
+/// <summary>The messages between a front end's connections and the <see cref="TubeHub"/>, and the hub's event.</summary>
+public static class BeanstalkProtocol
+{
+    /// <summary>Marks the messages <see cref="BeanstalkSerializer"/> writes.</summary>
+    public interface IBeanstalkMessage;
+
+    /// <summary>Numbers the tube if new and answers its <see cref="Tube"/> (or <see cref="TubeRefused"/>).</summary>
+    public sealed record GetTube(string Name) : IBeanstalkMessage;
+
+    /// <summary>Finds a tube by name or, when <paramref name="Name"/> is null, by number, without creating it. Answered with <see cref="TubeFound"/>.</summary>
+    public sealed record FindTube(string? Name, long Number) : IBeanstalkMessage;
+
+    /// <summary>Asks for every tube. Answered with <see cref="TubeList"/>.</summary>
+    public sealed record ListTubes : IBeanstalkMessage
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly ListTubes Instance = new();
+    }
+
+    /// <summary>A tube: its name, its number (the high bits of its job ids) and its queue actor.</summary>
+    public sealed record Tube(string Name, long Number, IActorRef Queue) : IBeanstalkMessage;
+
+    /// <summary>The answer to <see cref="FindTube"/>.</summary>
+    public sealed record TubeFound(Tube? Tube) : IBeanstalkMessage;
+
+    /// <summary>Every tube, by number.</summary>
+    public sealed record TubeList(IReadOnlyList<Tube> Tubes) : IBeanstalkMessage;
+
+    /// <summary>The tube can't be made (a bad name, or no numbers left).</summary>
+    public sealed record TubeRefused(string Reason) : IBeanstalkMessage;
+
+    /// <summary>The hub's event: <paramref name="Name"/> has number <paramref name="Number"/> for good.</summary>
+    public sealed record TubeNumbered(string Name, long Number) : IBeanstalkMessage;
+}
