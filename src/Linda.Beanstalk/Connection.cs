@@ -35,7 +35,7 @@ internal sealed class Connection
     private readonly Dictionary<string, Tube> _tubes = new(StringComparer.Ordinal);
     private readonly Dictionary<ulong, Lease> _leases = [];
     private readonly List<string> _watched = ["default"];
-    private readonly List<(Task<JobQueue.IReply> Reply, Tube Tube)> _puts = [];
+    private readonly List<(Task<JobQueue.IReply> Reply, JobQueue.Push Push)> _puts = [];
     private readonly CancellationTokenSource _closed;
     private string _used = "default";
     private bool _producer, _worker;
@@ -302,9 +302,9 @@ internal sealed class Connection
             MaxRetries = -1, // beanstalkd never buries a job on its own
         };
         if (_tubes.TryGetValue(_used, out var tube) && !_inFlight.IsGone(tube.Queue))
-            _puts.Add((Send(tube.Queue, push), tube));
+            _puts.Add((Send(tube.Queue, push), push));
         else
-            _puts.Add((PutVia(_used, push), new Tube(_used, -1, ActorRefs.Nobody)));
+            _puts.Add((PutVia(_used, push), push));
     }
 
     /// <summary>A put to a tube not looked up yet (or whose queue moved): looked up, then sent.</summary>
@@ -319,17 +319,14 @@ internal sealed class Connection
     {
         if (_puts.Count == 0)
             return;
-        foreach (var (reply, sent) in _puts)
+        foreach (var (reply, push) in _puts)
         {
             var answer = await WithTimeout(reply);
-            var tube = sent.Number >= 0 ? sent : _tubes.GetValueOrDefault(sent.Name);
-            if (answer is JobQueue.Unavailable && tube is not null)
-            {
-                // The tube's queue stopped or is moving; the push was not applied: send it again once.
-                _tubes.Remove(tube.Name);
-                answer = null;
-            }
-            if (answer is JobQueue.Pushed pushed && tube is not null && WireId(tube, pushed.JobId) is { } id)
+            var tube = await Tube(push.Queue);
+            if (answer is JobQueue.Unavailable)
+                // The tube's queue stopped or is moving to another node and the push was not applied: send it again.
+                answer = await Ask(tube, push);
+            if (answer is JobQueue.Pushed pushed && WireId(tube, pushed.JobId) is { } id)
                 Replies.Inserted(output, id);
             else
                 Replies.InternalError(output);
@@ -346,19 +343,20 @@ internal sealed class Connection
         }
         // Replies owed to pipelined commands before this one go out before it waits.
         await output.FlushAsync(_stop);
-        var tubes = new List<Tube>(_watched.Count);
-        foreach (var name in _watched)
-            tubes.Add(await Tube(name));
+        var until = DateTimeOffset.UtcNow + timeout;
         while (true)
         {
+            var tubes = new List<Tube>(_watched.Count);
+            foreach (var name in _watched)
+                tubes.Add(await Tube(name));
             var now = DateTimeOffset.UtcNow;
             var soon = DeadlineSoonAt(now);
-            if (soon <= now || timeout == TimeSpan.Zero || tubes.Count > 1)
+            if (soon <= now || until <= now || tubes.Count > 1)
             {
                 // Take a ready job at once if there is one (from the best tube when several are watched).
-                if (await ReserveNow(tubes) is { } now1)
+                if (await ReserveNow(tubes) is { } ready)
                 {
-                    Reserved(output, now1.Tube, now1.Reserved);
+                    Reserved(output, ready.Tube, ready.Reserved);
                     return;
                 }
                 if (soon <= now)
@@ -366,37 +364,40 @@ internal sealed class Connection
                     Replies.DeadlineSoon(output);
                     return;
                 }
-                if (timeout == TimeSpan.Zero)
+                if (until <= now)
                 {
                     Replies.TimedOut(output);
                     return;
                 }
             }
-            var wait = timeout ?? ReserveRound;
+            var wait = until is { } u ? u - now : ReserveRound;
             var cappedBySoon = soon is { } s && s - now < wait;
             if (cappedBySoon)
                 wait = soon!.Value - now;
-            var got = await ReserveWaiting(tubes, wait);
-            if (got is not null)
+            var (got, interrupted) = await ReserveWaiting(tubes, wait);
+            if (got is { } job)
             {
-                Reserved(output, got.Value.Tube, got.Value.Reserved);
+                Reserved(output, job.Tube, job.Reserved);
                 return;
             }
             if (_closed.IsCancellationRequested)
                 return;
+            if (interrupted)
+            {
+                // A queue stopped or is moving to another node: look the tubes up again and wait on.
+                await Task.Delay(50, _stop);
+                continue;
+            }
             if (cappedBySoon)
             {
                 Replies.DeadlineSoon(output);
                 return;
             }
-            if (timeout is not null)
+            if (until is not null)
             {
                 Replies.TimedOut(output);
                 return;
             }
-            tubes.Clear();
-            foreach (var name in _watched)
-                tubes.Add(await Tube(name));
         }
     }
 
@@ -453,8 +454,11 @@ internal sealed class Connection
         return null;
     }
 
-    /// <summary>Waits on every watched tube at once; the first job wins and the other waits are called off.</summary>
-    private async Task<(Tube Tube, JobQueue.Reserved Reserved)?> ReserveWaiting(List<Tube> tubes, TimeSpan wait)
+    /// <summary>
+    /// Waits on every watched tube at once; the first job wins and the other waits are called off.
+    /// Interrupted: a queue did not wait to the end (it stopped or is moving), so the caller asks again.
+    /// </summary>
+    private async Task<((Tube Tube, JobQueue.Reserved Reserved)? Got, bool Interrupted)> ReserveWaiting(List<Tube> tubes, TimeSpan wait)
     {
         Interlocked.Increment(ref _counters.CurrentWaiting);
         foreach (var tube in tubes)
@@ -463,8 +467,9 @@ internal sealed class Connection
         {
             var waits = tubes.Select(t => (Tube: t, Reply: Send(t.Queue, new JobQueue.Reserve(wait)))).ToList();
             (Tube Tube, JobQueue.Reserved Reserved)? got = null;
+            var interrupted = false;
             var open = waits.Select(w => w.Reply).ToList();
-            while (got is null && open.Count > 0)
+            while (got is null && !interrupted && open.Count > 0)
             {
                 Task<JobQueue.IReply> done;
                 try
@@ -475,27 +480,28 @@ internal sealed class Connection
                 {
                     // The client closed (its agent stops, so a job handed out meanwhile goes back to Ready), or
                     // no queue answered in time.
-                    return null;
+                    return (null, !_closed.IsCancellationRequested);
                 }
                 open.Remove(done);
                 if (done.Result is JobQueue.Reserved reserved)
                     got = (waits.First(w => w.Reply == done).Tube, reserved);
+                else if (done.Result is not JobQueue.ReserveTimedOut)
+                    interrupted = true;
             }
-            if (got is not null && waits.Count > 1)
+            // Call off the waits still open; a job one of them handed out meanwhile is taken if none was, else given back.
+            foreach (var (tube, reply) in waits.Where(w => open.Contains(w.Reply)))
             {
-                // Call off the other waits; a job one of them handed out meanwhile goes back.
-                var cancels = waits.Where(w => w.Tube != got.Value.Tube).Select(w => Send(w.Tube.Queue, JobQueue.CancelReserve.Instance)).ToList();
-                foreach (var (tube, reply) in waits)
+                var cancel = Send(tube.Queue, JobQueue.CancelReserve.Instance);
+                if (await WithTimeout(reply) is JobQueue.Reserved extra)
                 {
-                    if (tube == got.Value.Tube)
-                        continue;
-                    if (await WithTimeout(reply) is JobQueue.Reserved extra)
+                    if (got is null)
+                        got = (tube, extra);
+                    else
                         _ = Send(tube.Queue, new JobQueue.Release(extra.Job.Id, extra.Token));
                 }
-                foreach (var cancel in cancels)
-                    await WithTimeout(cancel);
+                await WithTimeout(cancel);
             }
-            return got;
+            return (got, interrupted && got is null);
         }
         finally
         {
@@ -765,17 +771,31 @@ internal sealed class Connection
         return reply.Task;
     }
 
-    /// <summary>Sends and waits (bounded); a queue that stopped or is moving is looked up again and asked once more.</summary>
+    /// <summary>
+    /// Sends and waits (bounded). A queue that stopped or is moving to another node (Unavailable: nothing
+    /// changed) is looked up again and asked again, with a growing pause, until <see cref="AskTimeout"/>.
+    /// </summary>
     private async Task<JobQueue.IReply?> Ask(Tube tube, JobQueue.ICommand command)
     {
-        var reply = await WithTimeout(Send(tube.Queue, command));
-        if (reply is JobQueue.Unavailable or null)
+        var giveUpAt = DateTimeOffset.UtcNow + AskTimeout;
+        var pause = TimeSpan.FromMilliseconds(20);
+        while (true)
         {
+            var reply = tube.Queue.IsNobody() ? null : await WithTimeout(Send(tube.Queue, command));
+            if (reply is not (JobQueue.Unavailable or null) || DateTimeOffset.UtcNow >= giveUpAt)
+                return reply;
             _tubes.Remove(tube.Name);
-            var again = await Tube(tube.Name);
-            reply = await WithTimeout(Send(again.Queue, command));
+            await Task.Delay(pause, _stop);
+            pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 500));
+            try
+            {
+                tube = await Tube(tube.Name);
+            }
+            catch (Exception e) when (e is AskTimeoutException or TimeoutException)
+            {
+                // The hub itself is moving: keep trying until the deadline.
+            }
         }
-        return reply;
     }
 
     private async Task<JobQueue.IReply?> WithTimeout(Task<JobQueue.IReply> reply)
@@ -796,7 +816,8 @@ internal sealed class Connection
             return tube;
         var reply = await _hub.Ask<IBeanstalkMessage>(new GetTube(name), AskTimeout);
         tube = reply as Tube ?? throw new InvalidOperationException(((TubeRefused)reply).Reason);
-        _tubes[name] = tube;
+        if (!tube.Queue.IsNobody())
+            _tubes[name] = tube;
         return tube;
     }
 

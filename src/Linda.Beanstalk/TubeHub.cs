@@ -24,6 +24,7 @@ public sealed class TubeHub : ReceivePersistentActor
     private readonly Dictionary<string, long> _numbers = new(StringComparer.Ordinal);
     private readonly Dictionary<long, string> _names = [];
     private readonly Dictionary<string, IActorRef> _queues = new(StringComparer.Ordinal);
+    private bool _stopping;
 
     /// <summary>Props for a hub whose tube queues use <paramref name="settings"/> with beanstalkd's wider limits (<see cref="ForTubes"/>).</summary>
     public static Props Props(LindaSettings settings, int maxJobSize) =>
@@ -83,17 +84,29 @@ public sealed class TubeHub : ReceivePersistentActor
         });
         Command<BeanstalkProtocol.ListTubes>(_ =>
             Sender.Tell(new BeanstalkProtocol.TubeList(_names.OrderBy(kv => kv.Key).Select(kv => TubeOf(kv.Value)).ToArray())));
+        Command<JobQueueActor.StopGracefully>(_ =>
+        {
+            // The singleton moves to another node: every queue finishes its writes and stops, then the hub.
+            _stopping = true;
+            foreach (var queue in _queues.Values)
+                queue.Tell(JobQueueActor.StopGracefully.Instance);
+            if (_queues.Count == 0)
+                Context.Stop(Self);
+        });
         Command<Terminated>(t =>
         {
             foreach (var (name, queue) in _queues)
             {
                 if (!queue.Equals(t.ActorRef))
                     continue;
-                // A queue stops when its journal fails; the next command for the tube starts it again from the journal.
-                _log.Warning("tube {0}: its queue stopped; it starts again on the next command", name);
+                if (!_stopping)
+                    // A queue stops when its journal fails; the next command for the tube starts it again from the journal.
+                    _log.Warning("tube {0}: its queue stopped; it starts again on the next command", name);
                 _queues.Remove(name);
                 break;
             }
+            if (_stopping && _queues.Count == 0)
+                Context.Stop(Self);
         });
     }
 
@@ -108,7 +121,9 @@ public sealed class TubeHub : ReceivePersistentActor
 
     private BeanstalkProtocol.Tube TubeOf(string name)
     {
-        if (!_queues.TryGetValue(name, out var queue))
+        if (!_queues.TryGetValue(name, out var queue) && _stopping)
+            return new BeanstalkProtocol.Tube(name, _numbers[name], ActorRefs.Nobody);
+        if (queue is null)
         {
             queue = Context.ActorOf(JobQueueActor.Props(name, _settings), "tube-" + Uri.EscapeDataString(name) + "-" + Guid.NewGuid().ToString("N")[..8]);
             Context.Watch(queue);

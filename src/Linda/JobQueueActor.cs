@@ -159,13 +159,13 @@ public sealed class JobQueueActor : UntypedPersistentActor
         {
             case Push m: Count(0); Persist(_state.Push(m)); break;
             case Reserve m: Count(1); OnReserve(m); break;
-            case Complete m: Count(2); Persist(_state.Complete(m)); break;
-            case Release m: Count(3); Persist(_state.Release(m)); break;
-            case Bury m: Count(4); Persist(_state.Bury(m)); break;
-            case Touch m: Count(5); Persist(_state.Touch(m)); break;
+            case Complete m: Count(2); Verdict(_state.Complete(m)); break;
+            case Release m: Count(3); Verdict(_state.Release(m)); break;
+            case Bury m: Count(4); Verdict(_state.Bury(m)); break;
+            case Touch m: Count(5); Verdict(_state.Touch(m)); break;
             case Kick m: Count(6); Persist(_state.Kick(m)); break;
             case KickJob m: Count(7); Persist(_state.KickJob(m)); break;
-            case Delete m: Count(8); Persist(_state.Delete(m)); break;
+            case Delete m: Count(8); Verdict(_state.Delete(m)); break;
             case Peek m: Count(9); Answer(_state.View(m.JobId) ?? (IReply)new NotFound(m.JobId ?? "")); break;
             case PeekReady: Count(10); Answer(_state.PeekReady() ?? (IReply)new NoJob(JobState.Ready)); break;
             case PeekDelayed: Count(11); Answer(_state.PeekDelayed() ?? (IReply)new NoJob(JobState.Delayed)); break;
@@ -380,6 +380,21 @@ public sealed class JobQueueActor : UntypedPersistentActor
     // ================================================================ persisting and replying
 
     private void Persist(Decision decision) => Persist(decision, Sender);
+
+    /// <summary>
+    /// A verdict or a delete: persisted, and answered once written or, with
+    /// <see cref="LindaSettings.EarlyVerdicts"/>, at once (the write follows; a crash before it loses the verdict).
+    /// </summary>
+    private void Verdict(Decision decision)
+    {
+        if (!_settings.EarlyVerdicts || decision.Event is not { } evt)
+        {
+            Persist(decision);
+            return;
+        }
+        Persist(evt, null, ActorRefs.Nobody);
+        Sender.Tell(decision.Reply, Self);
+    }
 
     private void Persist(Decision decision, IActorRef replyTo)
     {

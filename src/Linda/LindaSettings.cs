@@ -34,6 +34,13 @@ public sealed record LindaSettings
     /// <summary>When a <c>Reserved</c> reply goes out relative to its lease's event; see <see cref="Linda.LeaseReply"/>.</summary>
     public LeaseReply LeaseReply { get; init; } = LeaseReply.Auto;
 
+    /// <summary>
+    /// True: verdicts and deletes are answered once applied, before their event is written
+    /// (<c>linda.queue.verdict-reply = early</c>); a crash may lose one, and its job runs again.
+    /// <b>Default:</b> false (answered once written).
+    /// </summary>
+    public bool EarlyVerdicts { get; init; }
+
     /// <summary>Commands a node's queue proxy holds while the queue's singleton starts or moves.</summary>
     public int ProxyBufferSize { get; init; } = 10_000;
 
@@ -87,6 +94,12 @@ public sealed record LindaSettings
                 "durable" => LeaseReply.Durable,
                 "early" => LeaseReply.Early,
                 var other => throw new ConfigurationException($"linda.queue.lease-reply must be auto, durable or early, not '{other}'"),
+            },
+            EarlyVerdicts = q.GetString("verdict-reply", "durable") switch
+            {
+                "durable" => false,
+                "early" => true,
+                var other => throw new ConfigurationException($"linda.queue.verdict-reply must be durable or early, not '{other}'"),
             },
             ProxyBufferSize = q.GetInt("proxy-buffer-size") is var buffer && buffer is >= 0 and <= 10_000
                 ? buffer

@@ -1,0 +1,137 @@
+// Linda as a server of its own: a Linda node whose tubes are served on the beanstalkd port.
+// Alone it keeps its jobs in an SQLite file under --data; with --seed it joins a cluster, and with
+// --postgres the cluster shares one PostgreSQL journal, so every node serves the same durable tubes and
+// the tubes move to a survivor when a node dies. See ServerArgs.Usage for the options.
+using System.Runtime.InteropServices;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Tools.Singleton;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Linda;
+using Linda.Beanstalk;
+using Linda.Persistence;
+using Linda.Server;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+ServerArgs options;
+try
+{
+    options = ServerArgs.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+var builder = Host.CreateApplicationBuilder();
+builder.Logging.ClearProviders();
+builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+builder.Services.AddSingleton(options);
+builder.Services.AddAkka("linda", (akka, _) =>
+{
+    akka.ConfigureLoggers(loggers =>
+    {
+        loggers.LogLevel = Akka.Event.LogLevel.InfoLevel;
+        loggers.AddLoggerFactory();
+    });
+    if (LindaSettings.FailoverProfile(options.Profile) is { IsEmpty: false } profile)
+        akka.AddHocon(profile, HoconAddMode.Prepend);
+    akka.AddHocon($"linda.queue.verdict-reply = {(options.EarlyVerdicts ? "early" : "durable")}", HoconAddMode.Prepend);
+    akka.AddHocon(BeanstalkSerializer.Config, HoconAddMode.Append);
+    akka.AddHocon(LindaSettings.DefaultConfig, HoconAddMode.Append);
+    if (options.Postgres is { } postgres)
+        akka.AddHocon(SqlPersistenceConfig.For(postgres, "PostgreSQL.15"), HoconAddMode.Append);
+    else
+    {
+        var path = Path.GetFullPath(Path.Combine(options.Data, "linda.db"));
+        SqlitePersistence.EnsureDatabase(path);
+        akka.AddHocon(SqlitePersistence.Config(path), HoconAddMode.Append);
+        akka.AddSetup(SqlitePersistence.DataOptions(path));
+    }
+    akka.WithRemoting("127.0.0.1", options.ClusterPort);
+    akka.WithClustering(new ClusterOptions { SeedNodes = [.. options.Seeds] });
+    akka.WithActors((system, registry) =>
+    {
+        var settings = LindaSettings.Create(system);
+        if (options.Seeds.Count == 0)
+            Cluster.Get(system).Join(Cluster.Get(system).SelfAddress); // no seeds: the node seeds itself
+        system.ActorOf(JournalWarmup.Props(settings), "linda-journal-warmup");
+        system.ActorOf(ClusterSingletonManager.Props(
+            TubeHub.Props(settings, options.MaxJobSize),
+            JobQueueActor.StopGracefully.Instance,
+            ClusterSingletonManagerSettings.Create(system)), "linda-beanstalk");
+        var hub = system.ActorOf(ClusterSingletonProxy.Props(
+            "/user/linda-beanstalk",
+            ClusterSingletonProxySettings.Create(system).WithBufferSize(settings.ProxyBufferSize)), "linda-beanstalk-proxy");
+        registry.Register<TubeHub>(hub);
+    });
+});
+
+// After Akka's own hosted service, so the port opens once the node runs.
+builder.Services.AddSingleton<BeanstalkService>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<BeanstalkService>());
+
+using var host = builder.Build();
+try
+{
+    await host.StartAsync();
+}
+catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
+{
+    Console.Error.WriteLine($"linda: can't start: {e.Message}");
+    return 1;
+}
+// SIGUSR1 puts the server in drain mode, as it does beanstalkd.
+using var drain = RuntimeInformation.IsOSPlatform(OSPlatform.Windows)
+    ? null
+    : PosixSignalRegistration.Create((PosixSignal)10, ctx =>
+    {
+        ctx.Cancel = true;
+        host.Services.GetRequiredService<BeanstalkService>().Drain();
+    });
+await host.WaitForShutdownAsync();
+return 0;
+
+namespace Linda.Server
+{
+    /// <summary>The beanstalkd port, open while the host runs; its tubes are the cluster singleton hub's.</summary>
+    internal sealed class BeanstalkService(ActorSystem system, IRequiredActor<TubeHub> hub, ServerArgs options, ILogger<BeanstalkService> log) : IHostedService
+    {
+        private BeanstalkServer? _server;
+
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            var hubRef = await hub.GetAsync(cancellationToken);
+            _server = BeanstalkServer.Start(system, hubRef, new BeanstalkServerOptions
+            {
+                Port = options.Port,
+                Address = options.Bind,
+                MaxJobSize = options.MaxJobSize,
+            });
+            var cluster = Cluster.Get(system);
+            log.LogInformation("linda: beanstalkd protocol on {Address}:{Port}; jobs in {Store}; cluster address {Self}",
+                options.Bind, _server.Port, options.Postgres is null ? Path.GetFullPath(Path.Combine(options.Data, "linda.db")) : "PostgreSQL",
+                cluster.SelfAddress);
+            // One line on stdout for scripts that start the server: it is listening.
+            Console.Out.WriteLine($"LISTENING {_server.Port}");
+            Console.Out.Flush();
+        }
+
+        public void Drain()
+        {
+            _server?.Drain();
+            log.LogInformation("linda: drain mode: puts are refused with DRAINING");
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            if (_server is not null)
+                await _server.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Net;
+
+namespace Linda.Server;
+
+/// <summary>The server's command line (see <see cref="Usage"/>).</summary>
+internal sealed record ServerArgs
+{
+    public const string Usage = """
+        usage: Linda.Server [--port N] [--bind ADDRESS] [--data DIR] [--max-job-size BYTES]
+                            [--cluster-port N] [--seed ADDRESS]... [--postgres CONNECTION_STRING]
+                            [--profile production|fast|default] [--verdicts early|durable]
+          --port          the beanstalkd port (default 11300)
+          --bind          the address it listens on (default 127.0.0.1)
+          --data          the folder of the SQLite file, linda.db (default ./linda-data)
+          --max-job-size  the largest job body in bytes, beanstalkd's -z (default 65535)
+          --cluster-port  the Akka remoting port on 127.0.0.1 (default 4053 with --seed, else any free port)
+          --seed          a seed node, e.g. akka.tcp://linda@127.0.0.1:4053 (repeatable); none: the node seeds itself
+          --postgres      a shared PostgreSQL journal instead of SQLite (e.g. Host=127.0.0.1;Port=5432;Username=linda;Database=linda)
+          --profile       how fast a crashed node's tubes move: production (default), fast, or default (Akka's own)
+          --verdicts      when delete, release, bury and touch are answered: early (default; the write follows at
+                          once, and a crash just before it runs the job again) or durable (once written). A put
+                          is always answered once it is written.
+        """;
+
+    public int Port { get; init; } = 11300;
+    public IPAddress Bind { get; init; } = IPAddress.Loopback;
+    public string Data { get; init; } = "linda-data";
+    public int MaxJobSize { get; init; } = 65_535;
+    public int ClusterPort { get; init; }
+    public IReadOnlyList<string> Seeds { get; init; } = [];
+    public string? Postgres { get; init; }
+    public FailoverProfile Profile { get; init; } = FailoverProfile.Production;
+    public bool EarlyVerdicts { get; init; } = true;
+
+    /// <exception cref="ArgumentException">A missing, unknown or malformed argument, with what is wrong.</exception>
+    public static ServerArgs Parse(string[] args)
+    {
+        var parsed = new ServerArgs();
+        var seeds = new List<string>();
+        int? clusterPort = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var option = args[i];
+            if (option is "-h" or "--help")
+                throw new ArgumentException(Usage);
+            var value = i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{option} needs a value");
+            parsed = option switch
+            {
+                "--port" => parsed with { Port = PortOf(option, value) },
+                "--bind" => parsed with { Bind = IPAddress.TryParse(value, out var a) ? a : throw new ArgumentException($"--bind: '{value}' is not an IP address") },
+                "--data" => parsed with { Data = value.Length > 0 ? value : throw new ArgumentException("--data: empty folder name") },
+                "--max-job-size" => parsed with { MaxJobSize = Int(option, value, 1, 1 << 30) },
+                "--cluster-port" => parsed with { ClusterPort = (clusterPort = PortOf(option, value)).Value },
+                "--seed" => Seed(parsed, seeds, value),
+                "--postgres" => parsed with { Postgres = value.Length > 0 ? value : throw new ArgumentException("--postgres: empty connection string") },
+                "--profile" => parsed with { Profile = ParseProfile(value) },
+                "--verdicts" => parsed with
+                {
+                    EarlyVerdicts = value switch
+                    {
+                        "early" => true,
+                        "durable" => false,
+                        _ => throw new ArgumentException($"--verdicts: '{value}' is neither early nor durable"),
+                    },
+                },
+                _ => throw new ArgumentException($"unknown option {option}\n{Usage}"),
+            };
+        }
+        return parsed with
+        {
+            Seeds = seeds,
+            // A cluster member needs a known address; a lone server takes any free port.
+            ClusterPort = clusterPort ?? (seeds.Count > 0 ? 4053 : 0),
+        };
+    }
+
+    private static ServerArgs Seed(ServerArgs parsed, List<string> seeds, string value)
+    {
+        if (!Akka.Actor.Address.TryParse(value, out var address) || address.Port is null)
+            throw new ArgumentException($"--seed: '{value}' is not an Akka address like akka.tcp://linda@127.0.0.1:4053");
+        if (address.System != "linda")
+            throw new ArgumentException($"--seed: '{value}' names ActorSystem '{address.System}'; Linda's is 'linda'");
+        seeds.Add(value);
+        return parsed;
+    }
+
+    private static int PortOf(string option, string value) => Int(option, value, 0, 65535);
+
+    private static int Int(string option, string value, int min, int max) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+            ? n
+            : throw new ArgumentException($"{option}: '{value}' is not a whole number from {min} to {max}");
+
+    private static FailoverProfile ParseProfile(string value) => value switch
+    {
+        "production" => FailoverProfile.Production,
+        "fast" => FailoverProfile.Fast,
+        "default" => FailoverProfile.AkkaDefaults,
+        _ => throw new ArgumentException($"--profile: unknown profile '{value}' (production, fast or default)"),
+    };
+}
