@@ -22,10 +22,24 @@ public sealed class ServerSpec : IAsyncLifetime
 
     public Task InitializeAsync()
     {
+        Start(TestPrograms.FreePort());
+        return Task.CompletedTask;
+    }
+
+    private void Start(int port)
+    {
         var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING");
         _system = ActorSystem.Create("beanstalk", SqlitePersistence.Setup(_folder.File("linda.db"), config));
-        _server = BeanstalkServer.Start(_system, LindaSettings.Create(_system), TestPrograms.FreePort());
-        return Task.CompletedTask;
+        _server = BeanstalkServer.Start(_system, LindaSettings.Create(_system), port);
+    }
+
+    /// <summary>Stops the server and its ActorSystem, and starts both again on the same file and port.</summary>
+    private async Task RestartAsync()
+    {
+        var port = _server.Port;
+        await _server.DisposeAsync();
+        await _system.Terminate();
+        Start(port);
     }
 
     public async Task DisposeAsync()
@@ -173,6 +187,188 @@ public sealed class ServerSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reserve_takes_the_most_urgent_job_over_every_watched_tube()
+    {
+        using var c = Connect();
+        Assert.Equal("USING a", await c.Ask("use a"));
+        var a = await c.Put("a", priority: 5);
+        Assert.Equal("USING b", await c.Ask("use b"));
+        var b = await c.Put("b", priority: 3);
+        var b2 = await c.Put("b2", priority: 5);
+        Assert.True(b > a); // tube b was numbered after tube a
+        Assert.Equal("WATCHING 2", await c.Ask("watch a"));
+        Assert.Equal("WATCHING 3", await c.Ask("watch b"));
+        await c.Reserve(b, "b");
+        await c.Reserve(a, "a"); // same priority as b2: the lower id first
+        await c.Reserve(b2, "b2");
+        Assert.Equal("TIMED_OUT", await c.Ask("reserve-with-timeout 0"));
+    }
+
+    [Fact]
+    public async Task A_reserve_waiting_on_several_tubes_takes_the_first_job_put_in_any()
+    {
+        using var worker = Connect();
+        using var producer = Connect();
+        Assert.Equal("WATCHING 2", await worker.Ask("watch x"));
+        Assert.Equal("WATCHING 3", await worker.Ask("watch y"));
+        await worker.Write("reserve-with-timeout 60\r\n");
+        Assert.Equal("USING y", await producer.Ask("use y"));
+        // The put may come before the worker's reserve waits: either way the worker gets this one job.
+        var id = await producer.Put("in y");
+        Assert.Equal($"RESERVED {id} 4", await worker.ReadLine());
+        Assert.Equal("in y", await worker.ReadData(4));
+        // The waits on the other tubes were called off: a job put there now stays ready for someone else.
+        Assert.Equal("USING x", await producer.Ask("use x"));
+        var other = await producer.Put("in x");
+        Assert.Equal("WATCHING 2", await producer.Ask("watch x"));
+        await producer.Reserve(other, "in x", "reserve-with-timeout 30");
+    }
+
+    [Fact]
+    public async Task A_reserve_during_the_safety_margin_of_a_held_job_is_answered_deadline_soon()
+    {
+        using var c = Connect();
+        var id = await c.Put("short", ttr: 1);
+        await c.Reserve(id, "short");
+        // ttr 1: the safety margin (the last second) starts at once; nothing else is ready.
+        Assert.Equal("DEADLINE_SOON", await c.Ask("reserve-with-timeout 60"));
+        Assert.Equal("DEADLINE_SOON", await c.Ask("reserve"));
+        // A ready job is still handed out during the margin.
+        var other = await c.Put("other");
+        await c.Reserve(other, "other");
+        Assert.Equal("DELETED", await c.Ask($"delete {other}"));
+    }
+
+    [Fact]
+    public async Task A_waiting_reserve_is_cut_short_when_a_held_job_reaches_its_safety_margin()
+    {
+        using var c = Connect();
+        var id = await c.Put("job", ttr: 3);
+        await c.Reserve(id, "job");
+        // The reserve waits until the margin (about 2 s from now), not its 60 s.
+        Assert.Equal("DEADLINE_SOON", await c.Ask("reserve-with-timeout 60"));
+        Assert.Equal("TOUCHED", await c.Ask($"touch {id}"));
+        Assert.Equal("DELETED", await c.Ask($"delete {id}"));
+        Assert.Equal("TIMED_OUT", await c.Ask("reserve-with-timeout 0"));
+    }
+
+    [Fact]
+    public async Task Reserve_job_kick_and_peek_reach_a_job_by_id_in_any_tube()
+    {
+        using var c = Connect();
+        Assert.Equal("USING t", await c.Ask("use t"));
+        var delayed = await c.Put("later", delay: 3600);
+        var buried = await c.Put("bad");
+        Assert.Equal($"RESERVED {buried} 3", await c.Ask($"reserve-job {buried}"));
+        Assert.Equal("bad", await c.ReadData(3));
+        Assert.Equal("BURIED", await c.Ask($"bury {buried} 1"));
+        Assert.Equal($"FOUND {buried} 3", await c.Ask("peek-buried"));
+        Assert.Equal("bad", await c.ReadData(3));
+        Assert.Equal($"FOUND {delayed} 5", await c.Ask("peek-delayed"));
+        Assert.Equal("later", await c.ReadData(5));
+        Assert.Equal("KICKED 1", await c.Ask("kick 10")); // buried jobs first
+        Assert.Equal("KICKED", await c.Ask($"kick-job {delayed}"));
+        Assert.Equal("NOT_FOUND", await c.Ask($"kick-job {delayed}"));
+        using var other = Connect();
+        Assert.Equal($"RESERVED {delayed} 5", await other.Ask($"reserve-job {delayed}"));
+        Assert.Equal("later", await other.ReadData(5));
+        Assert.Equal("NOT_FOUND", await c.Ask($"reserve-job {delayed}")); // reserved by another connection
+        Assert.Equal($"FOUND {delayed} 5", await c.Ask($"peek {delayed}"));
+        Assert.Equal("later", await c.ReadData(5));
+        Assert.Equal("NOT_FOUND", await c.Ask($"peek {delayed + (1UL << 50)}")); // no such tube
+    }
+
+    [Fact]
+    public async Task Stats_job_and_stats_tube_count_what_happened()
+    {
+        using var c = Connect();
+        Assert.Equal("USING s", await c.Ask("use s"));
+        var id = await c.Put("job", priority: 7, ttr: 100);
+        await c.Reserve(id, "job", "reserve-job " + id);
+        Assert.Equal("RELEASED", await c.Ask($"release {id} 9 120"));
+        var job = Yaml(await c.AskData($"stats-job {id}"));
+        Assert.Equal(("s", "delayed", "9", "120", "100", "1", "1"),
+            (job["tube"], job["state"], job["pri"], job["delay"], job["ttr"], job["reserves"], job["releases"]));
+        Assert.InRange(long.Parse(job["time-left"]), 100, 120);
+        var tube = Yaml(await c.AskData("stats-tube s"));
+        Assert.Equal(("1", "0", "1", "1"), (tube["current-jobs-delayed"], tube["current-jobs-ready"], tube["total-jobs"], tube["current-using"]));
+        Assert.Equal("PAUSED", await c.Ask("pause-tube s 60"));
+        tube = Yaml(await c.AskData("stats-tube s"));
+        Assert.Equal("60", tube["pause"]);
+        Assert.Equal("NOT_FOUND", await c.Ask("stats-tube nobody-here"));
+        Assert.Contains("- s", await c.AskData("list-tubes"));
+        var server = Yaml(await c.AskData("stats"));
+        Assert.Equal("1", server["current-jobs-delayed"]);
+        Assert.Equal("1", server["current-connections"]);
+    }
+
+    [Fact]
+    public async Task A_paused_tube_hands_out_nothing_until_the_pause_ends()
+    {
+        using var c = Connect();
+        var id = await c.Put("job");
+        Assert.Equal("PAUSED", await c.Ask("pause-tube default 1"));
+        Assert.Equal("TIMED_OUT", await c.Ask("reserve-with-timeout 0"));
+        await c.Reserve(id, "job", "reserve-with-timeout 30");
+        Assert.Equal("NOT_FOUND", await c.Ask("pause-tube no-such-tube 1"));
+    }
+
+    [Fact]
+    public async Task In_drain_mode_puts_are_refused_and_the_rest_goes_on()
+    {
+        using var c = Connect();
+        var id = await c.Put("before");
+        _server.Drain();
+        Assert.Equal("DRAINING", await c.Ask("put 0 0 60 1\r\nx"));
+        await c.Reserve(id, "before");
+        Assert.Equal("DELETED", await c.Ask($"delete {id}"));
+    }
+
+    [Fact]
+    public async Task Tube_numbers_and_job_ids_survive_a_restart()
+    {
+        ulong a, b;
+        using (var c = Connect())
+        {
+            a = await c.Put("in default");
+            Assert.Equal("USING second", await c.Ask("use second"));
+            b = await c.Put("in second");
+        }
+        await RestartAsync();
+        using var again = Connect();
+        Assert.Equal($"FOUND {b} 9", await again.Ask($"peek {b}"));
+        Assert.Equal("in second", await again.ReadData(9));
+        Assert.Equal("USING second", await again.Ask("use second"));
+        Assert.Equal(b + 1, await again.Put("next"));
+        Assert.Equal("USING default", await again.Ask("use default"));
+        Assert.Equal(a + 1, await again.Put("next"));
+    }
+
+    [Fact]
+    public async Task A_tube_is_a_Linda_queue_both_ways()
+    {
+        var hub = _system.ActorSelection("/user/beanstalk-tubes");
+        var tube = await hub.Ask<BeanstalkProtocol.Tube>(new BeanstalkProtocol.GetTube("shared"), TimeSpan.FromSeconds(30));
+        // Pushed through Linda's API with a raw payload: reserved by a beanstalkd client, body exact.
+        var pushed = await tube.Queue.Ask<JobQueue.Pushed>(new JobQueue.Push("shared", JobPayload.Raw("beanstalk", "from linda"u8.ToArray())), TimeSpan.FromSeconds(30));
+        using var c = Connect();
+        Assert.Equal("WATCHING 2", await c.Ask("watch shared"));
+        var id = (ulong)tube.Number << TubeHub.JobBits | ulong.Parse(pushed.JobId);
+        await c.Reserve(id, "from linda");
+        Assert.Equal("DELETED", await c.Ask($"delete {id}"));
+        // Put by a beanstalkd client: Linda's API sees the job and its bytes.
+        Assert.Equal("USING shared", await c.Ask("use shared"));
+        var put = await c.Put("from beanstalk");
+        var view = await tube.Queue.Ask<JobView>(new JobQueue.GetJob((put & ((1UL << TubeHub.JobBits) - 1)).ToString()), TimeSpan.FromSeconds(30));
+        Assert.Equal("from beanstalk", Encoding.Latin1.GetString(view.Job.Payload.Body.Span));
+        Assert.Equal(JobState.Ready, view.State);
+    }
+
+    private static Dictionary<string, string> Yaml(string data) =>
+        data.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains(": "))
+            .ToDictionary(l => l[..l.IndexOf(": ", StringComparison.Ordinal)], l => l[(l.IndexOf(": ", StringComparison.Ordinal) + 2)..]);
+
+    [Fact]
     public async Task Quit_closes_the_connection()
     {
         using var c = Connect();
@@ -202,9 +398,9 @@ public sealed class ServerSpec : IAsyncLifetime
             return await ReadLine();
         }
 
-        public async Task<ulong> Put(string body, uint priority = 0, uint ttr = 60)
+        public async Task<ulong> Put(string body, uint priority = 0, uint ttr = 60, uint delay = 0)
         {
-            await Write($"put {priority} 0 {ttr} {body.Length}\r\n{body}\r\n");
+            await Write($"put {priority} {delay} {ttr} {body.Length}\r\n{body}\r\n");
             var reply = await ReadLine();
             Assert.StartsWith("INSERTED ", reply);
             return ulong.Parse(reply["INSERTED ".Length..]);
