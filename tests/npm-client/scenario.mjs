@@ -58,15 +58,24 @@ async function expectError(word, what, command) {
 }
 
 const client = new Jackd();
-await client.connect({ host: '127.0.0.1', port });
+try {
+  await client.connect({ host: '127.0.0.1', port });
+} catch (error) {
+  console.error(`FAIL: can't connect to 127.0.0.1:${port}: ${error.message}`);
+  process.exit(1);
+}
 const step = (name) => console.log(`- ${name}`);
 
 try {
   step('use, watch and ignore');
-  check((await client.use(tube)) === tube, `use ${tube} should answer USING ${tube}`);
-  check((await client.watch(tube)) === 2, `watch ${tube} should watch 2 tubes`);
-  check((await client.ignore('default')) === 1, 'ignore default should leave 1 watched tube');
-  check((await client.listTubeUsed()) === tube, `list-tube-used should be ${tube}`);
+  const using = await client.use(tube);
+  check(using === tube, `use ${tube} should answer USING ${tube}`, using);
+  const watching = await client.watch(tube);
+  check(watching === 2, `watch ${tube} should watch 2 tubes`, watching);
+  const left = await client.ignore('default');
+  check(left === 1, 'ignore default should leave 1 watched tube', left);
+  const used = await client.listTubeUsed();
+  check(used === tube, `list-tube-used should be ${tube}`, used);
 
   step('put a text job and a binary job');
   const first = await client.put(text, { priority: 5, ttr: 60 });
@@ -106,7 +115,8 @@ try {
   await client.bury(first, 7);
   await expectJobStats(client, first, { state: 'buried', pri: 7, buries: 1 });
   await expectError('TIMED_OUT', 'reserve-with-timeout 0 with every job buried', () => client.reserveWithTimeout(0));
-  check((await client.kick(10)) === 2, 'kick 10 should kick the 2 buried jobs');
+  const kicked = await client.kick(10);
+  check(kicked === 2, 'kick 10 should kick the 2 buried jobs', kicked);
   job = await client.reserveWithTimeout(10);
   check(job.id === first, `reserve after the kick should give job ${first} (priority 7)`, job);
   await expectJobStats(client, first, { state: 'reserved', kicks: 1, reserves: 3 });
