@@ -1,0 +1,135 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Linda.Tests.Infrastructure;
+
+/// <summary>
+/// src/Linda.Server in an OS process of its own (built next to the tests), with the options given.
+/// <see cref="Listening"/> completes when it prints <c>LISTENING port</c>; what else it prints is kept
+/// (the last lines) for failure messages. <see cref="Kill"/> is a SIGKILL.
+/// </summary>
+public sealed class LindaServerProcess : IDisposable
+{
+    private const int LogLines = 400;
+
+    private readonly Process _process;
+    private readonly TaskCompletionSource<int> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _hubHere = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentQueue<string> _log = new();
+
+    private LindaServerProcess(string name, int port, int? clusterPort, ProcessStartInfo start)
+    {
+        Name = name;
+        Port = port;
+        ClusterPort = clusterPort;
+        _process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        _process.OutputDataReceived += (_, e) => { if (e.Data is { } line) OnLine(line); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) Log("! " + line); };
+        _process.Exited += (_, _) => _listening.TrySetException(new InvalidOperationException($"{Name} exited before it listened"));
+    }
+
+    public string Name { get; }
+
+    /// <summary>The beanstalkd port it was told to open.</summary>
+    public int Port { get; }
+
+    /// <summary>Its Akka remoting port, when it was given one.</summary>
+    public int? ClusterPort { get; }
+
+    /// <summary>Its cluster address, to seed other servers with.</summary>
+    public string Address => $"akka.tcp://linda@127.0.0.1:{ClusterPort}";
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Completes with the port once the server printed <c>LISTENING port</c>; fails if it exits first.</summary>
+    public Task<int> Listening => _listening.Task;
+
+    /// <summary>Completes when the log says the tube hub (the cluster singleton <c>/user/linda-beanstalk</c>) started on this server.</summary>
+    public Task HubHere => _hubHere.Task;
+
+    /// <summary>
+    /// Starts a server on beanstalkd port <paramref name="port"/>; <paramref name="options"/> are the
+    /// rest of its command line (--data, --postgres, --cluster-port, --seed, --profile...).
+    /// </summary>
+    public static LindaServerProcess Start(string name, int port, params string[] options)
+    {
+        var at = Array.IndexOf(options, "--cluster-port");
+        int? clusterPort = at >= 0 ? int.Parse(options[at + 1], CultureInfo.InvariantCulture) : null;
+        var start = TestPrograms.Dotnet("Linda.Server.dll", ["--port", port.ToString(CultureInfo.InvariantCulture), .. options]);
+        var server = new LindaServerProcess(name, port, clusterPort, start);
+        server._process.Start();
+        server._process.BeginOutputReadLine();
+        server._process.BeginErrorReadLine();
+        return server;
+    }
+
+    /// <summary>SIGKILL (Process.Kill is a SIGKILL on Linux): no shutdown, no flush. Returns once the process is gone and its output read.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(); // without a timeout it also waits for the end of the redirected output
+        Log($"--- killed (SIGKILL), exit code {_process.ExitCode}");
+    }
+
+    /// <summary>The last lines it printed (stderr marked "! "), for a failure message.</summary>
+    public string RecentLog() => $"--- {Name} (pid {SafePid()}, {(SafeExited() ? "exited" : "running")}), its last {LogLines} lines:\n" + string.Join("\n", _log);
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+                Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // never started
+        }
+        _process.Dispose();
+    }
+
+    private void OnLine(string line)
+    {
+        if (line.StartsWith("LISTENING ", StringComparison.Ordinal)
+            && int.TryParse(line.AsSpan("LISTENING ".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+            _listening.TrySetResult(port);
+        if (line.Contains("Singleton manager started singleton actor [akka://linda/user/linda-beanstalk/singleton]", StringComparison.Ordinal))
+            _hubHere.TrySetResult();
+        Log(line);
+    }
+
+    private void Log(string line)
+    {
+        _log.Enqueue(line);
+        while (_log.Count > LogLines && _log.TryDequeue(out _))
+        {
+        }
+    }
+
+    private string SafePid()
+    {
+        try
+        {
+            return _process.Id.ToString(CultureInfo.InvariantCulture);
+        }
+        catch (InvalidOperationException)
+        {
+            return "?";
+        }
+    }
+
+    private bool SafeExited()
+    {
+        try
+        {
+            return _process.HasExited;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
+}

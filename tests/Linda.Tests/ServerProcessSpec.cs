@@ -1,0 +1,779 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Linda.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Linda.Tests;
+
+/// <summary>
+/// src/Linda.Server as its users run it: OS processes spoken to over the beanstalkd protocol. One
+/// server on SQLite is SIGKILLed while clients put, and restarted on the same data; three servers on
+/// one PostgreSQL lose the node that hosts the tube hub while clients put and reserve through the others.
+/// </summary>
+[Collection(DatabaseCollection.Name)]
+public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan FailoverBound = TimeSpan.FromSeconds(90);
+
+    private readonly List<LindaServerProcess> _servers = [];
+    private readonly List<Client> _clients = [];
+    private readonly TempFolder _data = new("linda-server");
+
+    public void Dispose()
+    {
+        foreach (var client in _clients)
+            client.Dispose();
+        foreach (var server in _servers)
+            server.Dispose();
+        _data.Dispose();
+    }
+
+    // ================================================================ crash safety on SQLite
+
+    /// <summary>What a job from the first run should be after the restart.</summary>
+    private sealed record Expected(int Index, string Tube, string Body, uint Priority, string State)
+    {
+        public bool Deleted => State == "deleted";
+    }
+
+    [Fact]
+    public async Task SIGKILL_on_SQLite_loses_no_acknowledged_job_and_the_restarted_server_serves_the_same_jobs()
+    {
+        var port = TestPrograms.FreePort();
+        var first = Start("first run", port, "--data", _data.Path);
+        await Listen(first);
+
+        // Three connections put 300 jobs in four tubes, with every priority range, delays and bodies of
+        // every byte value (an empty one and one of 60,000 bytes among them).
+        string[] tubes = ["default", "emails", "reports.v2", "a$b_(c)"];
+        var conns = new[] { await Connect(port, "a"), await Connect(port, "b"), await Connect(port, "c") };
+        uint[] priorities = [0, 1, 10, 1024, 1024, 65_535, uint.MaxValue];
+        var jobs = new Dictionary<ulong, Expected>();
+        var held = new HashSet<ulong>(); // reserved by a connection of the first run when it was killed
+        for (var i = 0; i < 300; i++)
+        {
+            var c = conns[i % 3];
+            var tube = tubes[i / 3 % tubes.Length];
+            var body = Body(i);
+            var priority = priorities[i % priorities.Length];
+            var delayed = i % 10 == 0;
+            await c.Use(tube);
+            var reply = await c.Put(priority, delayed ? 3600u : 0, i % 10 == 3 ? 3600u : 120, body);
+            var id = Inserted(reply, $"put #{i} ({body.Length} bytes) into {tube}");
+            Assert.False(jobs.ContainsKey(id), $"id {id} given twice");
+            jobs[id] = new Expected(i, tube, body, priority, delayed ? "delayed" : "ready");
+        }
+
+        // Then every move a job can make, by job id.
+        foreach (var (id, job) in jobs.OrderBy(kv => kv.Key).ToList())
+        {
+            var n = job.Index / 10;
+            switch (job.Index % 10)
+            {
+                case 1: // reserved, buried with a new priority
+                    await ReserveJob(conns[1], id, job.Body);
+                    Assert.Equal("BURIED", await conns[1].Ask($"bury {id} 77"));
+                    jobs[id] = job with { Priority = 77, State = "buried" };
+                    break;
+                case 2: // reserved, released with a delay
+                    await ReserveJob(conns[2], id, job.Body);
+                    Assert.Equal("RELEASED", await conns[2].Ask($"release {id} {job.Priority} 3600"));
+                    jobs[id] = job with { State = "delayed" };
+                    break;
+                case 3: // reserved (ttr 3600) by a connection that stays open until the kill
+                    await ReserveJob(conns[0], id, job.Body);
+                    held.Add(id);
+                    break;
+                case 4: // deleted while ready
+                    Assert.Equal("DELETED", await conns[1].Ask($"delete {id}"));
+                    jobs[id] = job with { State = "deleted" };
+                    break;
+                case 5: // reserved, released at once with a new priority
+                    await ReserveJob(conns[2], id, job.Body);
+                    Assert.Equal("RELEASED", await conns[2].Ask($"release {id} 5 0"));
+                    jobs[id] = job with { Priority = 5 };
+                    break;
+                case 6 when n % 2 == 0: // reserved and deleted
+                    await ReserveJob(conns[0], id, job.Body);
+                    Assert.Equal("DELETED", await conns[0].Ask($"delete {id}"));
+                    jobs[id] = job with { State = "deleted" };
+                    break;
+                case 8 when n % 2 == 0: // reserved, buried, kicked
+                    await ReserveJob(conns[1], id, job.Body);
+                    Assert.Equal("BURIED", await conns[1].Ask($"bury {id} {job.Priority}"));
+                    Assert.Equal("KICKED", await conns[1].Ask($"kick-job {id}"));
+                    break;
+                case 0 when n % 3 == 0: // delayed, kicked
+                    Assert.Equal("KICKED", await conns[2].Ask($"kick-job {id}"));
+                    jobs[id] = job with { State = "ready" };
+                    break;
+            }
+        }
+
+        // A plain reserve takes the most urgent ready job of the watched tube, then the oldest: three of them stay reserved too.
+        Assert.Equal("WATCHING 2", await conns[0].Ask("watch reports.v2"));
+        Assert.Equal("WATCHING 1", await conns[0].Ask("ignore default"));
+        for (var k = 0; k < 3; k++)
+        {
+            var next = jobs.Where(kv => kv.Value is { Tube: "reports.v2", State: "ready" } && !held.Contains(kv.Key))
+                .OrderBy(kv => kv.Value.Priority).ThenBy(kv => kv.Key).First();
+            var (reply, body) = await conns[0].AskJob("reserve-with-timeout 0");
+            Assert.Equal($"RESERVED {next.Key} {next.Value.Body.Length}", reply);
+            Assert.Equal(next.Value.Body, body);
+            held.Add(next.Key);
+        }
+        foreach (var id in held)
+            Assert.Equal("reserved", (await StatsJob(conns[1], id))?["state"]);
+
+        // Delete, release and bury are answered before their write (--verdicts early, the default) and the
+        // write follows at once; a put is answered once written, after the writes before it. One put per
+        // tube makes sure the moves above are in the file before the kill.
+        foreach (var tube in tubes)
+        {
+            await conns[0].Use(tube);
+            var body = $"sentinel of {tube}";
+            jobs[Inserted(await conns[0].Put(100, 0, 120, body), $"sentinel put into {tube}")] = new Expected(-1, tube, body, 100, "ready");
+        }
+        var before = await TubeCounts(conns[1], tubes);
+        AssertCounts(jobs, held, tubes, before, "before the kill");
+
+        // A fourth connection pipelines puts, 20 at a time, into its own tube; the server is killed under it.
+        var streaming = await Connect(port, "stream");
+        var streamed = new ConcurrentQueue<(ulong Id, string Body)>();
+        var streamOther = new ConcurrentQueue<string>();
+        var stream = Task.Run(async () =>
+        {
+            await streaming.Use("stream");
+            var n = 0;
+            try
+            {
+                while (true)
+                {
+                    var frames = new StringBuilder();
+                    var bodies = new List<string>();
+                    for (var k = 0; k < 20; k++, n++)
+                    {
+                        var body = $"stream {n} " + new string((char)('a' + n % 26), n % 40);
+                        bodies.Add(body);
+                        frames.Append(Client.PutFrame((uint)(n % 3), 0, 120, body));
+                    }
+                    await streaming.Write(frames.ToString());
+                    foreach (var body in bodies)
+                    {
+                        var reply = await streaming.ReadLine();
+                        if (reply.StartsWith("INSERTED ", StringComparison.Ordinal))
+                            streamed.Enqueue((ulong.Parse(reply["INSERTED ".Length..], CultureInfo.InvariantCulture), body));
+                        else
+                            streamOther.Enqueue($"{body}: {reply}");
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or ObjectDisposedException)
+            {
+                return $"{e.GetType().Name} after {n} puts sent";
+            }
+        });
+        await Until(() => streamed.Count >= 500 || stream.IsCompleted, TimeSpan.FromSeconds(60), "500 pipelined puts acknowledged");
+        if (stream.IsCompleted)
+            Assert.Fail($"the pipelining connection ended before the kill: {(stream.IsFaulted ? stream.Exception : await stream)}\n{Logs()}");
+        first.Kill();
+        var streamEnd = await stream.WaitAsync(TimeSpan.FromSeconds(30));
+        output.WriteLine($"killed the first run with {jobs.Count} jobs on record, {held.Count} reserved, {streamed.Count} pipelined puts acknowledged; the stream ended: {streamEnd}");
+        Assert.True(streamOther.IsEmpty, $"pipelined puts answered other than INSERTED: {string.Join("; ", streamOther.Take(10))}\n{Logs()}");
+        foreach (var c in conns)
+            c.Dispose();
+        streaming.Dispose();
+
+        // Restarted on the same folder and port.
+        var second = Start("second run", port, "--data", _data.Path);
+        await Listen(second);
+        var check = await Connect(port, "check");
+
+        // The jobs reserved by connections of the dead process: their holder is gone, they are ready.
+        var heldStates = new Dictionary<ulong, string>();
+        await Until(async () =>
+        {
+            foreach (var id in held)
+                heldStates[id] = (await StatsJob(check, id))?["state"] ?? "NOT_FOUND";
+            return heldStates.Values.All(s => s == "ready");
+        }, StartBound, "the jobs reserved before the kill are ready", () => string.Join(", ", heldStates.Where(kv => kv.Value != "ready").Select(kv => $"{kv.Key}: {kv.Value}")));
+
+        // Every job of the first run is as it was left: state, tube, priority, body; deleted ones are gone.
+        var wrong = new List<string>();
+        foreach (var (id, job) in jobs.OrderBy(kv => kv.Key))
+        {
+            var stats = await StatsJob(check, id);
+            var (peek, body) = await check.AskJob($"peek {id}");
+            if (job.Deleted)
+            {
+                if (stats is not null || peek != "NOT_FOUND")
+                    wrong.Add($"{id}: deleted, but stats-job says {stats?["state"] ?? "NOT_FOUND"} and peek {peek}");
+                continue;
+            }
+            if (stats is null)
+            {
+                wrong.Add($"{id} ({job.State} in {job.Tube}): NOT_FOUND");
+                continue;
+            }
+            var state = held.Contains(id) ? "ready" : job.State;
+            if (stats["state"] != state || stats["tube"] != job.Tube || stats["pri"] != job.Priority.ToString(CultureInfo.InvariantCulture))
+                wrong.Add($"{id}: expected {state} in {job.Tube} pri {job.Priority}; got {stats["state"]} in {stats["tube"]} pri {stats["pri"]}");
+            if (state == "delayed" && long.Parse(stats["time-left"], CultureInfo.InvariantCulture) < 3000)
+                wrong.Add($"{id}: delayed by 3600 s, but time-left is {stats["time-left"]}");
+            if (peek != $"FOUND {id} {job.Body.Length}" || body != job.Body)
+                wrong.Add($"{id}: peek answered {peek} with {body?.Length} bytes{(body is not null && body != job.Body ? " that differ" : "")}");
+        }
+        foreach (var (id, body) in streamed)
+        {
+            var (peek, found) = await check.AskJob($"peek {id}");
+            if (peek != $"FOUND {id} {body.Length}" || found != body)
+                wrong.Add($"pipelined {id} ('{body}'): peek answered {peek} '{found}'");
+        }
+        Assert.True(wrong.Count == 0, $"{wrong.Count} jobs are not as acknowledged:\n{string.Join("\n", wrong.Take(40))}\n{Logs()}");
+        AssertCounts(jobs, [], tubes, await TubeCounts(check, tubes), "after the restart");
+
+        // New puts get new ids, above every id of their tube.
+        var known = jobs.Keys.Concat(streamed.Select(s => s.Id)).ToHashSet();
+        foreach (var tube in tubes.Append("stream"))
+        {
+            await check.Use(tube);
+            var body = $"after the restart, {tube}";
+            var id = Inserted(await check.Put(1024, 0, 120, body), $"put into {tube} after the restart");
+            Assert.DoesNotContain(id, known);
+            var sameTube = known.Where(k => k >> 40 == id >> 40).ToList();
+            Assert.True(sameTube.Count > 0 && id > sameTube.Max(), $"{tube}: new id {id}, ids before it up to {(sameTube.Count > 0 ? sameTube.Max() : 0)} (tube {id >> 40})");
+            var (peek, found) = await check.AskJob($"peek {id}");
+            Assert.Equal($"FOUND {id} {body.Length}", peek);
+            Assert.Equal(body, found);
+        }
+        output.WriteLine($"after the restart: {jobs.Count(j => !j.Value.Deleted)} jobs as left, {jobs.Count(j => j.Value.Deleted)} deleted ones gone, {streamed.Count} pipelined ones there");
+    }
+
+    /// <summary>Bodies of every byte value (one char per byte, Latin-1), CR LF included; #7 is empty, #13 is 60,000 bytes.</summary>
+    private static string Body(int i) => i switch
+    {
+        7 => "",
+        13 => string.Concat(Enumerable.Range(0, 60_000).Select(k => (char)(k * 7 % 256))),
+        _ => $"job {i} " + new string(Enumerable.Range(0, i % 97).Select(k => (char)((i * 31 + k * 13) % 256)).ToArray()),
+    };
+
+    private static async Task ReserveJob(Client c, ulong id, string body)
+    {
+        var (reply, found) = await c.AskJob($"reserve-job {id}");
+        Assert.Equal($"RESERVED {id} {body.Length}", reply);
+        Assert.Equal(body, found);
+    }
+
+    private static ulong Inserted(string reply, string what)
+    {
+        Assert.True(reply.StartsWith("INSERTED ", StringComparison.Ordinal), $"{what}: {reply}");
+        return ulong.Parse(reply["INSERTED ".Length..], CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<Dictionary<string, string>?> StatsJob(Client c, ulong id)
+    {
+        var (reply, data) = await c.AskYaml($"stats-job {id}");
+        if (reply == "NOT_FOUND")
+            return null;
+        Assert.True(data is not null, $"stats-job {id}: {reply}");
+        return data;
+    }
+
+    private static async Task<Dictionary<string, (long Ready, long Reserved, long Delayed, long Buried)>> TubeCounts(Client c, IEnumerable<string> tubes)
+    {
+        var counts = new Dictionary<string, (long, long, long, long)>();
+        foreach (var tube in tubes)
+        {
+            var (reply, s) = await c.AskYaml($"stats-tube {tube}");
+            Assert.True(s is not null, $"stats-tube {tube}: {reply}");
+            counts[tube] = (Long(s["current-jobs-ready"]), Long(s["current-jobs-reserved"]), Long(s["current-jobs-delayed"]), Long(s["current-jobs-buried"]));
+        }
+        return counts;
+    }
+
+    private void AssertCounts(Dictionary<ulong, Expected> jobs, HashSet<ulong> reserved, string[] tubes,
+        Dictionary<string, (long Ready, long Reserved, long Delayed, long Buried)> counts, string when)
+    {
+        foreach (var tube in tubes)
+        {
+            var inTube = jobs.Where(kv => kv.Value.Tube == tube && !kv.Value.Deleted).ToList();
+            var expected = (
+                Ready: (long)inTube.Count(kv => kv.Value.State == "ready" && !reserved.Contains(kv.Key)),
+                Reserved: (long)inTube.Count(kv => reserved.Contains(kv.Key)),
+                Delayed: (long)inTube.Count(kv => kv.Value.State == "delayed"),
+                Buried: (long)inTube.Count(kv => kv.Value.State == "buried"));
+            Assert.True(expected == counts[tube], $"stats-tube {tube} {when}: expected (ready, reserved, delayed, buried) {expected}, got {counts[tube]}\n{Logs()}");
+        }
+    }
+
+    // ================================================================ a cluster on PostgreSQL
+
+    [Fact]
+    public async Task Three_servers_on_PostgreSQL_keep_serving_and_lose_no_acknowledged_job_when_the_hub_node_is_SIGKILLed()
+    {
+        var db = await fixture.Server.CreateDatabaseAsync();
+        var clusterPorts = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
+        var ports = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
+        var seed = $"akka.tcp://linda@127.0.0.1:{clusterPorts[0]}";
+        LindaServerProcess StartNode(int i) => Start($"n{i + 1}", ports[i],
+            "--cluster-port", clusterPorts[i].ToString(CultureInfo.InvariantCulture), "--seed", seed, "--postgres", db, "--profile", "fast");
+        var nodes = new List<LindaServerProcess> { StartNode(0) };
+        await Listen(nodes[0]);
+        nodes.Add(StartNode(1));
+        nodes.Add(StartNode(2));
+        foreach (var node in nodes)
+        {
+            await Listen(node);
+            await Until(async () => await Answers(node.Port), StartBound, $"{node.Name} answers stats");
+        }
+
+        // Put through n2, reserve and delete through n3; every node's stats-tube agrees.
+        var bodies = new ConcurrentDictionary<ulong, string>();
+        var producer2 = await Connect(ports[1], "n2 producer");
+        await producer2.Use("work");
+        var firstIds = new List<ulong>();
+        for (var i = 0; i < 60; i++)
+        {
+            var body = $"first {i}";
+            var id = Inserted(await producer2.Put(1024, 0, 10, body), $"put #{i} through n2");
+            bodies[id] = body;
+            firstIds.Add(id);
+        }
+        var worker3 = await Connect(ports[2], "n3 worker");
+        Assert.Equal("WATCHING 2", await worker3.Ask("watch work"));
+        Assert.Equal("WATCHING 1", await worker3.Ask("ignore default"));
+        for (var i = 0; i < 20; i++)
+        {
+            var (reply, body) = await worker3.AskJob("reserve-with-timeout 10");
+            // FIFO within a priority: the oldest first.
+            Assert.Equal($"RESERVED {firstIds[i]} {bodies[firstIds[i]].Length}", reply);
+            Assert.Equal(bodies[firstIds[i]], body);
+            Assert.Equal("DELETED", await worker3.Ask($"delete {firstIds[i]}"));
+        }
+        foreach (var node in nodes)
+        {
+            using var c = await Connect(node.Port, $"{node.Name} stats");
+            var (reply, s) = await c.AskYaml("stats-tube work");
+            Assert.True(s is not null, $"stats-tube work through {node.Name}: {reply}\n{Logs()}");
+            Assert.Equal((40L, 0L, 0L, 0L, 60L), (Long(s["current-jobs-ready"]), Long(s["current-jobs-reserved"]), Long(s["current-jobs-delayed"]),
+                Long(s["current-jobs-buried"]), Long(s["total-jobs"])));
+        }
+        worker3.Dispose();
+        producer2.Dispose();
+
+        // The tube hub (and so every tube's queue) runs on the oldest node: n1, which started first.
+        await Within(Task.WhenAny(nodes.Select(n => n.HubHere)), StartBound, "the tube hub started on a node");
+        var hubNode = nodes.Single(n => n.HubHere.IsCompleted);
+        var survivors = nodes.Where(n => n != hubNode).ToArray();
+        output.WriteLine($"the tube hub runs on {hubNode.Name}");
+
+        // On the hub's node a connection holds five jobs (ttr 5); they must come back once it is gone.
+        var holder = await Connect(hubNode.Port, $"{hubNode.Name} holder");
+        var heldIds = new List<ulong>();
+        using (var p = await Connect(survivors[0].Port, "hold producer"))
+        {
+            await p.Use("work");
+            for (var i = 0; i < 5; i++)
+            {
+                var body = $"held {i}";
+                var id = Inserted(await p.Put(0, 0, 5, body), $"put of held #{i}");
+                bodies[id] = body;
+                heldIds.Add(id);
+                await ReserveJob(holder, id, body);
+            }
+        }
+
+        // Traffic: a producer on one survivor; workers (reserve, delete) on both survivors and on the hub's node.
+        using var stopProducing = new CancellationTokenSource();
+        using var stopWorking = new CancellationTokenSource();
+        var acked = new ConcurrentDictionary<ulong, long>(); // id -> when its put was sent
+        var unanswered = new ConcurrentQueue<string>();
+        var reservedOnSurvivors = new ConcurrentQueue<(ulong Id, string Node)>();
+        var reservedOnHubNode = new ConcurrentQueue<ulong>();
+        var deletedOnHubNode = new ConcurrentDictionary<ulong, byte>();
+        var odd = new ConcurrentQueue<string>();
+        var producing = Task.Run(() => Produce(survivors[0], stopProducing.Token, bodies, acked, unanswered));
+        var working = survivors.Select(n => Task.Run(() => Work(n, stopWorking.Token, bodies, odd, id => reservedOnSurvivors.Enqueue((id, n.Name)), null))).ToList();
+        var hubWorking = Task.Run(() => Work(hubNode, stopWorking.Token, bodies, odd, reservedOnHubNode.Enqueue, deletedOnHubNode));
+        await Until(() => acked.Count >= 150 && reservedOnSurvivors.Count >= 30 && reservedOnHubNode.Count >= 10, TimeSpan.FromSeconds(60),
+            "jobs flow before the kill", () => $"acked {acked.Count}, reserved on survivors {reservedOnSurvivors.Count}, on {hubNode.Name} {reservedOnHubNode.Count}\n{Logs()}");
+
+        var killedAt = Stopwatch.GetTimestamp();
+        hubNode.Kill();
+        holder.Dispose();
+        output.WriteLine($"killed {hubNode.Name} after {acked.Count} puts acknowledged, {reservedOnSurvivors.Count} reserves on the survivors, {reservedOnHubNode.Count} on it");
+
+        // The survivors keep serving: a put through a survivor, on a new connection, is INSERTED within 60 s.
+        var fresh = await Connect(survivors[1].Port, "after the kill");
+        await fresh.Use("work");
+        var freshPut = fresh.Put(1024, 0, 10, "after the kill");
+        await Within(freshPut, TimeSpan.FromSeconds(60), $"a put through {survivors[1].Name} answered after the kill");
+        var freshId = Inserted(await freshPut, "put after the kill");
+        bodies[freshId] = "after the kill";
+        acked[freshId] = killedAt;
+        output.WriteLine($"a put through {survivors[1].Name} was INSERTED {Stopwatch.GetElapsedTime(killedAt).TotalMilliseconds:F0} ms after the kill");
+        await Until(() => acked.Values.Count(at => at > killedAt) >= 100, TimeSpan.FromSeconds(60),
+            "100 puts sent after the kill acknowledged", () => $"{acked.Values.Count(at => at > killedAt)} so far\n{Logs()}");
+        await stopProducing.CancelAsync();
+        await Within(producing, TimeSpan.FromSeconds(60), "the producer stopped");
+
+        // Every acknowledged job is reserved on a survivor (or was deleted on the dead node, answered DELETED), and the tube empties.
+        var mustRun = firstIds.Skip(20).Concat(heldIds).Concat(acked.Keys).ToHashSet();
+        List<ulong> Missing()
+        {
+            var done = reservedOnSurvivors.Select(r => r.Id).ToHashSet();
+            done.UnionWith(deletedOnHubNode.Keys);
+            return mustRun.Where(id => !done.Contains(id)).Order().ToList();
+        }
+        await Until(async () => Missing().Count == 0 && await Empty(survivors, "work"), FailoverBound,
+            "every acknowledged job reserved on a survivor and the tube empty", () => $"not reserved: {string.Join(", ", Missing().Take(30))}\n{Logs()}");
+        await stopWorking.CancelAsync();
+        await Within(Task.WhenAll(working.Append(hubWorking)), TimeSpan.FromSeconds(60), "the workers stopped");
+
+        var reserves = reservedOnSurvivors.ToList();
+        var twice = reserves.GroupBy(r => r.Id).Where(g => g.Count() > 1).ToList();
+        output.WriteLine($"{mustRun.Count} jobs acknowledged in all, {unanswered.Count} puts without an INSERTED; {reserves.Count} reserves on the survivors, " +
+                         $"{reservedOnHubNode.Count} on {hubNode.Name} ({deletedOnHubNode.Count} deleted there); {twice.Count} jobs reserved more than once: " +
+                         string.Join(", ", twice.Take(20).Select(g => $"{g.Key} on {string.Join("+", g.Select(r => r.Node))}")));
+        Assert.Empty(Missing());
+        Assert.True(odd.IsEmpty, $"unexpected replies: {string.Join("; ", odd.Take(20))}\n{Logs()}");
+        // A reserved job is one that was put: at most the puts that got no answer are unknown.
+        var unknown = reserves.Select(r => r.Id).Concat(reservedOnHubNode).Where(id => !bodies.ContainsKey(id)).Distinct().ToList();
+        Assert.True(unknown.Count <= unanswered.Count, $"reserved ids no put was answered with: {string.Join(", ", unknown.Take(20))}; unanswered puts: {unanswered.Count}");
+        Assert.All(heldIds, id => Assert.Contains(id, reserves.Select(r => r.Id)));
+    }
+
+    /// <summary>Puts into "work" through <paramref name="node"/>, five pipelined at a time, until stopped; a lost connection is opened again.</summary>
+    private async Task Produce(LindaServerProcess node, CancellationToken stop, ConcurrentDictionary<ulong, string> bodies,
+        ConcurrentDictionary<ulong, long> acked, ConcurrentQueue<string> unanswered)
+    {
+        var n = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            Client? c = null;
+            var sent = new List<string>();
+            try
+            {
+                c = await Connect(node.Port, $"{node.Name} producer");
+                await c.Use("work");
+                while (!stop.IsCancellationRequested)
+                {
+                    sent.Clear();
+                    var frames = new StringBuilder();
+                    for (var k = 0; k < 5; k++, n++)
+                    {
+                        var body = $"produced {n}";
+                        sent.Add(body);
+                        frames.Append(Client.PutFrame(1024, 0, 10, body));
+                    }
+                    var at = Stopwatch.GetTimestamp();
+                    await c.Write(frames.ToString());
+                    while (sent.Count > 0)
+                    {
+                        var reply = await c.ReadLine();
+                        if (reply.StartsWith("INSERTED ", StringComparison.Ordinal))
+                        {
+                            var id = ulong.Parse(reply["INSERTED ".Length..], CultureInfo.InvariantCulture);
+                            if (!bodies.TryAdd(id, sent[0]))
+                                unanswered.Enqueue($"{sent[0]}: INSERTED {id}, an id given before to '{bodies[id]}'");
+                            acked[id] = at;
+                        }
+                        else
+                            unanswered.Enqueue($"{sent[0]}: {reply}");
+                        sent.RemoveAt(0);
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or ObjectDisposedException or TimeoutException)
+            {
+                foreach (var body in sent)
+                    unanswered.Enqueue($"{body}: {e.GetType().Name}");
+            }
+            finally
+            {
+                c?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reserves from "work" through <paramref name="node"/> and deletes what it got, until stopped; notes
+    /// every job reserved (and, if <paramref name="deleted"/> is given, every DELETED). On the node to be
+    /// killed (<paramref name="deleted"/> given) a lost connection ends it; elsewhere it is an unexpected
+    /// reply, and the connection is opened again.
+    /// </summary>
+    private async Task Work(LindaServerProcess node, CancellationToken stop, ConcurrentDictionary<ulong, string> bodies,
+        ConcurrentQueue<string> odd, Action<ulong> reserved, ConcurrentDictionary<ulong, byte>? deleted)
+    {
+        var toBeKilled = deleted is not null;
+        while (!stop.IsCancellationRequested)
+        {
+            Client? c = null;
+            try
+            {
+                c = await Connect(node.Port, $"{node.Name} worker");
+                await c.Ask("watch work");
+                await c.Ask("ignore default");
+                while (!stop.IsCancellationRequested)
+                {
+                    var (reply, body) = await c.AskJob("reserve-with-timeout 1");
+                    if (reply == "TIMED_OUT")
+                        continue;
+                    var words = reply.Split(' ');
+                    if (words is not ["RESERVED", var idText, _])
+                    {
+                        odd.Enqueue($"{node.Name}: reserve-with-timeout 1: {reply}");
+                        continue;
+                    }
+                    var id = ulong.Parse(idText, CultureInfo.InvariantCulture);
+                    reserved(id);
+                    if (bodies.TryGetValue(id, out var put) && put != body)
+                        odd.Enqueue($"{node.Name}: job {id} has body '{body}', put as '{put}'");
+                    var verdict = await c.Ask($"delete {id}");
+                    if (verdict == "DELETED")
+                        deleted?.TryAdd(id, 0);
+                    else if (verdict != "NOT_FOUND") // NOT_FOUND: its ttr ran out meanwhile (the failover), it comes round again
+                        odd.Enqueue($"{node.Name}: delete {id}: {verdict}");
+                }
+            }
+            catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or ObjectDisposedException or TimeoutException)
+            {
+                if (toBeKilled)
+                    return;
+                if (!stop.IsCancellationRequested)
+                    odd.Enqueue($"{node.Name} worker: {e.GetType().Name}: {e.Message}");
+            }
+            finally
+            {
+                c?.Dispose();
+            }
+        }
+    }
+
+    private static async Task<bool> Answers(int port)
+    {
+        try
+        {
+            using var c = await Client.Connect(port, "probe");
+            return (await c.AskYaml("stats")).Data is not null;
+        }
+        catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<bool> Empty(IEnumerable<LindaServerProcess> nodes, string tube)
+    {
+        try
+        {
+            foreach (var node in nodes)
+            {
+                using var c = await Client.Connect(node.Port, $"{node.Name} stats");
+                var (_, s) = await c.AskYaml($"stats-tube {tube}");
+                if (s is null || Long(s["current-jobs-ready"]) + Long(s["current-jobs-reserved"]) + Long(s["current-jobs-delayed"]) + Long(s["current-jobs-buried"]) != 0)
+                    return false;
+            }
+            return true;
+        }
+        catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    // ================================================================ helpers
+
+    private LindaServerProcess Start(string name, int port, params string[] options)
+    {
+        var server = LindaServerProcess.Start(name, port, options);
+        _servers.Add(server);
+        return server;
+    }
+
+    private async Task Listen(LindaServerProcess server)
+    {
+        try
+        {
+            var port = await server.Listening.WaitAsync(StartBound);
+            Assert.Equal(server.Port, port);
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+        {
+            Assert.Fail($"{server.Name} did not print LISTENING within {StartBound.TotalSeconds} s: {e.Message}\n{Logs()}");
+        }
+    }
+
+    private async Task<Client> Connect(int port, string name)
+    {
+        var client = await Client.Connect(port, name);
+        lock (_clients)
+            _clients.Add(client);
+        return client;
+    }
+
+    private async Task Within(Task task, TimeSpan bound, string what)
+    {
+        try
+        {
+            await task.WaitAsync(bound);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"not within {bound.TotalSeconds} s: {what}\n{Logs()}");
+        }
+    }
+
+    private Task Until(Func<bool> condition, TimeSpan bound, string what, Func<string>? detail = null) =>
+        Conditions.Until(condition, what, bound, detail ?? Logs);
+
+    private Task Until(Func<Task<bool>> condition, TimeSpan bound, string what, Func<string>? detail = null) =>
+        Conditions.Until(condition, what, bound, () => (detail?.Invoke() ?? "") + "\n" + Logs());
+
+    private string Logs() => string.Join("\n", _servers.Select(s => s.RecentLog()));
+
+    private static long Long(string s) => long.Parse(s, CultureInfo.InvariantCulture);
+
+    /// <summary>A beanstalkd client over one socket; text is Latin-1, one char per byte. Every read is bounded.</summary>
+    private sealed class Client : IDisposable
+    {
+        private static readonly TimeSpan ReadBound = TimeSpan.FromSeconds(45);
+
+        private readonly TcpClient _tcp;
+        private readonly NetworkStream _stream;
+        private readonly string _name;
+        private byte[] _buffer = new byte[1 << 16];
+        private int _start, _end;
+        private string? _used = "default";
+
+        private Client(TcpClient tcp, string name)
+        {
+            _tcp = tcp;
+            _stream = tcp.GetStream();
+            _name = name;
+        }
+
+        public static async Task<Client> Connect(int port, string name)
+        {
+            var tcp = new TcpClient { NoDelay = true };
+            try
+            {
+                await tcp.ConnectAsync(IPAddress.Loopback, port).WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch
+            {
+                tcp.Dispose();
+                throw;
+            }
+            return new Client(tcp, name);
+        }
+
+        public static string PutFrame(uint priority, uint delay, uint ttr, string body) =>
+            $"put {priority} {delay} {ttr} {body.Length}\r\n{body}\r\n";
+
+        public Task Write(string text) => _stream.WriteAsync(Encoding.Latin1.GetBytes(text)).AsTask();
+
+        public async Task<string> Ask(string line)
+        {
+            await Write(line + "\r\n");
+            return await ReadLine();
+        }
+
+        /// <summary>use <paramref name="tube"/>, unless it is the tube in use already.</summary>
+        public async Task Use(string tube)
+        {
+            if (_used == tube)
+                return;
+            Assert.Equal($"USING {tube}", await Ask($"use {tube}"));
+            _used = tube;
+        }
+
+        public async Task<string> Put(uint priority, uint delay, uint ttr, string body)
+        {
+            await Write(PutFrame(priority, delay, ttr, body));
+            return await ReadLine();
+        }
+
+        /// <summary>A command answered <c>RESERVED|FOUND id n</c> and a body, or another line (body null).</summary>
+        public async Task<(string Reply, string? Body)> AskJob(string line)
+        {
+            var reply = await Ask(line);
+            var words = reply.Split(' ');
+            return words is ["RESERVED" or "FOUND", _, var length]
+                ? (reply, await ReadData(int.Parse(length, CultureInfo.InvariantCulture)))
+                : (reply, null);
+        }
+
+        /// <summary>A command answered <c>OK n</c> and YAML, parsed as "key: value" lines; or another line (data null).</summary>
+        public async Task<(string Reply, Dictionary<string, string>? Data)> AskYaml(string line)
+        {
+            var reply = await Ask(line);
+            if (!reply.StartsWith("OK ", StringComparison.Ordinal))
+                return (reply, null);
+            var yaml = await ReadData(int.Parse(reply[3..], CultureInfo.InvariantCulture));
+            return (reply, yaml.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains(": ", StringComparison.Ordinal))
+                .ToDictionary(l => l[..l.IndexOf(": ", StringComparison.Ordinal)], l => l[(l.IndexOf(": ", StringComparison.Ordinal) + 2)..].Trim('"')));
+        }
+
+        /// <summary>A reply line, without its CRLF.</summary>
+        public async Task<string> ReadLine()
+        {
+            while (true)
+            {
+                var at = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
+                if (at > _start && _buffer[at - 1] == '\r')
+                {
+                    var line = Encoding.Latin1.GetString(_buffer, _start, at - 1 - _start);
+                    _start = at + 1;
+                    return line;
+                }
+                await Fill();
+            }
+        }
+
+        /// <summary><paramref name="length"/> data bytes and the CRLF after them.</summary>
+        public async Task<string> ReadData(int length)
+        {
+            while (_end - _start < length + 2)
+                await Fill();
+            if (_buffer[_start + length] != '\r' || _buffer[_start + length + 1] != '\n')
+                throw new InvalidDataException($"{_name}: no CRLF after {length} data bytes");
+            var data = Encoding.Latin1.GetString(_buffer, _start, length);
+            _start += length + 2;
+            return data;
+        }
+
+        public void Dispose() => _tcp.Dispose();
+
+        private async Task Fill()
+        {
+            if (_start > 0)
+            {
+                Array.Copy(_buffer, _start, _buffer, 0, _end - _start);
+                _end -= _start;
+                _start = 0;
+            }
+            if (_end == _buffer.Length)
+                Array.Resize(ref _buffer, _buffer.Length * 2);
+            using var timeout = new CancellationTokenSource(ReadBound);
+            int n;
+            try
+            {
+                n = await _stream.ReadAsync(_buffer.AsMemory(_end), timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"{_name}: no reply within {ReadBound.TotalSeconds} s");
+            }
+            if (n == 0)
+                throw new EndOfStreamException($"{_name}: the server closed the connection");
+            _end += n;
+        }
+    }
+}
