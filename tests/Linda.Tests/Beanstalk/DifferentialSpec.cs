@@ -100,7 +100,7 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
             L("reserve-with-timeout 0"),
             L("reserve-with-timeout 0")),
 
-        S("Reserve_takes_the_most_urgent_job_across_watched_tubes_then_the_oldest",
+        S("Reserve_across_tubes_by_priority_then_age",
             L("use a"),
             Put("a5", pri: 5),
             L("use b"),
@@ -118,7 +118,7 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
             L("reserve-with-timeout 0"),
             L("reserve-with-timeout 0")),
 
-        S("Watch_and_ignore_choose_the_tubes_reserve_takes_from",
+        S("Watch_and_ignore_choose_the_tubes_to_reserve_from",
             L("use other", on: 1),
             Put("in other", on: 1),
             L("reserve-with-timeout 0"),
@@ -169,7 +169,7 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
             L("delete {id2}"),
             L("peek-delayed")),
 
-        S("Release_gives_a_new_priority_and_kick_job_ends_its_delay",
+        S("Release_with_a_new_priority_or_a_long_delay",
             Put("job", pri: 100),
             L("reserve-with-timeout 0"),
             L("release {id1} 7 0"),
@@ -252,7 +252,7 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
             L("kick 10"),
             L("peek-ready")),
 
-        S("Kick_job_moves_one_buried_or_delayed_job_in_any_tube",
+        S("Kick_job_moves_a_buried_or_delayed_job",
             L("use other"),
             Put("delayed", delay: 100),
             L("use default"),
@@ -285,7 +285,7 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
             L("kick 10"),
             L("kick 0")),
 
-        S("Delete_takes_ready_delayed_buried_and_its_own_reserved_jobs",
+        S("Delete_takes_any_job_but_anothers_reserved_one",
             Put("buried"),
             L("reserve-with-timeout 0"),
             L("bury {id1} 0"),
@@ -324,7 +324,7 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
             L("peek {id1}"),
             L("stats-job {id2}")),
 
-        S("Reserve_job_takes_a_given_job_unless_it_is_reserved",
+        S("Reserve_job_takes_any_job_not_reserved",
             Put("buried"),
             L("reserve-with-timeout 0"),
             L("bury {id1} 0"),
@@ -431,7 +431,7 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
             L("delete {id1}"),
             L("reserve-with-timeout 0")),
 
-        S("A_connection_that_closes_gives_its_reserved_job_back",
+        S("A_closed_connection_gives_its_job_back",
             Put("held", ttr: 3600),
             L("reserve-with-timeout 0"),
             L("stats-tube default", on: 1),
