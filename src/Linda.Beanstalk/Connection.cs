@@ -68,6 +68,8 @@ internal sealed class Connection
         var reading = Read(PipeReader.Create(stream), frames.Writer);
         try
         {
+            // The connection uses and watches "default": it exists (and is numbered) from the first connection on.
+            await TryTube("default");
             await foreach (var frame in frames.Reader.ReadAllAsync(_stop))
             {
                 if (frame.Command is Command.Put put && !_counters.Draining)
@@ -77,7 +79,7 @@ internal sealed class Connection
                     await WritePuts(output);
                     if (frame.Error is { } error)
                         Replies.Error(output, error);
-                    else if (!await Execute(frame.Command!, output))
+                    else if (!await TryExecute(frame.Command!, output))
                         break;
                 }
                 if (!frames.Reader.TryPeek(out _))
@@ -147,6 +149,35 @@ internal sealed class Connection
 
     // ================================================================ commands
 
+    /// <summary>
+    /// <see cref="Execute"/>, answering <c>INTERNAL_ERROR</c> when the tube hub can't be reached in time
+    /// (it is moving to another node) or refuses a tube: the connection stays open.
+    /// </summary>
+    private async Task<bool> TryExecute(Command command, PipeWriter output)
+    {
+        try
+        {
+            return await Execute(command, output);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TimeoutException or InvalidOperationException)
+        {
+            Replies.InternalError(output);
+            return true;
+        }
+    }
+
+    private async Task TryTube(string name)
+    {
+        try
+        {
+            await Tube(name);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TimeoutException or InvalidOperationException)
+        {
+            // Looked up again by the first command that needs it.
+        }
+    }
+
     /// <summary>Runs one command (not a pipelined put), writing its reply; false when the connection should close.</summary>
     private async Task<bool> Execute(Command command, PipeWriter output)
     {
@@ -161,6 +192,7 @@ internal sealed class Connection
                 break;
             case Command.Use use:
                 _counters.Count(Cmd.Use);
+                await Tube(use.Tube); // the tube exists from now on (numbered in the hub's directory)
                 Interlocked.Decrement(ref _counters.Tube(_used).Using);
                 _used = use.Tube;
                 Interlocked.Increment(ref _counters.Tube(_used).Using);
@@ -172,6 +204,7 @@ internal sealed class Connection
                 break;
             case Command.Watch watch:
                 _counters.Count(Cmd.Watch);
+                await Tube(watch.Tube);
                 if (!_watched.Contains(watch.Tube))
                 {
                     _watched.Add(watch.Tube);
@@ -321,15 +354,23 @@ internal sealed class Connection
             return;
         foreach (var (reply, push) in _puts)
         {
-            var answer = await WithTimeout(reply);
-            var tube = await Tube(push.Queue);
-            if (answer is JobQueue.Unavailable)
-                // The tube's queue stopped or is moving to another node and the push was not applied: send it again.
-                answer = await Ask(tube, push);
-            if (answer is JobQueue.Pushed pushed && WireId(tube, pushed.JobId) is { } id)
-                Replies.Inserted(output, id);
-            else
+            try
+            {
+                var answer = await WithTimeout(reply);
+                var tube = await Tube(push.Queue);
+                if (answer is JobQueue.Unavailable)
+                    // The tube's queue stopped or is moving to another node and the push was not applied: send it again.
+                    answer = await Ask(tube, push);
+                if (answer is JobQueue.Pushed pushed && WireId(tube, pushed.JobId) is { } id)
+                    Replies.Inserted(output, id);
+                else
+                    Replies.InternalError(output);
+            }
+            catch (Exception e) when (e is AskTimeoutException or TimeoutException or InvalidOperationException)
+            {
+                // The tube hub could not be reached in time: the put was not sent.
                 Replies.InternalError(output);
+            }
         }
         _puts.Clear();
     }
@@ -437,9 +478,8 @@ internal sealed class Connection
                 (Tube Tube, JobView View)? top = null;
                 foreach (var (tube, reply) in peeks)
                 {
-                    if (await WithTimeout(reply) is JobView view && WireId(tube, view.Job.Id) is { } id
-                        && (top is null || view.Priority < top.Value.View.Priority
-                            || (view.Priority == top.Value.View.Priority && id < WireId(top.Value.Tube, top.Value.View.Job.Id))))
+                    if (await WithTimeout(reply) is JobView view && WireId(tube, view.Job.Id) is not null
+                        && (top is null || ReservedBefore(view, top.Value.View)))
                         top = (tube, view);
                 }
                 if (top is null)
@@ -453,6 +493,13 @@ internal sealed class Connection
         }
         return null;
     }
+
+    /// <summary>
+    /// beanstalkd's order across tubes: the lower priority, then the job put first. Ids don't tell the
+    /// put order across tubes here (their high bits are the tube's number), so the put time does.
+    /// </summary>
+    private static bool ReservedBefore(JobView a, JobView b) =>
+        a.Priority != b.Priority ? a.Priority < b.Priority : a.Job.CreatedAt < b.Job.CreatedAt;
 
     /// <summary>
     /// Waits on every watched tube at once; the first job wins and the other waits are called off.
@@ -732,6 +779,7 @@ internal sealed class Connection
             CurrentJobsDelayed = (ulong)tubes.Sum(t => t.Stats.Delayed),
             CurrentJobsBuried = (ulong)tubes.Sum(t => t.Stats.Buried),
             TotalJobs = (ulong)tubes.Sum(t => t.Stats.TotalJobs),
+            JobTimeouts = (ulong)tubes.Sum(t => t.Stats.JobTimeouts),
             CurrentTubes = (ulong)tubes.Count,
         };
         Replies.Stats(output, server);

@@ -267,7 +267,8 @@ public static class JobQueue
         int Waiting,
         long TotalJobs,
         DateTimeOffset? PausedUntil,
-        IReadOnlyDictionary<string, long> Commands) : IReply
+        IReadOnlyDictionary<string, long> Commands,
+        long JobTimeouts = 0) : IReply
     {
         /// <summary>Jobs in the queue in any state.</summary>
         public int Jobs => Ready + Delayed + Reserved + Buried;

@@ -678,7 +678,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
         for (var i = 0; i < CommandNames.Length; i++)
             commands[CommandNames[i]] = _commandCounts[i];
         return new QueueStats(_state.Queue, _state.ReadyCount, _state.UrgentCount, _state.DelayedCount, _state.ReservedCount,
-            _state.BuriedCount, _waiters.Count, _state.TotalJobs, _state.PausedUntil, commands);
+            _state.BuriedCount, _waiters.Count, _state.TotalJobs, _state.PausedUntil, commands, _state.LeaseTimeouts);
     }
 
     private sealed class Waiter(IActorRef replyTo, DateTimeOffset expiresAt, long pull)

@@ -63,6 +63,9 @@ public sealed class JobQueueState
     /// <summary>Jobs ever pushed to the queue.</summary>
     public long TotalJobs => NextSeq - 1;
 
+    /// <summary>Leases that expired since this state was built (from the journal or a snapshot): beanstalkd's <c>job-timeouts</c>.</summary>
+    public long LeaseTimeouts { get; private set; }
+
     /// <summary>While set, no job is handed out until then.</summary>
     public DateTimeOffset? PausedUntil { get; private set; }
 
@@ -138,6 +141,7 @@ public sealed class JobQueueState
             if (expired is not null && (due is null || expired.Deadline < due.DueAt))
             {
                 expired.Timeouts++;
+                LeaseTimeouts++;
                 EndLease(expired, $"lease expired after {expired.Job.TimeToRun.TotalSeconds:0.###} s", expired.Deadline);
             }
             else if (due is not null)

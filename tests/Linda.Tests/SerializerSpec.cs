@@ -163,6 +163,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new Paused(DateTimeOffset.MaxValue));
         Add(Resumed.Instance);
         Add(new QueueStats("jobs", 0, 0, 0, 0, 0, 0, 0, null, new Dictionary<string, long>()), "empty, not paused");
+        Add(new QueueStats("jobs", 0, 0, 0, 0, 0, 0, 0, null, new Dictionary<string, long>(), JobTimeouts: 12), "with timeouts");
         Add(new QueueStats("очередь", 1, 2, 3, 4, 5, 6, long.MaxValue, TIndia, new Dictionary<string, long>
         {
             ["push"] = 10,
@@ -400,7 +401,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["rDel"] = "Linda.JobQueue+Deleted",
             ["rPau"] = "Linda.JobQueue+Paused",
             ["rRes"] = "Linda.JobQueue+Resumed",
-            ["rSta"] = "Linda.JobQueue+QueueStats",
+            ["rSta2"] = "Linda.JobQueue+QueueStats",
             ["rView2"] = "Linda.JobView",
             ["rNF"] = "Linda.JobQueue+NotFound",
             ["rNoJob"] = "Linda.JobQueue+NoJob",
@@ -741,7 +742,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         w.Int(count);
         w.String("push");
         w.VarLong(1);
-        AssertFails(serializer, w.ToArray(), "rSta");
+        AssertFails(serializer, w.ToArray(), "rSta2");
 
         w = new Wire(); // a snapshot with no job but another count
         w.String("jobs");
@@ -774,7 +775,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         w.VarLong(1);
         w.String("push");
         w.VarLong(2);
-        var e = AssertFails(serializer, w.ToArray(), "rSta");
+        var e = AssertFails(serializer, w.ToArray(), "rSta2");
         Assert.Contains("push", e.Message);
     }
 

@@ -153,7 +153,8 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Add<Deleted>("rDel", (w, m) => w.String(m.JobId), r => new Deleted(r.String()));
         Add<Paused>("rPau", (w, m) => w.Time(m.Until), r => new Paused(r.Time()));
         AddSingleton("rRes", Resumed.Instance);
-        Add<QueueStats>("rSta", (w, m) =>
+        // "rSta" (before JobTimeouts) is retired.
+        Add<QueueStats>("rSta2", (w, m) =>
         {
             w.String(m.Queue);
             w.Int(m.Ready);
@@ -170,6 +171,7 @@ public sealed class LindaSerializer : SerializerWithStringManifest
                 w.String(name);
                 w.VarLong(count);
             }
+            w.VarLong(m.JobTimeouts);
         }, r =>
         {
             var (queue, ready, urgent, delayed, reserved, buried, waiting) = (r.String(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int());
@@ -177,7 +179,7 @@ public sealed class LindaSerializer : SerializerWithStringManifest
             var commands = new Dictionary<string, long>(n);
             for (var i = 0; i < n; i++)
                 commands.Add(r.String(), r.VarLong()); // a name twice is a corrupt message, not a last-one-wins
-            return new QueueStats(queue, ready, urgent, delayed, reserved, buried, waiting, total, paused, commands);
+            return new QueueStats(queue, ready, urgent, delayed, reserved, buried, waiting, total, paused, commands, r.VarLong());
         });
         // "rView" (before Delay) is retired.
         Add<JobView>("rView2", WriteView, ReadView);
