@@ -20,17 +20,26 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
 {
     private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan FailoverBound = TimeSpan.FromSeconds(90);
+    // hocon/failover-fast.conf: "a crashed node is noticed, downed and replaced within about 5 s". A command
+    // sent to a survivor just after the crash must be answered within this; the server's own ask timeout is 30 s.
+    private static readonly TimeSpan AnsweredBound = TimeSpan.FromSeconds(20);
 
     private readonly List<LindaServerProcess> _servers = [];
     private readonly List<Client> _clients = [];
     private readonly TempFolder _data = new("linda-server");
+    private readonly CancellationTokenSource _disposing = new(); // ends the background clients of a test that failed
 
     public void Dispose()
     {
-        foreach (var client in _clients)
-            client.Dispose();
+        _disposing.Cancel();
+        // The processes first: whatever else goes wrong, none outlives the test.
         foreach (var server in _servers)
             server.Dispose();
+        Client[] clients;
+        lock (_clients)
+            clients = [.. _clients];
+        foreach (var client in clients)
+            client.Dispose();
         _data.Dispose();
     }
 
@@ -42,11 +51,20 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         public bool Deleted => State == "deleted";
     }
 
-    [Fact]
-    public async Task SIGKILL_on_SQLite_loses_no_acknowledged_job_and_the_restarted_server_serves_the_same_jobs()
+    /// <param name="fixedClusterPort">
+    /// Both runs on one --cluster-port (the dead holders' address is then the new server's own), or each
+    /// on a free one (the default of a lone server).
+    /// </param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public Task SIGKILL_on_SQLite_loses_no_acknowledged_job_and_the_restarted_server_serves_the_same_jobs(bool fixedClusterPort) => WithLogs(async () =>
     {
         var port = TestPrograms.FreePort();
-        var first = Start("first run", port, "--data", _data.Path);
+        string[] options = fixedClusterPort
+            ? ["--data", _data.Path, "--cluster-port", TestPrograms.FreePort().ToString(CultureInfo.InvariantCulture)]
+            : ["--data", _data.Path];
+        var first = Start("first run", port, options);
         await Listen(first);
 
         // Three connections put 300 jobs in four tubes, with every priority range, delays and bodies of
@@ -191,18 +209,20 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         streaming.Dispose();
 
         // Restarted on the same folder and port.
-        var second = Start("second run", port, "--data", _data.Path);
+        var second = Start("second run", port, options);
         await Listen(second);
         var check = await Connect(port, "check");
 
         // The jobs reserved by connections of the dead process: their holder is gone, they are ready.
         var heldStates = new Dictionary<ulong, string>();
+        var listeningAt = Stopwatch.GetTimestamp();
         await Until(async () =>
         {
             foreach (var id in held)
                 heldStates[id] = (await StatsJob(check, id))?["state"] ?? "NOT_FOUND";
             return heldStates.Values.All(s => s == "ready");
         }, StartBound, "the jobs reserved before the kill are ready", () => string.Join(", ", heldStates.Where(kv => kv.Value != "ready").Select(kv => $"{kv.Key}: {kv.Value}")));
+        output.WriteLine($"the {held.Count} jobs reserved before the kill were ready {Ms(listeningAt, Stopwatch.GetTimestamp())} ms after the restarted server listened");
 
         // Every job of the first run is as it was left: state, tube, priority, body; deleted ones are gone.
         var wrong = new List<string>();
@@ -253,7 +273,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
             Assert.Equal(body, found);
         }
         output.WriteLine($"after the restart: {jobs.Count(j => !j.Value.Deleted)} jobs as left, {jobs.Count(j => j.Value.Deleted)} deleted ones gone, {streamed.Count} pipelined ones there");
-    }
+    });
 
     /// <summary>Bodies of every byte value (one char per byte, Latin-1), CR LF included; #7 is empty, #13 is 60,000 bytes.</summary>
     private static string Body(int i) => i switch
@@ -270,9 +290,10 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         Assert.Equal(body, found);
     }
 
-    private static ulong Inserted(string reply, string what)
+    private ulong Inserted(string reply, string what)
     {
-        Assert.True(reply.StartsWith("INSERTED ", StringComparison.Ordinal), $"{what}: {reply}");
+        if (!reply.StartsWith("INSERTED ", StringComparison.Ordinal))
+            Assert.Fail($"{what}: {reply}\n{Logs()}");
         return ulong.Parse(reply["INSERTED ".Length..], CultureInfo.InvariantCulture);
     }
 
@@ -315,23 +336,10 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     // ================================================================ a cluster on PostgreSQL
 
     [Fact]
-    public async Task Three_servers_on_PostgreSQL_keep_serving_and_lose_no_acknowledged_job_when_the_hub_node_is_SIGKILLed()
+    public Task Three_servers_on_PostgreSQL_keep_serving_and_lose_no_acknowledged_job_when_the_hub_node_is_SIGKILLed() => WithLogs(async () =>
     {
-        var db = await fixture.Server.CreateDatabaseAsync();
-        var clusterPorts = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
-        var ports = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
-        var seed = $"akka.tcp://linda@127.0.0.1:{clusterPorts[0]}";
-        LindaServerProcess StartNode(int i) => Start($"n{i + 1}", ports[i],
-            "--cluster-port", clusterPorts[i].ToString(CultureInfo.InvariantCulture), "--seed", seed, "--postgres", db, "--profile", "fast");
-        var nodes = new List<LindaServerProcess> { StartNode(0) };
-        await Listen(nodes[0]);
-        nodes.Add(StartNode(1));
-        nodes.Add(StartNode(2));
-        foreach (var node in nodes)
-        {
-            await Listen(node);
-            await Until(async () => await Answers(node.Port), StartBound, $"{node.Name} answers stats");
-        }
+        var nodes = await StartCluster();
+        var ports = nodes.Select(n => n.Port).ToArray();
 
         // Put through n2, reserve and delete through n3; every node's stats-tube agrees.
         var bodies = new ConcurrentDictionary<ulong, string>();
@@ -367,11 +375,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         worker3.Dispose();
         producer2.Dispose();
 
-        // The tube hub (and so every tube's queue) runs on the oldest node: n1, which started first.
-        await Within(Task.WhenAny(nodes.Select(n => n.HubHere)), StartBound, "the tube hub started on a node");
-        var hubNode = nodes.Single(n => n.HubHere.IsCompleted);
-        var survivors = nodes.Where(n => n != hubNode).ToArray();
-        output.WriteLine($"the tube hub runs on {hubNode.Name}");
+        var (hubNode, survivors) = await HubNode(nodes);
 
         // On the hub's node a connection holds five jobs (ttr 5); they must come back once it is gone.
         var holder = await Connect(hubNode.Port, $"{hubNode.Name} holder");
@@ -390,9 +394,9 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         }
 
         // Traffic: a producer on one survivor; workers (reserve, delete) on both survivors and on the hub's node.
-        using var stopProducing = new CancellationTokenSource();
-        using var stopWorking = new CancellationTokenSource();
-        var acked = new ConcurrentDictionary<ulong, long>(); // id -> when its put was sent
+        using var stopProducing = CancellationTokenSource.CreateLinkedTokenSource(_disposing.Token);
+        using var stopWorking = CancellationTokenSource.CreateLinkedTokenSource(_disposing.Token);
+        var acked = new ConcurrentDictionary<ulong, (long Sent, long Answered)>(); // Stopwatch timestamps
         var unanswered = new ConcurrentQueue<string>();
         var reservedOnSurvivors = new ConcurrentQueue<(ulong Id, string Node)>();
         var reservedOnHubNode = new ConcurrentQueue<ulong>();
@@ -404,22 +408,17 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         await Until(() => acked.Count >= 150 && reservedOnSurvivors.Count >= 30 && reservedOnHubNode.Count >= 10, TimeSpan.FromSeconds(60),
             "jobs flow before the kill", () => $"acked {acked.Count}, reserved on survivors {reservedOnSurvivors.Count}, on {hubNode.Name} {reservedOnHubNode.Count}\n{Logs()}");
 
-        var killedAt = Stopwatch.GetTimestamp();
         hubNode.Kill();
+        var killedAt = Stopwatch.GetTimestamp(); // the process is gone: what is sent from now on can't reach it
         holder.Dispose();
         output.WriteLine($"killed {hubNode.Name} after {acked.Count} puts acknowledged, {reservedOnSurvivors.Count} reserves on the survivors, {reservedOnHubNode.Count} on it");
 
-        // The survivors keep serving: a put through a survivor, on a new connection, is INSERTED within 60 s.
-        var fresh = await Connect(survivors[1].Port, "after the kill");
-        await fresh.Use("work");
-        var freshPut = fresh.Put(1024, 0, 10, "after the kill");
-        await Within(freshPut, TimeSpan.FromSeconds(60), $"a put through {survivors[1].Name} answered after the kill");
-        var freshId = Inserted(await freshPut, "put after the kill");
-        bodies[freshId] = "after the kill";
-        acked[freshId] = killedAt;
-        output.WriteLine($"a put through {survivors[1].Name} was INSERTED {Stopwatch.GetElapsedTime(killedAt).TotalMilliseconds:F0} ms after the kill");
-        await Until(() => acked.Values.Count(at => at > killedAt) >= 100, TimeSpan.FromSeconds(60),
-            "100 puts sent after the kill acknowledged", () => $"{acked.Values.Count(at => at > killedAt)} so far\n{Logs()}");
+        // The survivors keep serving: puts sent after the kill are INSERTED, the first within 60 s.
+        await Until(() => acked.Values.Any(a => a.Sent > killedAt), TimeSpan.FromSeconds(60), "a put sent after the kill INSERTED");
+        var firstAfter = acked.Values.Where(a => a.Sent > killedAt).MinBy(a => a.Answered);
+        output.WriteLine($"the first put sent after the kill (at {Ms(killedAt, firstAfter.Sent)} ms) was INSERTED {Ms(killedAt, firstAfter.Answered)} ms after the kill");
+        await Until(() => acked.Values.Count(a => a.Sent > killedAt) >= 100, TimeSpan.FromSeconds(60),
+            "100 puts sent after the kill acknowledged", () => $"{acked.Values.Count(a => a.Sent > killedAt)} so far\n{Logs()}");
         await stopProducing.CancelAsync();
         await Within(producing, TimeSpan.FromSeconds(60), "the producer stopped");
 
@@ -441,17 +440,131 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         output.WriteLine($"{mustRun.Count} jobs acknowledged in all, {unanswered.Count} puts without an INSERTED; {reserves.Count} reserves on the survivors, " +
                          $"{reservedOnHubNode.Count} on {hubNode.Name} ({deletedOnHubNode.Count} deleted there); {twice.Count} jobs reserved more than once: " +
                          string.Join(", ", twice.Take(20).Select(g => $"{g.Key} on {string.Join("+", g.Select(r => r.Node))}")));
-        Assert.Empty(Missing());
-        Assert.True(odd.IsEmpty, $"unexpected replies: {string.Join("; ", odd.Take(20))}\n{Logs()}");
+        Assert.True(Missing().Count == 0, $"acknowledged jobs never reserved on a survivor: {string.Join(", ", Missing())}\n{Logs()}");
         // A reserved job is one that was put: at most the puts that got no answer are unknown.
         var unknown = reserves.Select(r => r.Id).Concat(reservedOnHubNode).Where(id => !bodies.ContainsKey(id)).Distinct().ToList();
         Assert.True(unknown.Count <= unanswered.Count, $"reserved ids no put was answered with: {string.Join(", ", unknown.Take(20))}; unanswered puts: {unanswered.Count}");
         Assert.All(heldIds, id => Assert.Contains(id, reserves.Select(r => r.Id)));
+        // The survivors' clients saw no error: no put answered other than INSERTED, no reserve or delete
+        // answered wrong, no connection closed.
+        var problems = odd.Concat(unanswered.Select(u => $"put through {survivors[0].Name}: {u}")).ToList();
+        Assert.True(problems.Count == 0, $"{problems.Count} commands through the survivors failed:\n{string.Join("\n", problems.Take(40))}\n{Logs()}");
+    });
+
+    /// <summary>
+    /// The first commands a survivor gets just after the hub's node dies, on new connections: a put, and
+    /// a reserve, each answered right (USING, INSERTED; WATCHING, RESERVED) within <see cref="AnsweredBound"/>
+    /// of the kill, as the survivors serve again within about 5 s (fast profile).
+    /// </summary>
+    /// <remarks>
+    /// KNOWN BUG (fails at 7e9c9e8): a new connection looks its tubes up through the hub's
+    /// ClusterSingletonProxy (GetTube). Until the cluster has removed the dead node (~3.5 s with the fast
+    /// profile) the proxy still sends to the dead singleton and the message is lost (the survivor logs
+    /// "Message [GetTube] from [akka://linda/temp/..] to [akka://linda/deadLetters] was not delivered").
+    /// The lookup is not asked again, so the command waits out Connection.AskTimeout (30 s): at 7e9c9e8 the
+    /// put is then answered INTERNAL_ERROR (nothing was put) and the reserve's AskTimeoutException escapes
+    /// Connection.Execute, closing the connection; with Connection's TryExecute (work in progress) the
+    /// replies are right but come ~30.5 s after the kill. Commands sent a few seconds later are answered at once.
+    /// </remarks>
+    [Fact]
+    [Trait("KnownBug", "lost-tube-lookup-after-hub-node-crash")]
+    public Task Right_after_the_hub_node_is_SIGKILLed_a_new_connection_on_a_survivor_gets_its_put_and_reserve_answered() => WithLogs(async () =>
+    {
+        var nodes = await StartCluster();
+        using (var c = await Connect(nodes[1].Port, "n2 producer"))
+        {
+            await c.Use("work");
+            for (var i = 0; i < 10; i++)
+                Inserted(await c.Put(1024, 0, 10, $"before {i}"), $"put #{i} through n2");
+        }
+        var (hubNode, survivors) = await HubNode(nodes);
+
+        hubNode.Kill();
+        var killedAt = Stopwatch.GetTimestamp(); // the process is gone: what is sent from now on can't reach it
+        // Each command and the reply it must get (a trailing * stands for the rest of the line).
+        (string Command, string Expected)[] putSession = [("use work", "USING work"), (Client.PutFrame(1024, 0, 10, "after the kill").TrimEnd('\r', '\n'), "INSERTED *")];
+        (string Command, string Expected)[] reserveSession = [("watch work", "WATCHING 2"), ("ignore default", "WATCHING 1"), ("reserve-with-timeout 20", "RESERVED *")];
+        var sessions = new[] { (Node: survivors[0], Session: putSession), (Node: survivors[1], Session: reserveSession) }
+            .Select(s => (s.Node, s.Session, Run: Task.Run(() => Session(s.Node, s.Session, killedAt)))).ToList();
+        var problems = new List<string>();
+        foreach (var (node, session, run) in sessions)
+        {
+            var (replies, endedAt) = await run;
+            for (var i = 0; i < session.Length; i++)
+            {
+                var (command, expected) = session[i];
+                var (reply, at) = i < replies.Count ? replies[i] : ("(not sent)", 0);
+                var line = $"{node.Name}, new connection: {command.Split("\r\n")[0]} -> {reply.Split("\n")[0]} ({at:F0} ms after the kill)";
+                output.WriteLine(line);
+                var ok = expected.EndsWith('*') ? reply.StartsWith(expected[..^1], StringComparison.Ordinal) : reply == expected;
+                if (!ok)
+                    problems.Add($"{line} (expected {expected})");
+            }
+            output.WriteLine($"{node.Name}: the session ended {endedAt:F0} ms after the kill");
+            if (endedAt > AnsweredBound.TotalMilliseconds)
+                problems.Add($"{node.Name}: commands sent just after the kill were answered only {endedAt:F0} ms after it (bound {AnsweredBound.TotalSeconds} s)");
+        }
+        // The same, sent again now, for the record: the survivors do serve.
+        using (var again = await Connect(survivors[0].Port, "put again"))
+            output.WriteLine($"a put sent again {Ms(killedAt, Stopwatch.GetTimestamp())} ms after the kill: {await again.Ask("use work")}, {await again.Put(1024, 0, 10, "again")}");
+        Assert.True(problems.Count == 0, $"{string.Join("\n", problems)}\n{Logs()}");
+    });
+
+    /// <summary>Sends each command of <paramref name="session"/> on a new connection to <paramref name="node"/>; its replies (a body-carrying reply with its body), each with when it came, and when the session ended, in ms after <paramref name="since"/>.</summary>
+    private async Task<(List<(string Reply, double At)> Replies, double EndedAt)> Session(LindaServerProcess node, (string Command, string Expected)[] session, long since)
+    {
+        var replies = new List<(string, double)>();
+        try
+        {
+            using var c = await Connect(node.Port, $"{node.Name} session");
+            foreach (var (command, _) in session)
+            {
+                var (reply, body) = await c.AskJob(command);
+                replies.Add((body is null ? reply : $"{reply}\n{body}", Stopwatch.GetElapsedTime(since).TotalMilliseconds));
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or TimeoutException)
+        {
+            replies.Add(($"{e.GetType().Name}: {e.Message}", Stopwatch.GetElapsedTime(since).TotalMilliseconds));
+        }
+        return (replies, Stopwatch.GetElapsedTime(since).TotalMilliseconds);
     }
+
+    /// <summary>Three servers on one new PostgreSQL database, fast failover, n1 the seed; returns once each answers <c>stats</c>.</summary>
+    private async Task<List<LindaServerProcess>> StartCluster()
+    {
+        var db = await fixture.Server.CreateDatabaseAsync();
+        var clusterPorts = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
+        var ports = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
+        var seed = $"akka.tcp://linda@127.0.0.1:{clusterPorts[0]}";
+        LindaServerProcess StartNode(int i) => Start($"n{i + 1}", ports[i],
+            "--cluster-port", clusterPorts[i].ToString(CultureInfo.InvariantCulture), "--seed", seed, "--postgres", db, "--profile", "fast");
+        var nodes = new List<LindaServerProcess> { StartNode(0) };
+        await Listen(nodes[0]);
+        nodes.Add(StartNode(1));
+        nodes.Add(StartNode(2));
+        foreach (var node in nodes)
+        {
+            await Listen(node);
+            await Until(async () => await Answers(node.Port), StartBound, $"{node.Name} answers stats");
+        }
+        return nodes;
+    }
+
+    /// <summary>The node the tube hub (and so every tube's queue) runs on: the oldest, n1, which started first; and the others.</summary>
+    private async Task<(LindaServerProcess Hub, LindaServerProcess[] Others)> HubNode(List<LindaServerProcess> nodes)
+    {
+        await Within(Task.WhenAny(nodes.Select(n => n.HubHere)), StartBound, "the tube hub started on a node");
+        var hub = nodes.Single(n => n.HubHere.IsCompleted);
+        output.WriteLine($"the tube hub runs on {hub.Name}");
+        return (hub, nodes.Where(n => n != hub).ToArray());
+    }
+
+    private static long Ms(long from, long to) => (long)Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
 
     /// <summary>Puts into "work" through <paramref name="node"/>, five pipelined at a time, until stopped; a lost connection is opened again.</summary>
     private async Task Produce(LindaServerProcess node, CancellationToken stop, ConcurrentDictionary<ulong, string> bodies,
-        ConcurrentDictionary<ulong, long> acked, ConcurrentQueue<string> unanswered)
+        ConcurrentDictionary<ulong, (long Sent, long Answered)> acked, ConcurrentQueue<string> unanswered)
     {
         var n = 0;
         while (!stop.IsCancellationRequested)
@@ -482,7 +595,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
                             var id = ulong.Parse(reply["INSERTED ".Length..], CultureInfo.InvariantCulture);
                             if (!bodies.TryAdd(id, sent[0]))
                                 unanswered.Enqueue($"{sent[0]}: INSERTED {id}, an id given before to '{bodies[id]}'");
-                            acked[id] = at;
+                            acked[id] = (at, Stopwatch.GetTimestamp());
                         }
                         else
                             unanswered.Enqueue($"{sent[0]}: {reply}");
@@ -636,7 +749,22 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     private Task Until(Func<Task<bool>> condition, TimeSpan bound, string what, Func<string>? detail = null) =>
         Conditions.Until(condition, what, bound, () => (detail?.Invoke() ?? "") + "\n" + Logs());
 
-    private string Logs() => string.Join("\n", _servers.Select(s => s.RecentLog()));
+    private const string LogsHeader = "==== what the servers printed";
+
+    private string Logs() => LogsHeader + "\n" + string.Join("\n", _servers.Select(s => s.RecentLog()));
+
+    /// <summary>Runs a test; a failure whose message lacks the servers' output gets it added.</summary>
+    private async Task WithLogs(Func<Task> test)
+    {
+        try
+        {
+            await test();
+        }
+        catch (Exception e) when (!e.Message.Contains(LogsHeader, StringComparison.Ordinal))
+        {
+            throw new Xunit.Sdk.XunitException($"{e}\n{Logs()}");
+        }
+    }
 
     private static long Long(string s) => long.Parse(s, CultureInfo.InvariantCulture);
 
