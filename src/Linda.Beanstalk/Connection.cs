@@ -16,6 +16,9 @@ namespace Linda.Beanstalk;
 internal sealed class Connection
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+    // The tube hub is asked in attempts of HubAttempt for up to HubTimeout (longer than a failover).
+    private static readonly TimeSpan HubAttempt = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan HubTimeout = TimeSpan.FromSeconds(60);
     // A reserve without timeout waits in rounds of this length (a queue refuses waits beyond its max delay).
     private static readonly TimeSpan ReserveRound = TimeSpan.FromHours(1);
     // beanstalkd's safety margin: the last second of a reservation.
@@ -725,7 +728,7 @@ internal sealed class Connection
     /// <summary>The tubes that exist in beanstalkd's sense (with jobs, or used, watched or waited on here), with their stats.</summary>
     private async Task<List<(Tube Tube, JobQueue.QueueStats Stats)>> ExistingTubes()
     {
-        var list = await _hub.Ask<TubeList>(BeanstalkProtocol.ListTubes.Instance, AskTimeout);
+        var list = await AskHub<TubeList>(BeanstalkProtocol.ListTubes.Instance);
         var stats = list.Tubes.Select(t => (Tube: t, Reply: Ask(t, JobQueue.GetStats.Instance))).ToList();
         var existing = new List<(Tube, JobQueue.QueueStats)>();
         foreach (var (tube, reply) in stats)
@@ -741,7 +744,7 @@ internal sealed class Connection
 
     private async Task StatsTube(string name, PipeWriter output)
     {
-        var found = await _hub.Ask<TubeFound>(new FindTube(name, 0), AskTimeout);
+        var found = await AskHub<TubeFound>(new FindTube(name, 0));
         if (found.Tube is not { } tube || await Ask(tube, JobQueue.GetStats.Instance) is not JobQueue.QueueStats stats || !Exists(name, stats))
         {
             Replies.NotFound(output);
@@ -787,7 +790,7 @@ internal sealed class Connection
 
     private async Task PauseTube(Command.PauseTube pause, PipeWriter output)
     {
-        var found = await _hub.Ask<TubeFound>(new FindTube(pause.Tube, 0), AskTimeout);
+        var found = await AskHub<TubeFound>(new FindTube(pause.Tube, 0));
         if (found.Tube is not { } tube || await Ask(tube, JobQueue.GetStats.Instance) is not JobQueue.QueueStats stats || !Exists(pause.Tube, stats))
         {
             Replies.NotFound(output);
@@ -862,11 +865,31 @@ internal sealed class Connection
     {
         if (_tubes.TryGetValue(name, out var tube) && !_inFlight.IsGone(tube.Queue))
             return tube;
-        var reply = await _hub.Ask<IBeanstalkMessage>(new GetTube(name), AskTimeout);
+        var reply = await AskHub<IBeanstalkMessage>(new GetTube(name));
         tube = reply as Tube ?? throw new InvalidOperationException(((TubeRefused)reply).Reason);
         if (!tube.Queue.IsNobody())
             _tubes[name] = tube;
         return tube;
+    }
+
+    /// <summary>
+    /// Asks the tube hub in short attempts until <see cref="HubTimeout"/>: when the hub's node dies, a
+    /// question sent before the survivors' proxies learn of it is lost, and the next attempt reaches the
+    /// hub's new incarnation.
+    /// </summary>
+    private async Task<T> AskHub<T>(IBeanstalkMessage question)
+    {
+        var giveUpAt = DateTimeOffset.UtcNow + HubTimeout;
+        while (true)
+        {
+            try
+            {
+                return await _hub.Ask<T>(question, HubAttempt, _stop);
+            }
+            catch (AskTimeoutException) when (DateTimeOffset.UtcNow < giveUpAt)
+            {
+            }
+        }
     }
 
     private async Task<Tube?> TubeOf(ulong id)
@@ -877,7 +900,7 @@ internal sealed class Connection
             if (tube.Number == number && !_inFlight.IsGone(tube.Queue))
                 return tube;
         }
-        var found = await _hub.Ask<TubeFound>(new FindTube(null, number), AskTimeout);
+        var found = await AskHub<TubeFound>(new FindTube(null, number));
         if (found.Tube is { } t)
             _tubes[t.Name] = t;
         return found.Tube;
