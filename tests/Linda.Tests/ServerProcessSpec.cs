@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Linda.Tests.Infrastructure;
+using Npgsql;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -28,6 +29,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     private readonly List<Client> _clients = [];
     private readonly TempFolder _data = new("linda-server");
     private readonly CancellationTokenSource _disposing = new(); // ends the background clients of a test that failed
+    private string _db = ""; // the cluster's PostgreSQL database
 
     public void Dispose()
     {
@@ -402,9 +404,18 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         var reservedOnHubNode = new ConcurrentQueue<ulong>();
         var deletedOnHubNode = new ConcurrentDictionary<ulong, byte>();
         var odd = new ConcurrentQueue<string>();
-        var producing = Task.Run(() => Produce(survivors[0], stopProducing.Token, bodies, acked, unanswered));
-        var working = survivors.Select(n => Task.Run(() => Work(n, stopWorking.Token, bodies, odd, id => reservedOnSurvivors.Enqueue((id, n.Name)), null))).ToList();
-        var hubWorking = Task.Run(() => Work(hubNode, stopWorking.Token, bodies, odd, reservedOnHubNode.Enqueue, deletedOnHubNode));
+        var producing = Task.Run(() => Produce(survivors[0], "produced", 5, stopProducing.Token, bodies, acked, unanswered));
+        var reservedBodies = new ConcurrentDictionary<ulong, string>();
+        var working = survivors.Select(n => Task.Run(() => Work(n, stopWorking.Token, bodies, odd, (id, body) =>
+        {
+            reservedBodies[id] = body;
+            reservedOnSurvivors.Enqueue((id, n.Name));
+        }, null))).ToList();
+        var hubWorking = Task.Run(() => Work(hubNode, stopWorking.Token, bodies, odd, (id, body) =>
+        {
+            reservedBodies[id] = body;
+            reservedOnHubNode.Enqueue(id);
+        }, deletedOnHubNode));
         await Until(() => acked.Count >= 150 && reservedOnSurvivors.Count >= 30 && reservedOnHubNode.Count >= 10, TimeSpan.FromSeconds(60),
             "jobs flow before the kill", () => $"acked {acked.Count}, reserved on survivors {reservedOnSurvivors.Count}, on {hubNode.Name} {reservedOnHubNode.Count}\n{Logs()}");
 
@@ -441,9 +452,13 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
                          $"{reservedOnHubNode.Count} on {hubNode.Name} ({deletedOnHubNode.Count} deleted there); {twice.Count} jobs reserved more than once: " +
                          string.Join(", ", twice.Take(20).Select(g => $"{g.Key} on {string.Join("+", g.Select(r => r.Node))}")));
         Assert.True(Missing().Count == 0, $"acknowledged jobs never reserved on a survivor: {string.Join(", ", Missing())}\n{Logs()}");
-        // A reserved job is one that was put: at most the puts that got no answer are unknown.
-        var unknown = reserves.Select(r => r.Id).Concat(reservedOnHubNode).Where(id => !bodies.ContainsKey(id)).Distinct().ToList();
-        Assert.True(unknown.Count <= unanswered.Count, $"reserved ids no put was answered with: {string.Join(", ", unknown.Take(20))}; unanswered puts: {unanswered.Count}");
+        // Reserved jobs whose id no put was answered with: a put in flight at the kill, written by the dead
+        // node and sent again by its connection (A_put_written_by_the_hub_node_just_before_it_dies_is_in_the_tube_once
+        // provokes it and asserts it does not happen). Only reported here: it depends on the moment of the kill.
+        var unknown = reserves.Select(r => r.Id).Concat(reservedOnHubNode).Where(id => !bodies.ContainsKey(id)).Distinct().Order().ToList();
+        var byBody = bodies.GroupBy(kv => kv.Value).ToDictionary(g => g.Key, g => g.First().Key);
+        output.WriteLine($"{unknown.Count} reserved jobs have an id no put was answered with: " +
+                         string.Join(", ", unknown.Select(id => $"{id} '{reservedBodies[id]}' (INSERTED as {(byBody.TryGetValue(reservedBodies[id], out var as_) ? as_.ToString(CultureInfo.InvariantCulture) : "none")})")));
         Assert.All(heldIds, id => Assert.Contains(id, reserves.Select(r => r.Id)));
         // The survivors' clients saw no error: no put answered other than INSERTED, no reserve or delete
         // answered wrong, no connection closed.
@@ -457,17 +472,14 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     /// of the kill, as the survivors serve again within about 5 s (fast profile).
     /// </summary>
     /// <remarks>
-    /// KNOWN BUG (fails at 7e9c9e8): a new connection looks its tubes up through the hub's
-    /// ClusterSingletonProxy (GetTube). Until the cluster has removed the dead node (~3.5 s with the fast
-    /// profile) the proxy still sends to the dead singleton and the message is lost (the survivor logs
-    /// "Message [GetTube] from [akka://linda/temp/..] to [akka://linda/deadLetters] was not delivered").
-    /// The lookup is not asked again, so the command waits out Connection.AskTimeout (30 s): at 7e9c9e8 the
-    /// put is then answered INTERNAL_ERROR (nothing was put) and the reserve's AskTimeoutException escapes
-    /// Connection.Execute, closing the connection; with Connection's TryExecute (work in progress) the
-    /// replies are right but come ~30.5 s after the kill. Commands sent a few seconds later are answered at once.
+    /// Failed until c5db4c2: a new connection looks its tubes up through the hub's ClusterSingletonProxy
+    /// (GetTube), and until the cluster has removed the dead node (~3.5 s with the fast profile) the proxy
+    /// still sends to the dead singleton, which loses the message (the survivor logged "Message [GetTube]
+    /// from [akka://linda/temp/..] to [akka://linda/deadLetters] was not delivered"). The lookup waited
+    /// out the 30 s ask timeout: at 7e9c9e8 the put was answered INTERNAL_ERROR and the reserve's
+    /// connection closed; at 4c0bec5 the replies were right but came ~30.5 s after the kill.
     /// </remarks>
     [Fact]
-    [Trait("KnownBug", "lost-tube-lookup-after-hub-node-crash")]
     public Task Right_after_the_hub_node_is_SIGKILLed_a_new_connection_on_a_survivor_gets_its_put_and_reserve_answered() => WithLogs(async () =>
     {
         var nodes = await StartCluster();
@@ -510,6 +522,112 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         Assert.True(problems.Count == 0, $"{string.Join("\n", problems)}\n{Logs()}");
     });
 
+    /// <summary>
+    /// A put whose event the hub's node has written to PostgreSQL, but which it never answered because it
+    /// died: the put is answered INSERTED once (by the survivor it was sent through, after the failover)
+    /// and the tube holds its job once. The test makes the moment certain: a trigger holds the write's
+    /// COMMIT for 3 s, the node is frozen (SIGSTOP) meanwhile, and SIGKILLed once the write is in.
+    /// </summary>
+    /// <remarks>
+    /// KNOWN BUG (fails at 4c0bec5): when DeathWatch reports the dead node's queue terminated, InFlight.Gone
+    /// answers every command still waiting for it Unavailable ("nothing changed"), and Connection.WritePuts
+    /// sends such a put again to the queue's new incarnation: the job is then in the tube twice, once
+    /// under the id the client was told and once under an id no client knows (observed: 'the one' as
+    /// ...787, written by the dead node, and as ...788, answered INSERTED). Without the trigger it happens
+    /// when a SIGKILL falls between a put's write and its reply (seen once in the failover spec above).
+    /// </remarks>
+    [Fact]
+    [Trait("KnownBug", "put-written-twice-across-failover")]
+    public Task A_put_written_by_the_hub_node_just_before_it_dies_is_in_the_tube_once() => WithLogs(async () =>
+    {
+        var nodes = await StartCluster();
+        var (hubNode, survivors) = await HubNode(nodes);
+        using var producer = await Connect(survivors[0].Port, "producer");
+        await producer.Use("work");
+        var ids = new Dictionary<ulong, string>();
+        for (var i = 0; i < 10; i++)
+            ids[Inserted(await producer.Put(1024, 0, 60, $"before {i}"), $"put #{i}")] = $"before {i}";
+
+        await using var watcher = new NpgsqlConnection(_db);
+        await watcher.OpenAsync();
+        var tables = await Strings(watcher, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+        output.WriteLine($"tables: {string.Join(", ", tables)}");
+        Assert.Contains("journal", tables);
+        // A trigger run at commit time holds the put's COMMIT for 3 s, before the write is durable.
+        await Execute(watcher, """
+            CREATE FUNCTION linda_test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$;
+            CREATE CONSTRAINT TRIGGER linda_test_slow_commit AFTER INSERT ON journal DEFERRABLE INITIALLY DEFERRED
+                FOR EACH ROW EXECUTE FUNCTION linda_test_slow_commit();
+            """);
+        var rowsBefore = await Count(watcher, "SELECT count(*) FROM journal");
+        await producer.Write(Client.PutFrame(1024, 0, 60, "the one"));
+        await Until(async () => await Count(watcher, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'") > 0,
+            TimeSpan.FromSeconds(30), "the put's write is committing");
+        // Frozen now, the node can't answer the put once the write is done.
+        await Signal("STOP", hubNode.Pid);
+        await Until(async () => await Count(watcher, "SELECT count(*) FROM journal") > rowsBefore, TimeSpan.FromSeconds(30),
+            "the frozen node's write committed");
+        await Execute(watcher, "DROP TRIGGER linda_test_slow_commit ON journal; DROP FUNCTION linda_test_slow_commit();");
+        output.WriteLine($"journal rows: {rowsBefore} before the put, {await Count(watcher, "SELECT count(*) FROM journal")} now, written by the frozen node");
+        hubNode.Kill();
+        var killedAt = Stopwatch.GetTimestamp();
+
+        var reply = await producer.ReadLine();
+        output.WriteLine($"the put was answered {reply} {Ms(killedAt, Stopwatch.GetTimestamp())} ms after the kill");
+        ids[Inserted(reply, "the put the dead node wrote")] = "the one";
+
+        // The tube holds the 11 jobs, each once.
+        using var check = await Connect(survivors[1].Port, "check");
+        Assert.Equal("WATCHING 2", await check.Ask("watch work"));
+        Assert.Equal("WATCHING 1", await check.Ask("ignore default"));
+        var found = new List<(ulong Id, string Body)>();
+        while (true)
+        {
+            var (line, body) = await check.AskJob("reserve-with-timeout 0");
+            if (line == "TIMED_OUT")
+                break;
+            Assert.StartsWith("RESERVED ", line);
+            var id = ulong.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+            found.Add((id, body!));
+            Assert.Equal("DELETED", await check.Ask($"delete {id}"));
+        }
+        output.WriteLine($"the tube held: {string.Join(", ", found.Select(f => $"{f.Id} '{f.Body}'"))}");
+        var expected = ids.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key} '{kv.Value}'");
+        Assert.True(found.Count == ids.Count && found.All(f => ids.TryGetValue(f.Id, out var b) && b == f.Body),
+            $"the tube should hold {string.Join(", ", expected)}; it held {string.Join(", ", found.Select(f => $"{f.Id} '{f.Body}'"))}\n{Logs()}");
+    });
+
+    private static async Task<List<string>> Strings(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var list = new List<string>();
+        while (await reader.ReadAsync())
+            list.Add(reader.GetValue(0)?.ToString() ?? "");
+        return list;
+    }
+
+    private static async Task Execute(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<long> Count(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Sends signal <paramref name="name"/> (STOP, CONT...) to process <paramref name="pid"/> with kill(1).</summary>
+    private static async Task Signal(string name, int pid)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{name}", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })
+            ?? throw new InvalidOperationException("could not run kill");
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     /// <summary>Sends each command of <paramref name="session"/> on a new connection to <paramref name="node"/>; its replies (a body-carrying reply with its body), each with when it came, and when the session ended, in ms after <paramref name="since"/>.</summary>
     private async Task<(List<(string Reply, double At)> Replies, double EndedAt)> Session(LindaServerProcess node, (string Command, string Expected)[] session, long since)
     {
@@ -533,7 +651,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     /// <summary>Three servers on one new PostgreSQL database, fast failover, n1 the seed; returns once each answers <c>stats</c>.</summary>
     private async Task<List<LindaServerProcess>> StartCluster()
     {
-        var db = await fixture.Server.CreateDatabaseAsync();
+        var db = _db = await fixture.Server.CreateDatabaseAsync();
         var clusterPorts = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
         var ports = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
         var seed = $"akka.tcp://linda@127.0.0.1:{clusterPorts[0]}";
@@ -562,8 +680,12 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
 
     private static long Ms(long from, long to) => (long)Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
 
-    /// <summary>Puts into "work" through <paramref name="node"/>, five pipelined at a time, until stopped; a lost connection is opened again.</summary>
-    private async Task Produce(LindaServerProcess node, CancellationToken stop, ConcurrentDictionary<ulong, string> bodies,
+    /// <summary>
+    /// Puts "PREFIX N" into "work" through <paramref name="node"/>, <paramref name="batch"/> pipelined at a
+    /// time, until stopped; notes each INSERTED id with its body and when it was sent and answered, and
+    /// every other outcome. A lost connection is opened again.
+    /// </summary>
+    private async Task Produce(LindaServerProcess node, string prefix, int batch, CancellationToken stop, ConcurrentDictionary<ulong, string> bodies,
         ConcurrentDictionary<ulong, (long Sent, long Answered)> acked, ConcurrentQueue<string> unanswered)
     {
         var n = 0;
@@ -579,9 +701,9 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
                 {
                     sent.Clear();
                     var frames = new StringBuilder();
-                    for (var k = 0; k < 5; k++, n++)
+                    for (var k = 0; k < batch; k++, n++)
                     {
-                        var body = $"produced {n}";
+                        var body = $"{prefix} {n}";
                         sent.Add(body);
                         frames.Append(Client.PutFrame(1024, 0, 10, body));
                     }
@@ -622,7 +744,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     /// reply, and the connection is opened again.
     /// </summary>
     private async Task Work(LindaServerProcess node, CancellationToken stop, ConcurrentDictionary<ulong, string> bodies,
-        ConcurrentQueue<string> odd, Action<ulong> reserved, ConcurrentDictionary<ulong, byte>? deleted)
+        ConcurrentQueue<string> odd, Action<ulong, string> reserved, ConcurrentDictionary<ulong, byte>? deleted)
     {
         var toBeKilled = deleted is not null;
         while (!stop.IsCancellationRequested)
@@ -645,7 +767,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
                         continue;
                     }
                     var id = ulong.Parse(idText, CultureInfo.InvariantCulture);
-                    reserved(id);
+                    reserved(id, body!);
                     if (bodies.TryGetValue(id, out var put) && put != body)
                         odd.Enqueue($"{node.Name}: job {id} has body '{body}', put as '{put}'");
                     var verdict = await c.Ask($"delete {id}");
