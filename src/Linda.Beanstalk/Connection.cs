@@ -825,6 +825,8 @@ internal sealed class Connection
     /// <summary>
     /// Sends and waits (bounded). A queue that stopped or is moving to another node (Unavailable: nothing
     /// changed) is looked up again and asked again, with a growing pause, until <see cref="AskTimeout"/>.
+    /// No answer in time, or <see cref="OutcomeUnknown"/>, is returned as it is: the command may have
+    /// been applied, so sending it again could apply it twice.
     /// </summary>
     private async Task<JobQueue.IReply?> Ask(Tube tube, JobQueue.ICommand command)
     {
@@ -832,8 +834,9 @@ internal sealed class Connection
         var pause = TimeSpan.FromMilliseconds(20);
         while (true)
         {
-            var reply = tube.Queue.IsNobody() ? null : await WithTimeout(Send(tube.Queue, command));
-            if (reply is not (JobQueue.Unavailable or null) || DateTimeOffset.UtcNow >= giveUpAt)
+            // A tube the hub could not start (it is stopping for a hand-over) is as good as Unavailable.
+            var reply = tube.Queue.IsNobody() ? new JobQueue.Unavailable("the tube hub is moving") : await WithTimeout(Send(tube.Queue, command));
+            if (reply is not JobQueue.Unavailable || DateTimeOffset.UtcNow >= giveUpAt)
                 return reply;
             _tubes.Remove(tube.Name);
             await Task.Delay(pause, _stop);

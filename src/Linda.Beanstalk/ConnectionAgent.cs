@@ -32,17 +32,28 @@ internal sealed class InFlight
     /// <summary>True once the queue actor has stopped: its tube must be looked up again.</summary>
     public bool IsGone(IActorRef queue) => _gone.ContainsKey(queue.Path);
 
-    /// <summary>The queue stopped: every command still waiting for it is answered <see cref="JobQueue.Unavailable"/>.</summary>
-    public void Gone(IActorRef queue)
+    /// <summary>
+    /// The queue stopped: every command still waiting for it is answered. A queue that stopped on its
+    /// own (a hand-over, a failed write) answered every command it took; the others were never taken,
+    /// so they get <see cref="JobQueue.Unavailable"/> (nothing changed; send again). When its node died
+    /// (<paramref name="nodeDied"/>), a command may have been written without its answer getting out:
+    /// <see cref="OutcomeUnknown"/>, never sent again on the client's behalf.
+    /// </summary>
+    public void Gone(IActorRef queue, bool nodeDied)
     {
         _gone[queue.Path] = 0;
         if (!_byQueue.TryGetValue(queue.Path, out var pending))
             return;
-        var unavailable = new JobQueue.Unavailable("the tube's queue stopped; nothing changed");
+        JobQueue.IReply answer = nodeDied
+            ? new OutcomeUnknown("the tube's node died before answering: the command may or may not have been applied")
+            : new JobQueue.Unavailable("the tube's queue stopped before taking the command; nothing changed");
         while (pending.TryDequeue(out var reply))
-            reply.TrySetResult(unavailable);
+            reply.TrySetResult(answer);
     }
 }
+
+/// <summary>The queue's node died with the command in flight: it may or may not have been applied.</summary>
+internal sealed record OutcomeUnknown(string Message) : JobQueue.IReply;
 
 /// <summary>
 /// A connection's actor: the sender of its commands, so the lease holder the queues watch (when the
@@ -75,7 +86,7 @@ internal sealed class ConnectionAgent : UntypedActor
                 Context.Watch(w.Queue);
                 break;
             case Terminated t:
-                _inFlight.Gone(t.ActorRef);
+                _inFlight.Gone(t.ActorRef, t.AddressTerminated);
                 break;
             default:
                 Unhandled(message);
