@@ -83,7 +83,7 @@ try
 }
 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
 {
-    Console.Error.WriteLine($"linda: can't start: {e.Message}");
+    Console.Error.WriteLine($"linda: can't start (beanstalkd port {options.Bind}:{options.Port}, data {options.Data}): {e.Message}");
     return 1;
 }
 // SIGUSR1 puts the server in drain mode, as it does beanstalkd.
