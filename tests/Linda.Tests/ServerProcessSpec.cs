@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Linda.Tests.Beanstalk;
 using Linda.Tests.Infrastructure;
 using Npgsql;
 using Xunit;
@@ -26,7 +26,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     private static readonly TimeSpan AnsweredBound = TimeSpan.FromSeconds(20);
 
     private readonly List<LindaServerProcess> _servers = [];
-    private readonly List<Client> _clients = [];
+    private readonly List<BeanstalkClient> _clients = [];
     private readonly TempFolder _data = new("linda-server");
     private readonly CancellationTokenSource _disposing = new(); // ends the background clients of a test that failed
     private string _db = ""; // the cluster's PostgreSQL database
@@ -37,7 +37,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         // The processes first: whatever else goes wrong, none outlives the test.
         foreach (var server in _servers)
             server.Dispose();
-        Client[] clients;
+        BeanstalkClient[] clients;
         lock (_clients)
             clients = [.. _clients];
         foreach (var client in clients)
@@ -84,7 +84,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
             var priority = priorities[i % priorities.Length];
             var delayed = i % 10 == 0;
             await c.Use(tube);
-            var reply = await c.Put(priority, delayed ? 3600u : 0, i % 10 == 3 ? 3600u : 120, body);
+            var reply = await c.AskPut(priority, delayed ? 3600u : 0, i % 10 == 3 ? 3600u : 120, body);
             var id = Inserted(reply, $"put #{i} ({body.Length} bytes) into {tube}");
             Assert.False(jobs.ContainsKey(id), $"id {id} given twice");
             jobs[id] = new Expected(i, tube, body, priority, delayed ? "delayed" : "ready");
@@ -97,17 +97,17 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
             switch (job.Index % 10)
             {
                 case 1: // reserved, buried with a new priority
-                    await ReserveJob(conns[1], id, job.Body);
+                    await conns[1].Reserve(id, job.Body, $"reserve-job {id}");
                     Assert.Equal("BURIED", await conns[1].Ask($"bury {id} 77"));
                     jobs[id] = job with { Priority = 77, State = "buried" };
                     break;
                 case 2: // reserved, released with a delay
-                    await ReserveJob(conns[2], id, job.Body);
+                    await conns[2].Reserve(id, job.Body, $"reserve-job {id}");
                     Assert.Equal("RELEASED", await conns[2].Ask($"release {id} {job.Priority} 3600"));
                     jobs[id] = job with { State = "delayed" };
                     break;
                 case 3: // reserved (ttr 3600) by a connection that stays open until the kill
-                    await ReserveJob(conns[0], id, job.Body);
+                    await conns[0].Reserve(id, job.Body, $"reserve-job {id}");
                     held.Add(id);
                     break;
                 case 4: // deleted while ready
@@ -115,17 +115,17 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
                     jobs[id] = job with { State = "deleted" };
                     break;
                 case 5: // reserved, released at once with a new priority
-                    await ReserveJob(conns[2], id, job.Body);
+                    await conns[2].Reserve(id, job.Body, $"reserve-job {id}");
                     Assert.Equal("RELEASED", await conns[2].Ask($"release {id} 5 0"));
                     jobs[id] = job with { Priority = 5 };
                     break;
                 case 6 when n % 2 == 0: // reserved and deleted
-                    await ReserveJob(conns[0], id, job.Body);
+                    await conns[0].Reserve(id, job.Body, $"reserve-job {id}");
                     Assert.Equal("DELETED", await conns[0].Ask($"delete {id}"));
                     jobs[id] = job with { State = "deleted" };
                     break;
                 case 8 when n % 2 == 0: // reserved, buried, kicked
-                    await ReserveJob(conns[1], id, job.Body);
+                    await conns[1].Reserve(id, job.Body, $"reserve-job {id}");
                     Assert.Equal("BURIED", await conns[1].Ask($"bury {id} {job.Priority}"));
                     Assert.Equal("KICKED", await conns[1].Ask($"kick-job {id}"));
                     break;
@@ -158,7 +158,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         {
             await conns[0].Use(tube);
             var body = $"sentinel of {tube}";
-            jobs[Inserted(await conns[0].Put(100, 0, 120, body), $"sentinel put into {tube}")] = new Expected(-1, tube, body, 100, "ready");
+            jobs[Inserted(await conns[0].AskPut(100, 0, 120, body), $"sentinel put into {tube}")] = new Expected(-1, tube, body, 100, "ready");
         }
         var before = await TubeCounts(conns[1], tubes);
         AssertCounts(jobs, held, tubes, before, "before the kill");
@@ -181,7 +181,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
                     {
                         var body = $"stream {n} " + new string((char)('a' + n % 26), n % 40);
                         bodies.Add(body);
-                        frames.Append(Client.PutFrame((uint)(n % 3), 0, 120, body));
+                        frames.Append(BeanstalkClient.PutFrame((uint)(n % 3), 0, 120, body));
                     }
                     await streaming.Write(frames.ToString());
                     foreach (var body in bodies)
@@ -266,7 +266,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         {
             await check.Use(tube);
             var body = $"after the restart, {tube}";
-            var id = Inserted(await check.Put(1024, 0, 120, body), $"put into {tube} after the restart");
+            var id = Inserted(await check.AskPut(1024, 0, 120, body), $"put into {tube} after the restart");
             Assert.DoesNotContain(id, known);
             var sameTube = known.Where(k => k >> 40 == id >> 40).ToList();
             Assert.True(sameTube.Count > 0 && id > sameTube.Max(), $"{tube}: new id {id}, ids before it up to {(sameTube.Count > 0 ? sameTube.Max() : 0)} (tube {id >> 40})");
@@ -285,13 +285,6 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         _ => $"job {i} " + new string(Enumerable.Range(0, i % 97).Select(k => (char)((i * 31 + k * 13) % 256)).ToArray()),
     };
 
-    private static async Task ReserveJob(Client c, ulong id, string body)
-    {
-        var (reply, found) = await c.AskJob($"reserve-job {id}");
-        Assert.Equal($"RESERVED {id} {body.Length}", reply);
-        Assert.Equal(body, found);
-    }
-
     private ulong Inserted(string reply, string what)
     {
         if (!reply.StartsWith("INSERTED ", StringComparison.Ordinal))
@@ -299,7 +292,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         return ulong.Parse(reply["INSERTED ".Length..], CultureInfo.InvariantCulture);
     }
 
-    private static async Task<Dictionary<string, string>?> StatsJob(Client c, ulong id)
+    private static async Task<Dictionary<string, string>?> StatsJob(BeanstalkClient c, ulong id)
     {
         var (reply, data) = await c.AskYaml($"stats-job {id}");
         if (reply == "NOT_FOUND")
@@ -308,7 +301,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         return data;
     }
 
-    private static async Task<Dictionary<string, (long Ready, long Reserved, long Delayed, long Buried)>> TubeCounts(Client c, IEnumerable<string> tubes)
+    private static async Task<Dictionary<string, (long Ready, long Reserved, long Delayed, long Buried)>> TubeCounts(BeanstalkClient c, IEnumerable<string> tubes)
     {
         var counts = new Dictionary<string, (long, long, long, long)>();
         foreach (var tube in tubes)
@@ -351,7 +344,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         for (var i = 0; i < 60; i++)
         {
             var body = $"first {i}";
-            var id = Inserted(await producer2.Put(1024, 0, 10, body), $"put #{i} through n2");
+            var id = Inserted(await producer2.AskPut(1024, 0, 10, body), $"put #{i} through n2");
             bodies[id] = body;
             firstIds.Add(id);
         }
@@ -388,10 +381,10 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
             for (var i = 0; i < 5; i++)
             {
                 var body = $"held {i}";
-                var id = Inserted(await p.Put(0, 0, 5, body), $"put of held #{i}");
+                var id = Inserted(await p.AskPut(0, 0, 5, body), $"put of held #{i}");
                 bodies[id] = body;
                 heldIds.Add(id);
-                await ReserveJob(holder, id, body);
+                await holder.Reserve(id, body, $"reserve-job {id}");
             }
         }
 
@@ -493,14 +486,14 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         {
             await c.Use("work");
             for (var i = 0; i < 10; i++)
-                Inserted(await c.Put(1024, 0, 10, $"before {i}"), $"put #{i} through n2");
+                Inserted(await c.AskPut(1024, 0, 10, $"before {i}"), $"put #{i} through n2");
         }
         var (hubNode, survivors) = await HubNode(nodes);
 
         hubNode.Kill();
         var killedAt = Stopwatch.GetTimestamp(); // the process is gone: what is sent from now on can't reach it
         // Each command and the reply it must get (a trailing * stands for the rest of the line).
-        (string Command, string Expected)[] putSession = [("use work", "USING work"), (Client.PutFrame(1024, 0, 10, "after the kill").TrimEnd('\r', '\n'), "INSERTED *")];
+        (string Command, string Expected)[] putSession = [("use work", "USING work"), (BeanstalkClient.PutFrame(1024, 0, 10, "after the kill").TrimEnd('\r', '\n'), "INSERTED *")];
         (string Command, string Expected)[] reserveSession = [("watch work", "WATCHING 2"), ("ignore default", "WATCHING 1"), ("reserve-with-timeout 20", "RESERVED *")];
         var sessions = new[] { (Node: survivors[0], Session: putSession), (Node: survivors[1], Session: reserveSession) }
             .Select(s => (s.Node, s.Session, Run: Task.Run(() => Session(s.Node, s.Session, killedAt)))).ToList();
@@ -524,7 +517,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         }
         // The same, sent again now, for the record: the survivors do serve.
         using (var again = await Connect(survivors[0].Port, "put again"))
-            output.WriteLine($"a put sent again {Ms(killedAt, Stopwatch.GetTimestamp())} ms after the kill: {await again.Ask("use work")}, {await again.Put(1024, 0, 10, "again")}");
+            output.WriteLine($"a put sent again {Ms(killedAt, Stopwatch.GetTimestamp())} ms after the kill: {await again.Ask("use work")}, {await again.AskPut(1024, 0, 10, "again")}");
         Assert.True(problems.Count == 0, $"{string.Join("\n", problems)}\n{Logs()}");
     });
 
@@ -545,7 +538,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         await producer.Use("work");
         var ids = new Dictionary<ulong, string>();
         for (var i = 0; i < 10; i++)
-            ids[Inserted(await producer.Put(1024, 0, 60, $"before {i}"), $"put #{i}")] = $"before {i}";
+            ids[Inserted(await producer.AskPut(1024, 0, 60, $"before {i}"), $"put #{i}")] = $"before {i}";
 
         await using var watcher = new NpgsqlConnection(_db);
         await watcher.OpenAsync();
@@ -559,7 +552,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
                 FOR EACH ROW EXECUTE FUNCTION linda_test_slow_commit();
             """);
         var rowsBefore = await Count(watcher, "SELECT count(*) FROM journal");
-        await producer.Write(Client.PutFrame(1024, 0, 60, "the one"));
+        await producer.Write(BeanstalkClient.PutFrame(1024, 0, 60, "the one"));
         await Until(async () => await Count(watcher, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'") > 0,
             TimeSpan.FromSeconds(30), "the put's write is committing");
         // Frozen now, the node can't answer the put once the write is done.
@@ -694,7 +687,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         var n = 0;
         while (!stop.IsCancellationRequested)
         {
-            Client? c = null;
+            BeanstalkClient? c = null;
             var sent = new List<string>();
             try
             {
@@ -708,7 +701,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
                     {
                         var body = $"{prefix} {n}";
                         sent.Add(body);
-                        frames.Append(Client.PutFrame(1024, 0, 10, body));
+                        frames.Append(BeanstalkClient.PutFrame(1024, 0, 10, body));
                     }
                     var at = Stopwatch.GetTimestamp();
                     await c.Write(frames.ToString());
@@ -755,7 +748,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         var toBeKilled = deleted is not null;
         while (!stop.IsCancellationRequested)
         {
-            Client? c = null;
+            BeanstalkClient? c = null;
             try
             {
                 c = await Connect(node.Port, $"{node.Name} worker");
@@ -804,7 +797,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     {
         try
         {
-            using var c = await Client.Connect(port, "probe");
+            using var c = await BeanstalkClient.Connect(port, "probe");
             return (await c.AskYaml("stats")).Data is not null;
         }
         catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or TimeoutException)
@@ -819,7 +812,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         {
             foreach (var node in nodes)
             {
-                using var c = await Client.Connect(node.Port, $"{node.Name} stats");
+                using var c = await BeanstalkClient.Connect(node.Port, $"{node.Name} stats");
                 var (_, s) = await c.AskYaml($"stats-tube {tube}");
                 if (s is null || Long(s["current-jobs-ready"]) + Long(s["current-jobs-reserved"]) + Long(s["current-jobs-delayed"]) + Long(s["current-jobs-buried"]) != 0)
                     return false;
@@ -854,9 +847,9 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         }
     }
 
-    private async Task<Client> Connect(int port, string name)
+    private async Task<BeanstalkClient> Connect(int port, string name)
     {
-        var client = await Client.Connect(port, name);
+        var client = await BeanstalkClient.Connect(port, name);
         lock (_clients)
             _clients.Add(client);
         return client;
@@ -898,141 +891,4 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     }
 
     private static long Long(string s) => long.Parse(s, CultureInfo.InvariantCulture);
-
-    /// <summary>A beanstalkd client over one socket; text is Latin-1, one char per byte. Every read is bounded.</summary>
-    private sealed class Client : IDisposable
-    {
-        private static readonly TimeSpan ReadBound = TimeSpan.FromSeconds(45);
-
-        private readonly TcpClient _tcp;
-        private readonly NetworkStream _stream;
-        private readonly string _name;
-        private byte[] _buffer = new byte[1 << 16];
-        private int _start, _end;
-        private string? _used = "default";
-
-        private Client(TcpClient tcp, string name)
-        {
-            _tcp = tcp;
-            _stream = tcp.GetStream();
-            _name = name;
-        }
-
-        public static async Task<Client> Connect(int port, string name)
-        {
-            var tcp = new TcpClient { NoDelay = true };
-            try
-            {
-                await tcp.ConnectAsync(IPAddress.Loopback, port).WaitAsync(TimeSpan.FromSeconds(10));
-            }
-            catch
-            {
-                tcp.Dispose();
-                throw;
-            }
-            return new Client(tcp, name);
-        }
-
-        public static string PutFrame(uint priority, uint delay, uint ttr, string body) =>
-            $"put {priority} {delay} {ttr} {body.Length}\r\n{body}\r\n";
-
-        public Task Write(string text) => _stream.WriteAsync(Encoding.Latin1.GetBytes(text)).AsTask();
-
-        public async Task<string> Ask(string line)
-        {
-            await Write(line + "\r\n");
-            return await ReadLine();
-        }
-
-        /// <summary>use <paramref name="tube"/>, unless it is the tube in use already.</summary>
-        public async Task Use(string tube)
-        {
-            if (_used == tube)
-                return;
-            Assert.Equal($"USING {tube}", await Ask($"use {tube}"));
-            _used = tube;
-        }
-
-        public async Task<string> Put(uint priority, uint delay, uint ttr, string body)
-        {
-            await Write(PutFrame(priority, delay, ttr, body));
-            return await ReadLine();
-        }
-
-        /// <summary>A command answered <c>RESERVED|FOUND id n</c> and a body, or another line (body null).</summary>
-        public async Task<(string Reply, string? Body)> AskJob(string line)
-        {
-            var reply = await Ask(line);
-            var words = reply.Split(' ');
-            return words is ["RESERVED" or "FOUND", _, var length]
-                ? (reply, await ReadData(int.Parse(length, CultureInfo.InvariantCulture)))
-                : (reply, null);
-        }
-
-        /// <summary>A command answered <c>OK n</c> and YAML, parsed as "key: value" lines; or another line (data null).</summary>
-        public async Task<(string Reply, Dictionary<string, string>? Data)> AskYaml(string line)
-        {
-            var reply = await Ask(line);
-            if (!reply.StartsWith("OK ", StringComparison.Ordinal))
-                return (reply, null);
-            var yaml = await ReadData(int.Parse(reply[3..], CultureInfo.InvariantCulture));
-            return (reply, yaml.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains(": ", StringComparison.Ordinal))
-                .ToDictionary(l => l[..l.IndexOf(": ", StringComparison.Ordinal)], l => l[(l.IndexOf(": ", StringComparison.Ordinal) + 2)..].Trim('"')));
-        }
-
-        /// <summary>A reply line, without its CRLF.</summary>
-        public async Task<string> ReadLine()
-        {
-            while (true)
-            {
-                var at = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
-                if (at > _start && _buffer[at - 1] == '\r')
-                {
-                    var line = Encoding.Latin1.GetString(_buffer, _start, at - 1 - _start);
-                    _start = at + 1;
-                    return line;
-                }
-                await Fill();
-            }
-        }
-
-        /// <summary><paramref name="length"/> data bytes and the CRLF after them.</summary>
-        public async Task<string> ReadData(int length)
-        {
-            while (_end - _start < length + 2)
-                await Fill();
-            if (_buffer[_start + length] != '\r' || _buffer[_start + length + 1] != '\n')
-                throw new InvalidDataException($"{_name}: no CRLF after {length} data bytes");
-            var data = Encoding.Latin1.GetString(_buffer, _start, length);
-            _start += length + 2;
-            return data;
-        }
-
-        public void Dispose() => _tcp.Dispose();
-
-        private async Task Fill()
-        {
-            if (_start > 0)
-            {
-                Array.Copy(_buffer, _start, _buffer, 0, _end - _start);
-                _end -= _start;
-                _start = 0;
-            }
-            if (_end == _buffer.Length)
-                Array.Resize(ref _buffer, _buffer.Length * 2);
-            using var timeout = new CancellationTokenSource(ReadBound);
-            int n;
-            try
-            {
-                n = await _stream.ReadAsync(_buffer.AsMemory(_end), timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"{_name}: no reply within {ReadBound.TotalSeconds} s");
-            }
-            if (n == 0)
-                throw new EndOfStreamException($"{_name}: the server closed the connection");
-            _end += n;
-        }
-    }
 }

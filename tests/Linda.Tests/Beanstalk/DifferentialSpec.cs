@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using Linda.Tests.Infrastructure;
@@ -598,7 +597,7 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
     /// <summary>Plays a session on one server and writes down its normalised transcript.</summary>
     private sealed class Player(int port)
     {
-        private readonly Dictionary<int, Connection> _connections = [];
+        private readonly Dictionary<int, BeanstalkClient> _connections = [];
         private readonly Dictionary<string, int> _numbers = [];
         private readonly List<string> _ids = [];
 
@@ -630,7 +629,7 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
                     continue;
                 }
                 var connection = await Open(step.On);
-                if (step.Bytes.Length > 0 && !await connection.Write(Encoding.Latin1.GetBytes(Substitute(step.Bytes, lines))))
+                if (step.Bytes.Length > 0 && !await connection.TryWrite(Substitute(step.Bytes, lines)))
                     lines.Add("<could not write: the connection is closed>");
                 for (var i = 0; i < step.Replies; i++)
                 {
@@ -649,11 +648,11 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
             return records;
         }
 
-        private async Task<Connection> Open(int on)
+        private async Task<BeanstalkClient> Open(int on)
         {
             if (!_connections.TryGetValue(on, out var connection))
             {
-                connection = await Connection.Open(port);
+                connection = await BeanstalkClient.Connect(port, $"c{on}");
                 _connections[on] = connection;
             }
             return connection;
@@ -681,9 +680,9 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
             return "#" + n;
         }
 
-        private async Task<List<string>> ReadReply(Connection connection, CancellationToken cancel)
+        private async Task<List<string>> ReadReply(BeanstalkClient connection, CancellationToken cancel)
         {
-            var line = await connection.ReadLine(cancel);
+            var line = await connection.TryReadLine(cancel);
             if (line is null)
                 return [connection.Pending > 0 ? $"<closed after {Show(connection.TakePending())}>" : "<closed>"];
             var words = line.Split(' ');
@@ -693,17 +692,21 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
                     return [$"{words[0]} {Number(id)}"];
                 case ["RESERVED" or "FOUND", var id, var size] when IsNumber(id) && int.TryParse(size, out var length):
                     var header = $"{words[0]} {Number(id)} {length}";
-                    return await connection.ReadData(length, cancel) is { } body
-                        ? [$"{header} \"{Show(body)}\""]
+                    return await connection.TryReadData(length, cancel) is { } body
+                        ? [$"{header} \"{Show(Checked(body))}\""]
                         : [$"{header} <closed before the body>"];
                 case ["OK", var size] when int.TryParse(size, out var length):
-                    return await connection.ReadData(length, cancel) is { } data
-                        ? ["OK", .. Normalise(data).Select(l => "   " + l)]
+                    return await connection.TryReadData(length, cancel) is { } data
+                        ? ["OK", .. Normalise(Checked(data)).Select(l => "   " + l)]
                         : ["OK <closed before the data>"];
                 default:
                     return [Show(line)];
             }
         }
+
+        /// <summary>The data, and a note if no CRLF follows it.</summary>
+        private static string Checked((string Data, string End) read) =>
+            read.End == "\r\n" ? read.Data : read.Data + $"<not followed by CRLF but {Show(read.End)}>";
 
         private static bool IsNumber(string text) => text.Length > 0 && text.All(char.IsAsciiDigit);
 
@@ -743,114 +746,6 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
             "pid", "version", "hostname", "os", "platform", "id", "uptime",
             "total-connections", "current-connections", "current-producers", "current-workers",
         ];
-    }
-
-    /// <summary>One client connection: raw writes, and a buffer that replies are read from.</summary>
-    private sealed class Connection : IDisposable
-    {
-        private readonly TcpClient _tcp;
-        private readonly NetworkStream _stream;
-        private byte[] _buffer = new byte[4096];
-        private int _start, _end;
-        private bool _closed;
-
-        private Connection(TcpClient tcp)
-        {
-            _tcp = tcp;
-            _stream = tcp.GetStream();
-        }
-
-        public static async Task<Connection> Open(int port)
-        {
-            var tcp = new TcpClient { NoDelay = true };
-            await tcp.ConnectAsync("127.0.0.1", port);
-            return new Connection(tcp);
-        }
-
-        public int Pending => _end - _start;
-
-        public string TakePending()
-        {
-            var text = Encoding.Latin1.GetString(_buffer, _start, _end - _start);
-            _start = _end;
-            return text;
-        }
-
-        /// <summary>False if the server has closed the connection.</summary>
-        public async Task<bool> Write(byte[] bytes)
-        {
-            try
-            {
-                await _stream.WriteAsync(bytes);
-                return true;
-            }
-            catch (IOException)
-            {
-                return false;
-            }
-        }
-
-        /// <summary>A line without its CRLF; null if the server closes the connection first.</summary>
-        public async Task<string?> ReadLine(CancellationToken cancel)
-        {
-            while (true)
-            {
-                var span = _buffer.AsSpan(_start, _end - _start);
-                var at = span.IndexOf("\r\n"u8);
-                if (at >= 0)
-                {
-                    var line = Encoding.Latin1.GetString(span[..at]);
-                    _start += at + 2;
-                    return line;
-                }
-                if (!await Fill(cancel))
-                    return null;
-            }
-        }
-
-        /// <summary><paramref name="length"/> bytes of data, and a note if no CRLF follows them; null if the connection closes first.</summary>
-        public async Task<string?> ReadData(int length, CancellationToken cancel)
-        {
-            while (_end - _start < length + 2)
-                if (!await Fill(cancel))
-                    return null;
-            var data = Encoding.Latin1.GetString(_buffer, _start, length);
-            var crlf = _buffer.AsSpan(_start + length, 2).SequenceEqual("\r\n"u8);
-            _start += length + 2;
-            return crlf ? data : data + $"<not followed by CRLF but {Show(Encoding.Latin1.GetString(_buffer, _start - 2, 2))}>";
-        }
-
-        private async Task<bool> Fill(CancellationToken cancel)
-        {
-            if (_closed)
-                return false;
-            if (_start > 0)
-            {
-                Array.Copy(_buffer, _start, _buffer, 0, _end - _start);
-                _end -= _start;
-                _start = 0;
-            }
-            if (_end == _buffer.Length)
-                Array.Resize(ref _buffer, _buffer.Length * 2);
-            int n;
-            try
-            {
-                n = await _stream.ReadAsync(_buffer.AsMemory(_end), cancel);
-            }
-            catch (IOException)
-            {
-                n = 0; // reset by the server
-            }
-            if (n == 0)
-            {
-                _closed = true;
-                return false;
-            }
-            _end += n;
-            return true;
-        }
-
-        public void Dispose() => _tcp.Dispose();
     }
 
     // ================================================================ comparing and showing

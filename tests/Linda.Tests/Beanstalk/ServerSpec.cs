@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text;
 using Akka.Actor;
 using Akka.Configuration;
@@ -49,12 +48,12 @@ public sealed class ServerSpec : IAsyncLifetime
         _folder.Dispose();
     }
 
-    private Client Connect() => new(_server.Port);
+    private Task<BeanstalkClient> Connect() => BeanstalkClient.Connect(_server.Port, readBound: TimeSpan.FromSeconds(60));
 
     [Fact]
     public async Task Put_reserve_delete_keeps_a_binary_body()
     {
-        using var c = Connect();
+        using var c = await Connect();
         var body = "a\r\nb\0\xff\r\n";
         var id = await c.Put(body);
         Assert.Equal($"RESERVED {id} {body.Length}", await c.Ask("reserve"));
@@ -67,7 +66,7 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task Release_with_a_delay_makes_the_job_ready_again_later()
     {
-        using var c = Connect();
+        using var c = await Connect();
         var id = await c.Put("job");
         await c.Reserve(id, "job");
         Assert.Equal("RELEASED", await c.Ask($"release {id} 5 1"));
@@ -79,7 +78,7 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task Bury_takes_the_job_out_of_reach()
     {
-        using var c = Connect();
+        using var c = await Connect();
         var id = await c.Put("job");
         await c.Reserve(id, "job");
         Assert.Equal("BURIED", await c.Ask($"bury {id} 7"));
@@ -91,7 +90,7 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task Touch_renews_only_a_held_lease()
     {
-        using var c = Connect();
+        using var c = await Connect();
         var id = await c.Put("job");
         Assert.Equal("NOT_FOUND", await c.Ask($"touch {id}"));
         await c.Reserve(id, "job");
@@ -104,25 +103,25 @@ public sealed class ServerSpec : IAsyncLifetime
     public async Task A_closed_connection_gives_its_reserved_job_back()
     {
         ulong id;
-        using (var first = Connect())
+        using (var first = await Connect())
         {
             id = await first.Put("job", ttr: 3600);
             await first.Reserve(id, "job");
         }
-        using var second = Connect();
+        using var second = await Connect();
         await second.Reserve(id, "job", "reserve-with-timeout 30");
     }
 
     [Fact]
     public async Task A_client_that_closes_while_waiting_in_reserve_takes_no_job()
     {
-        using (var waiting = Connect())
+        using (var waiting = await Connect())
         {
             // The reply to the first command shows that the server has read the reserve behind it.
             await waiting.Write("list-tube-used\r\nreserve\r\n");
             Assert.Equal("USING default", await waiting.ReadLine());
         }
-        using var c = Connect();
+        using var c = await Connect();
         var id = await c.Put("job", ttr: 3600);
         await c.Reserve(id, "job", "reserve-with-timeout 30");
     }
@@ -130,8 +129,8 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task Another_connections_reserved_job_cannot_be_deleted()
     {
-        using var holder = Connect();
-        using var other = Connect();
+        using var holder = await Connect();
+        using var other = await Connect();
         var id = await holder.Put("job");
         await holder.Reserve(id, "job");
         Assert.Equal("NOT_FOUND", await other.Ask($"delete {id}"));
@@ -144,7 +143,7 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task Use_watch_and_ignore()
     {
-        using var c = Connect();
+        using var c = await Connect();
         Assert.Equal("USING default", await c.Ask("list-tube-used"));
         Assert.Equal("USING foo", await c.Ask("use foo"));
         Assert.Equal("USING foo", await c.Ask("list-tube-used"));
@@ -168,7 +167,7 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task Pipelined_commands_are_answered_in_order()
     {
-        using var c = Connect();
+        using var c = await Connect();
         await c.Write("put 1 0 60 3\r\nabc\r\nput 0 0 60 2\r\nde\r\nreserve-with-timeout 0\r\nreserve-with-timeout 0\r\n"
             + "reserve-with-timeout 0\r\nbogus\r\npeek-ready\r\nlist-tube-used\r\n");
         var first = await c.ReadLine();
@@ -189,7 +188,7 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task Reserve_takes_the_most_urgent_job_over_every_watched_tube()
     {
-        using var c = Connect();
+        using var c = await Connect();
         Assert.Equal("USING a", await c.Ask("use a"));
         var a = await c.Put("a", priority: 5);
         Assert.Equal("USING b", await c.Ask("use b"));
@@ -207,8 +206,8 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task A_reserve_waiting_on_several_tubes_takes_the_first_job_put_in_any()
     {
-        using var worker = Connect();
-        using var producer = Connect();
+        using var worker = await Connect();
+        using var producer = await Connect();
         Assert.Equal("WATCHING 2", await worker.Ask("watch x"));
         Assert.Equal("WATCHING 3", await worker.Ask("watch y"));
         await worker.Write("reserve-with-timeout 60\r\n");
@@ -227,7 +226,7 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task A_reserve_during_the_safety_margin_of_a_held_job_is_answered_deadline_soon()
     {
-        using var c = Connect();
+        using var c = await Connect();
         var id = await c.Put("short", ttr: 1);
         await c.Reserve(id, "short");
         // ttr 1: the safety margin (the last second) starts at once; nothing else is ready.
@@ -242,7 +241,7 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task A_waiting_reserve_is_cut_short_when_a_held_job_reaches_its_safety_margin()
     {
-        using var c = Connect();
+        using var c = await Connect();
         var id = await c.Put("job", ttr: 3);
         await c.Reserve(id, "job");
         // The reserve waits until the margin (about 2 s from now), not its 60 s.
@@ -255,7 +254,7 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task Reserve_job_kick_and_peek_reach_a_job_by_id_in_any_tube()
     {
-        using var c = Connect();
+        using var c = await Connect();
         Assert.Equal("USING t", await c.Ask("use t"));
         var delayed = await c.Put("later", delay: 3600);
         var buried = await c.Put("bad");
@@ -269,7 +268,7 @@ public sealed class ServerSpec : IAsyncLifetime
         Assert.Equal("KICKED 1", await c.Ask("kick 10")); // buried jobs first
         Assert.Equal("KICKED", await c.Ask($"kick-job {delayed}"));
         Assert.Equal("NOT_FOUND", await c.Ask($"kick-job {delayed}"));
-        using var other = Connect();
+        using var other = await Connect();
         Assert.Equal($"RESERVED {delayed} 5", await other.Ask($"reserve-job {delayed}"));
         Assert.Equal("later", await other.ReadData(5));
         Assert.Equal("NOT_FOUND", await c.Ask($"reserve-job {delayed}")); // reserved by another connection
@@ -281,23 +280,23 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task Stats_job_and_stats_tube_count_what_happened()
     {
-        using var c = Connect();
+        using var c = await Connect();
         Assert.Equal("USING s", await c.Ask("use s"));
         var id = await c.Put("job", priority: 7, ttr: 100);
         await c.Reserve(id, "job", "reserve-job " + id);
         Assert.Equal("RELEASED", await c.Ask($"release {id} 9 120"));
-        var job = Yaml(await c.AskData($"stats-job {id}"));
+        var job = BeanstalkClient.ParseYaml(await c.AskData($"stats-job {id}"));
         Assert.Equal(("s", "delayed", "9", "120", "100", "1", "1"),
             (job["tube"], job["state"], job["pri"], job["delay"], job["ttr"], job["reserves"], job["releases"]));
         Assert.InRange(long.Parse(job["time-left"]), 100, 120);
-        var tube = Yaml(await c.AskData("stats-tube s"));
+        var tube = BeanstalkClient.ParseYaml(await c.AskData("stats-tube s"));
         Assert.Equal(("1", "0", "1", "1"), (tube["current-jobs-delayed"], tube["current-jobs-ready"], tube["total-jobs"], tube["current-using"]));
         Assert.Equal("PAUSED", await c.Ask("pause-tube s 60"));
-        tube = Yaml(await c.AskData("stats-tube s"));
+        tube = BeanstalkClient.ParseYaml(await c.AskData("stats-tube s"));
         Assert.Equal("60", tube["pause"]);
         Assert.Equal("NOT_FOUND", await c.Ask("stats-tube nobody-here"));
         Assert.Contains("- s", await c.AskData("list-tubes"));
-        var server = Yaml(await c.AskData("stats"));
+        var server = BeanstalkClient.ParseYaml(await c.AskData("stats"));
         Assert.Equal("1", server["current-jobs-delayed"]);
         Assert.Equal("1", server["current-connections"]);
     }
@@ -305,7 +304,7 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task A_paused_tube_hands_out_nothing_until_the_pause_ends()
     {
-        using var c = Connect();
+        using var c = await Connect();
         var id = await c.Put("job");
         Assert.Equal("PAUSED", await c.Ask("pause-tube default 1"));
         Assert.Equal("TIMED_OUT", await c.Ask("reserve-with-timeout 0"));
@@ -316,7 +315,7 @@ public sealed class ServerSpec : IAsyncLifetime
     [Fact]
     public async Task In_drain_mode_puts_are_refused_and_the_rest_goes_on()
     {
-        using var c = Connect();
+        using var c = await Connect();
         var id = await c.Put("before");
         _server.Drain();
         Assert.Equal("DRAINING", await c.Ask("put 0 0 60 1\r\nx"));
@@ -328,14 +327,14 @@ public sealed class ServerSpec : IAsyncLifetime
     public async Task Tube_numbers_and_job_ids_survive_a_restart()
     {
         ulong a, b;
-        using (var c = Connect())
+        using (var c = await Connect())
         {
             a = await c.Put("in default");
             Assert.Equal("USING second", await c.Ask("use second"));
             b = await c.Put("in second");
         }
         await RestartAsync();
-        using var again = Connect();
+        using var again = await Connect();
         Assert.Equal($"FOUND {b} 9", await again.Ask($"peek {b}"));
         Assert.Equal("in second", await again.ReadData(9));
         Assert.Equal("USING second", await again.Ask("use second"));
@@ -351,7 +350,7 @@ public sealed class ServerSpec : IAsyncLifetime
         var tube = await hub.Ask<BeanstalkProtocol.Tube>(new BeanstalkProtocol.GetTube("shared"), TimeSpan.FromSeconds(30));
         // Pushed through Linda's API with a raw payload: reserved by a beanstalkd client, body exact.
         var pushed = await tube.Queue.Ask<JobQueue.Pushed>(new JobQueue.Push("shared", JobPayload.Raw("beanstalk", "from linda"u8.ToArray())), TimeSpan.FromSeconds(30));
-        using var c = Connect();
+        using var c = await Connect();
         Assert.Equal("WATCHING 2", await c.Ask("watch shared"));
         var id = (ulong)tube.Number << TubeHub.JobBits | ulong.Parse(pushed.JobId);
         await c.Reserve(id, "from linda");
@@ -364,115 +363,11 @@ public sealed class ServerSpec : IAsyncLifetime
         Assert.Equal(JobState.Ready, view.State);
     }
 
-    private static Dictionary<string, string> Yaml(string data) =>
-        data.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains(": "))
-            .ToDictionary(l => l[..l.IndexOf(": ", StringComparison.Ordinal)], l => l[(l.IndexOf(": ", StringComparison.Ordinal) + 2)..]);
-
     [Fact]
     public async Task Quit_closes_the_connection()
     {
-        using var c = Connect();
+        using var c = await Connect();
         await c.Write("quit\r\n");
         Assert.Equal(0, await c.ReadToEnd());
-    }
-
-    /// <summary>A beanstalkd client over one socket; text is Latin-1, one char per byte.</summary>
-    private sealed class Client : IDisposable
-    {
-        private readonly TcpClient _tcp;
-        private readonly NetworkStream _stream;
-        private readonly byte[] _buffer = new byte[65536];
-        private int _start, _end;
-
-        public Client(int port)
-        {
-            _tcp = new TcpClient("127.0.0.1", port);
-            _stream = _tcp.GetStream();
-        }
-
-        public Task Write(string text) => _stream.WriteAsync(Encoding.Latin1.GetBytes(text)).AsTask();
-
-        public async Task<string> Ask(string line)
-        {
-            await Write(line + "\r\n");
-            return await ReadLine();
-        }
-
-        public async Task<ulong> Put(string body, uint priority = 0, uint ttr = 60, uint delay = 0)
-        {
-            await Write($"put {priority} {delay} {ttr} {body.Length}\r\n{body}\r\n");
-            var reply = await ReadLine();
-            Assert.StartsWith("INSERTED ", reply);
-            return ulong.Parse(reply["INSERTED ".Length..]);
-        }
-
-        public async Task Reserve(ulong id, string body, string command = "reserve")
-        {
-            Assert.Equal($"RESERVED {id} {body.Length}", await Ask(command));
-            Assert.Equal(body, await ReadData(body.Length));
-        }
-
-        /// <summary>Sends <paramref name="line"/>, expects <c>OK &lt;n&gt;</c> and returns the data.</summary>
-        public async Task<string> AskData(string line)
-        {
-            var reply = await Ask(line);
-            Assert.StartsWith("OK ", reply);
-            return await ReadData(int.Parse(reply[3..]));
-        }
-
-        /// <summary>A reply line, without its CRLF.</summary>
-        public async Task<string> ReadLine()
-        {
-            while (true)
-            {
-                var at = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
-                if (at > _start && _buffer[at - 1] == '\r')
-                {
-                    var line = Encoding.Latin1.GetString(_buffer, _start, at - 1 - _start);
-                    _start = at + 1;
-                    return line;
-                }
-                await Fill();
-            }
-        }
-
-        /// <summary><paramref name="length"/> data bytes and the CRLF after them.</summary>
-        public async Task<string> ReadData(int length)
-        {
-            while (_end - _start < length + 2)
-                await Fill();
-            Assert.Equal("\r\n", Encoding.Latin1.GetString(_buffer, _start + length, 2));
-            var data = Encoding.Latin1.GetString(_buffer, _start, length);
-            _start += length + 2;
-            return data;
-        }
-
-        /// <summary>Reads until the server closes; returns how many bytes came.</summary>
-        public async Task<int> ReadToEnd()
-        {
-            var total = _end - _start;
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            int n;
-            while ((n = await _stream.ReadAsync(_buffer, timeout.Token)) > 0)
-                total += n;
-            return total;
-        }
-
-        private async Task Fill()
-        {
-            if (_start > 0)
-            {
-                Array.Copy(_buffer, _start, _buffer, 0, _end - _start);
-                _end -= _start;
-                _start = 0;
-            }
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            var n = await _stream.ReadAsync(_buffer.AsMemory(_end), timeout.Token);
-            if (n == 0)
-                throw new IOException("the server closed the connection");
-            _end += n;
-        }
-
-        public void Dispose() => _tcp.Dispose();
     }
 }

@@ -14,7 +14,7 @@ public sealed class ClusterNodeProcess : IDisposable
 {
     private const int LogLines = 200;
 
-    private readonly Process _process;
+    private readonly CapturedProcess _child;
     private readonly TaskCompletionSource _up = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<long> _queueHere = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<long> _queueGone = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -23,7 +23,6 @@ public sealed class ClusterNodeProcess : IDisposable
     private readonly ConcurrentDictionary<string, string> _nacked = new();
     private readonly ConcurrentQueue<JobRun> _runs = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<PushResult>> _pushes = new();
-    private readonly ConcurrentQueue<string> _log = new();
     private readonly SemaphoreSlim _statsGate = new(1);
     private readonly Lock _stdin = new();
     private TaskCompletionSource<QueueCounts?>? _stats;
@@ -32,9 +31,7 @@ public sealed class ClusterNodeProcess : IDisposable
     {
         Name = name;
         Port = port;
-        _process = new Process { StartInfo = start };
-        _process.OutputDataReceived += (_, e) => { if (e.Data is { } line) OnLine(line, Stopwatch.GetTimestamp()); };
-        _process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) Log("! " + line); };
+        _child = new CapturedProcess(start, LogLines, OnLine);
     }
 
     /// <summary>One run of the "record" handler: it printed <c>RAN</c> when the job's work was done.</summary>
@@ -77,10 +74,10 @@ public sealed class ClusterNodeProcess : IDisposable
     /// <summary>The jobs this node's workers ran, in the order they said so.</summary>
     public IReadOnlyCollection<JobRun> Runs => _runs;
 
-    public bool HasExited => _process.HasExited;
+    public bool HasExited => _child.Process.HasExited;
 
     /// <summary>Completes when the process has exited and all it printed is read.</summary>
-    public Task Exited => _process.WaitForExitAsync();
+    public Task Exited => _child.Process.WaitForExitAsync();
 
     /// <summary>
     /// Starts a node on loopback port <paramref name="port"/>; <paramref name="seeds"/> empty: it joins
@@ -102,9 +99,7 @@ public sealed class ClusterNodeProcess : IDisposable
         var start = TestPrograms.Dotnet("Linda.Tests.ClusterNode.dll", [.. args]);
         start.RedirectStandardInput = true;
         var node = new ClusterNodeProcess(name, port, start);
-        node._process.Start();
-        node._process.BeginOutputReadLine();
-        node._process.BeginErrorReadLine();
+        node._child.Start();
         return node;
     }
 
@@ -143,27 +138,14 @@ public sealed class ClusterNodeProcess : IDisposable
     public void Leave() => Send("leave");
 
     /// <summary>SIGKILL: no shutdown, no flush. Returns once the process is gone and all it printed is read.</summary>
-    public void Kill()
-    {
-        _process.Kill(entireProcessTree: true);
-        _process.WaitForExit(); // without a timeout it also waits for the end of the redirected output
-    }
+    public void Kill() => _child.Kill();
 
     /// <summary>The last lines of stderr ("! ...") and the stdout lines that are not parsed, for a failure message.</summary>
-    public string RecentLog() => $"--- {Name} ({(HasExited ? "exited" : "running")}):\n" + string.Join("\n", _log);
+    public string RecentLog() => $"--- {Name} ({(HasExited ? "exited" : "running")}):\n" + _child.Logged;
 
     public void Dispose()
     {
-        try
-        {
-            if (!_process.HasExited)
-                Kill();
-        }
-        catch (InvalidOperationException)
-        {
-            // never started
-        }
-        _process.Dispose();
+        _child.Dispose();
         _statsGate.Dispose();
     }
 
@@ -171,8 +153,8 @@ public sealed class ClusterNodeProcess : IDisposable
     {
         lock (_stdin)
         {
-            _process.StandardInput.WriteLine(line);
-            _process.StandardInput.Flush();
+            _child.Process.StandardInput.WriteLine(line);
+            _child.Process.StandardInput.Flush();
         }
     }
 
@@ -196,18 +178,10 @@ public sealed class ClusterNodeProcess : IDisposable
                 _stats?.TrySetResult(new QueueCounts(counts["ready"], counts["reserved"], counts["delayed"], counts["buried"], counts["jobs"]));
                 break;
             case ["STATS-FAILED", ..]:
-                Log(line);
+                _child.Log(line);
                 _stats?.TrySetResult(null);
                 break;
-            default: Log(line); break;
-        }
-    }
-
-    private void Log(string line)
-    {
-        _log.Enqueue(line);
-        while (_log.Count > LogLines && _log.TryDequeue(out _))
-        {
+            default: _child.Log(line); break;
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 
@@ -13,20 +12,17 @@ public sealed class LindaServerProcess : IDisposable
 {
     private const int LogLines = 400;
 
-    private readonly Process _process;
+    private readonly CapturedProcess _child;
     private readonly TaskCompletionSource<int> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _hubHere = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly ConcurrentQueue<string> _log = new();
 
     private LindaServerProcess(string name, int port, int? clusterPort, ProcessStartInfo start)
     {
         Name = name;
         Port = port;
         ClusterPort = clusterPort;
-        _process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        _process.OutputDataReceived += (_, e) => { if (e.Data is { } line) OnLine(line); };
-        _process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) Log("! " + line); };
-        _process.Exited += (_, _) => _listening.TrySetException(new InvalidOperationException($"{Name} exited before it listened"));
+        _child = new CapturedProcess(start, LogLines, (line, _) => OnLine(line));
+        _child.Process.Exited += (_, _) => _listening.TrySetException(new InvalidOperationException($"{Name} exited before it listened"));
     }
 
     public string Name { get; }
@@ -40,9 +36,9 @@ public sealed class LindaServerProcess : IDisposable
     /// <summary>Its cluster address, to seed other servers with.</summary>
     public string Address => $"akka.tcp://linda@127.0.0.1:{ClusterPort}";
 
-    public int Pid => _process.Id;
+    public int Pid => _child.Process.Id;
 
-    public bool HasExited => _process.HasExited;
+    public bool HasExited => _child.Process.HasExited;
 
     /// <summary>Completes with the port once the server printed <c>LISTENING port</c>; fails if it exits first.</summary>
     public Task<int> Listening => _listening.Task;
@@ -60,36 +56,21 @@ public sealed class LindaServerProcess : IDisposable
         int? clusterPort = at >= 0 ? int.Parse(options[at + 1], CultureInfo.InvariantCulture) : null;
         var start = TestPrograms.Dotnet("Linda.Server.dll", ["--port", port.ToString(CultureInfo.InvariantCulture), .. options]);
         var server = new LindaServerProcess(name, port, clusterPort, start);
-        server._process.Start();
-        server._process.BeginOutputReadLine();
-        server._process.BeginErrorReadLine();
+        server._child.Start();
         return server;
     }
 
     /// <summary>SIGKILL (Process.Kill is a SIGKILL on Linux): no shutdown, no flush. Returns once the process is gone and its output read.</summary>
     public void Kill()
     {
-        _process.Kill(entireProcessTree: true);
-        _process.WaitForExit(); // without a timeout it also waits for the end of the redirected output
-        Log($"--- killed (SIGKILL), exit code {_process.ExitCode}");
+        _child.Kill();
+        _child.Log($"--- killed (SIGKILL), exit code {_child.Process.ExitCode}");
     }
 
     /// <summary>The last lines it printed (stderr marked "! "), for a failure message.</summary>
-    public string RecentLog() => $"--- {Name} (pid {SafePid()}, {(SafeExited() ? "exited" : "running")}), its last {LogLines} lines:\n" + string.Join("\n", _log);
+    public string RecentLog() => $"--- {Name} (pid {SafePid()}, {(SafeExited() ? "exited" : "running")}), its last {LogLines} lines:\n" + _child.Logged;
 
-    public void Dispose()
-    {
-        try
-        {
-            if (!_process.HasExited)
-                Kill();
-        }
-        catch (InvalidOperationException)
-        {
-            // never started
-        }
-        _process.Dispose();
-    }
+    public void Dispose() => _child.Dispose();
 
     private void OnLine(string line)
     {
@@ -98,22 +79,14 @@ public sealed class LindaServerProcess : IDisposable
             _listening.TrySetResult(port);
         if (line.Contains("Singleton manager started singleton actor [akka://linda/user/linda-beanstalk/singleton]", StringComparison.Ordinal))
             _hubHere.TrySetResult();
-        Log(line);
-    }
-
-    private void Log(string line)
-    {
-        _log.Enqueue(line);
-        while (_log.Count > LogLines && _log.TryDequeue(out _))
-        {
-        }
+        _child.Log(line);
     }
 
     private string SafePid()
     {
         try
         {
-            return _process.Id.ToString(CultureInfo.InvariantCulture);
+            return _child.Process.Id.ToString(CultureInfo.InvariantCulture);
         }
         catch (InvalidOperationException)
         {
@@ -125,7 +98,7 @@ public sealed class LindaServerProcess : IDisposable
     {
         try
         {
-            return _process.HasExited;
+            return _child.Process.HasExited;
         }
         catch (InvalidOperationException)
         {
