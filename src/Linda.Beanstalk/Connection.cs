@@ -739,17 +739,26 @@ internal sealed class Connection
         return existing;
     }
 
+    /// <summary>The tube named <paramref name="name"/> with its stats, if it exists in beanstalkd's sense.</summary>
+    private async Task<(Tube Tube, JobQueue.QueueStats Stats)?> ExistingTube(string name)
+    {
+        var found = await AskHub<TubeFound>(new FindTube(name, 0));
+        return found.Tube is { } tube && await Ask(tube, JobQueue.GetStats.Instance) is JobQueue.QueueStats stats && Exists(name, stats)
+            ? (tube, stats)
+            : null;
+    }
+
     private bool Exists(string name, JobQueue.QueueStats stats) =>
         name == "default" || stats.Jobs > 0 || _counters.Tube(name).InUse;
 
     private async Task StatsTube(string name, PipeWriter output)
     {
-        var found = await AskHub<TubeFound>(new FindTube(name, 0));
-        if (found.Tube is not { } tube || await Ask(tube, JobQueue.GetStats.Instance) is not JobQueue.QueueStats stats || !Exists(name, stats))
+        if (await ExistingTube(name) is not { } existing)
         {
             Replies.NotFound(output);
             return;
         }
+        var (_, stats) = existing;
         var usage = _counters.Tube(name);
         var now = DateTimeOffset.UtcNow;
         Replies.StatsTube(output, new TubeStats
@@ -790,12 +799,12 @@ internal sealed class Connection
 
     private async Task PauseTube(Command.PauseTube pause, PipeWriter output)
     {
-        var found = await AskHub<TubeFound>(new FindTube(pause.Tube, 0));
-        if (found.Tube is not { } tube || await Ask(tube, JobQueue.GetStats.Instance) is not JobQueue.QueueStats stats || !Exists(pause.Tube, stats))
+        if (await ExistingTube(pause.Tube) is not { } existing)
         {
             Replies.NotFound(output);
             return;
         }
+        var tube = existing.Tube;
         var usage = _counters.Tube(pause.Tube);
         Interlocked.Increment(ref usage.CmdPauseTube);
         JobQueue.ICommand command = pause.DelaySeconds == 0 ? JobQueue.Resume.Instance : new JobQueue.Pause(TimeSpan.FromSeconds(pause.DelaySeconds));
