@@ -466,7 +466,7 @@ internal sealed class Connection
         return soonest - SafetyMargin;
     }
 
-    /// <summary>A ready job from the watched tubes, without waiting: the one with the lowest priority, then the lowest id.</summary>
+    /// <summary>A ready job from the watched tubes, without waiting: the one <see cref="ReservedBefore"/> the others.</summary>
     private async Task<(Tube Tube, JobQueue.Reserved Reserved)?> ReserveNow(List<Tube> tubes)
     {
         var candidates = new List<Tube>(tubes);
@@ -596,10 +596,10 @@ internal sealed class Connection
     {
         JobQueue.IReply? reply;
         Tube? tube = null;
-        if (_leases.Remove(id, out var lease))
+        if (_leases.TryGetValue(id, out var lease))
         {
             tube = lease.Tube;
-            reply = await Ask(lease.Tube, new JobQueue.Complete(lease.JobId, lease.Token));
+            reply = await AskOnLease(id, lease, new JobQueue.Complete(lease.JobId, lease.Token));
         }
         else if ((tube = await TubeOf(id)) is not null)
             // beanstalkd answers NOT_FOUND for a job another connection has reserved.
@@ -623,11 +623,7 @@ internal sealed class Connection
             Replies.NotFound(output);
             return;
         }
-        var reply = await Ask(lease.Tube, command(lease));
-        if (reply is JobQueue.Touched touched)
-            _leases[id] = lease with { Deadline = touched.Deadline };
-        else if (reply is not (JobQueue.WriteFailed or JobQueue.Unavailable or null))
-            _leases.Remove(id);
+        var reply = await AskOnLease(id, lease, command(lease));
         switch (reply)
         {
             case JobQueue.Released { State: JobState.Buried } or JobQueue.Buried:
@@ -643,6 +639,21 @@ internal sealed class Connection
                 NotFoundOrError(output, reply);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Sends a command on a lease this connection holds and keeps its record of the lease up to date: a
+    /// touch moves the deadline, an answer that the command was not applied (a failed write, no answer)
+    /// keeps the lease, any other answer ends it.
+    /// </summary>
+    private async Task<JobQueue.IReply?> AskOnLease(ulong id, Lease lease, JobQueue.ILeaseCommand command)
+    {
+        var reply = await Ask(lease.Tube, command);
+        if (reply is JobQueue.Touched touched)
+            _leases[id] = lease with { Deadline = touched.Deadline };
+        else if (reply is not (JobQueue.WriteFailed or JobQueue.Unavailable or null))
+            _leases.Remove(id);
+        return reply;
     }
 
     /// <summary>A command on the job with wire id <paramref name="id"/>, whatever tube holds it.</summary>

@@ -63,7 +63,7 @@ public sealed class TubeHub : ReceivePersistentActor
                 return;
             }
             // A tube named twice in a row is numbered once: the second Get finds it after the first write.
-            var number = _names.Count == 0 ? 0 : _names.Keys.Max() + 1;
+            var number = (long)_names.Count; // numbers are handed out in order from 0 and never taken back
             if (number >= 1L << (64 - JobBits))
             {
                 Sender.Tell(new BeanstalkProtocol.TubeRefused("no tube numbers left"));

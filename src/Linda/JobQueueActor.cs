@@ -268,14 +268,18 @@ public sealed class JobQueueActor : UntypedPersistentActor
         }
     }
 
-    /// <summary>Removes every waiting reserve of <paramref name="holderRef"/>.</summary>
-    private void DropWaitingReserves(IActorRef holderRef)
+    /// <summary>Removes every waiting reserve of <paramref name="holderRef"/>, answering each with <paramref name="answer"/> if given.</summary>
+    private void DropWaitingReserves(IActorRef holderRef, IReply? answer = null)
     {
         for (var node = _waiters.First; node is not null;)
         {
             var next = node.Next;
             if (node.Value.ReplyTo.Equals(holderRef))
+            {
                 RemoveWaiter(node.Value);
+                if (answer is not null)
+                    Answer(answer, holderRef);
+            }
             node = next;
         }
     }
@@ -297,16 +301,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
     /// <summary>Answers the sender's waiting reserves as timed out, then the cancel itself.</summary>
     private void OnCancelReserve()
     {
-        for (var node = _waiters.First; node is not null;)
-        {
-            var next = node.Next;
-            if (node.Value.ReplyTo.Equals(Sender))
-            {
-                RemoveWaiter(node.Value);
-                Answer(ReserveTimedOut.Instance);
-            }
-            node = next;
-        }
+        DropWaitingReserves(Sender, ReserveTimedOut.Instance);
         Answer(ReserveTimedOut.Instance);
     }
 

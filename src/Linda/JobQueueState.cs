@@ -214,7 +214,12 @@ public sealed class JobQueueState
     {
         if (!CanReserve)
             throw new InvalidOperationException("no job can be reserved now");
-        var e = _ready.Min!;
+        return Lease(_ready.Min!, holder, token);
+    }
+
+    /// <summary>Leases <paramref name="e"/> to <paramref name="holder"/> for its time-to-run.</summary>
+    private Decision Lease(Entry e, string holder, long token)
+    {
         var deadline = Now + e.Job.TimeToRun;
         return Decision.Accept(
             new JobReserved(Now, e.Job.Id, token, deadline, holder),
@@ -232,10 +237,7 @@ public sealed class JobQueueState
             return Decision.Refuse(new NotFound(cmd.JobId ?? ""));
         if (e.State == JobState.Reserved)
             return Decision.Refuse(new Leased(e.Job.Id));
-        var deadline = Now + e.Job.TimeToRun;
-        return Decision.Accept(
-            new JobReserved(Now, e.Job.Id, token, deadline, holder),
-            new Reserved(e.Job, token, deadline, e.Attempts + 1));
+        return Lease(e, holder, token);
     }
 
     /// <summary>Decides a <see cref="JobQueue.Complete"/>.</summary>
