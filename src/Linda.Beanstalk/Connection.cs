@@ -594,18 +594,23 @@ internal sealed class Connection
 
     private async Task Delete(ulong id, PipeWriter output)
     {
-        JobQueue.IReply? reply;
+        JobQueue.IReply? reply = null;
         Tube? tube = null;
-        if (_leases.TryGetValue(id, out var lease))
+        var held = _leases.TryGetValue(id, out var lease);
+        if (held)
         {
-            tube = lease.Tube;
+            tube = lease!.Tube;
             reply = await AskOnLease(id, lease, new JobQueue.Complete(lease.JobId, lease.Token));
         }
-        else if ((tube = await TubeOf(id)) is not null)
-            // beanstalkd answers NOT_FOUND for a job another connection has reserved.
-            reply = await Ask(tube, new JobQueue.Delete(JobNumber(id)) { SpareLeased = true });
-        else
-            reply = new JobQueue.NotFound(id.ToString());
+        // Not held (or its lease has ended meanwhile): beanstalkd deletes a ready, delayed or buried job,
+        // and answers NOT_FOUND for a job another connection has reserved.
+        if (!held || reply is JobQueue.StaleLease or JobQueue.NotReserved)
+        {
+            if ((tube = await TubeOf(id)) is not null)
+                reply = await Ask(tube, new JobQueue.Delete(JobNumber(id)) { SpareLeased = true });
+            else
+                reply = new JobQueue.NotFound(id.ToString());
+        }
         if (reply is JobQueue.Completed or JobQueue.Deleted)
         {
             Interlocked.Increment(ref _counters.Tube(tube!.Name).CmdDelete);

@@ -414,14 +414,16 @@ public sealed class DifferentialSpec(ITestOutputHelper output)
             L("pause-tube default 0"),
             L("reserve-with-timeout 0")),
 
-        S("Deadline_soon_then_the_ttr_runs_out",
-            // ttr 1: the held job is in its last second at once, so both reserves answer DEADLINE_SOON
+        S("Deadline_soon_while_holding_a_job",
+            // ttr 1: the held job is in its last second at once, so both reserves answer DEADLINE_SOON.
+            // What follows the ttr's end is not compared here: beanstalkd 1.12 sometimes never expires the
+            // job of a holder that has gone quiet (reproduced in 1 of 12 to 20 tries on a loaded machine;
+            // the other connection's reserve-with-timeout 10 then answers TIMED_OUT). ServerSpec checks
+            // Linda's expiry (A_job_whose_ttr_runs_out_is_ready_again_and_counted_as_a_timeout).
+            // The holder's delete works whether or not its lease has ended meanwhile (a ready job can be deleted).
             Raw("put 0 0 1 5\r\nbrief\r\nreserve\r\nreserve-with-timeout 0\r\nreserve\r\n", 4),
-            L("reserve-with-timeout 10", on: 1),
-            L("stats-job {id1}", on: 1),
             L("delete {id1}"),
-            L("delete {id1}", on: 1),
-            L("stats")),
+            L("delete {id1}", on: 1)),
 
         S("Deadline_soon_ends_a_wait_in_reserve",
             Put("two seconds", ttr: 2),

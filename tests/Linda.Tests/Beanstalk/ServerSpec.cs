@@ -239,6 +239,37 @@ public sealed class ServerSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_job_whose_ttr_runs_out_is_ready_again_and_counted_as_a_timeout()
+    {
+        using var holder = await Connect();
+        using var other = await Connect();
+        var id = await holder.Put("brief", ttr: 1);
+        await holder.Reserve(id, "brief");
+        Assert.Equal("DEADLINE_SOON", await holder.Ask("reserve"));
+        // The holder goes quiet; its lease ends a second after the reserve and the job is ready for the other.
+        await other.Reserve(id, "brief", "reserve-with-timeout 10");
+        var job = BeanstalkClient.ParseYaml(await other.AskData($"stats-job {id}"));
+        Assert.Equal(("reserved", "2", "1"), (job["state"], job["reserves"], job["timeouts"]));
+        Assert.Equal("NOT_FOUND", await holder.Ask($"delete {id}")); // reserved by the other connection now
+        Assert.Equal("1", BeanstalkClient.ParseYaml(await other.AskData("stats"))["job-timeouts"]);
+        Assert.Equal("DELETED", await other.Ask($"delete {id}"));
+    }
+
+    [Fact]
+    public async Task A_holder_whose_lease_ran_out_can_still_delete_the_ready_job()
+    {
+        using var holder = await Connect();
+        using var watcher = await Connect();
+        var id = await holder.Put("brief", ttr: 1);
+        await holder.Reserve(id, "brief");
+        await Conditions.Until(async () => await watcher.Ask("peek-ready") is var line && line.StartsWith("FOUND", StringComparison.Ordinal)
+            && await watcher.ReadData(5) == "brief", "the job is ready again after its ttr", TimeSpan.FromSeconds(30));
+        // beanstalkd deletes a ready job for anyone, the holder of its ended lease too.
+        Assert.Equal("DELETED", await holder.Ask($"delete {id}"));
+        Assert.Equal("NOT_FOUND", await watcher.Ask($"peek {id}"));
+    }
+
+    [Fact]
     public async Task A_waiting_reserve_is_cut_short_when_a_held_job_reaches_its_safety_margin()
     {
         using var c = await Connect();
