@@ -226,6 +226,16 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new QueuePaused(TIndia, DateTimeOffset.MaxValue));
         Add(new QueueResumed(T0));
         Add(new QueueResumed(TWest));
+        Add(new EventBatch([]), "empty");
+        Add(new EventBatch([new JobPushed(T0, PlainJob, null)]), "one event");
+        Add(new EventBatch(
+        [
+            new JobPushed(TIndia, FancyJob, TWest), new JobReserved(T0, "1", 1, T0.AddSeconds(60), "akka://linda/user/w#1"),
+            new JobTouched(T0, "1", T0.AddSeconds(90)), new JobCompleted(T0, "1"), new JobReleased(TIndia, NonAscii, 0, TWest, "error"),
+            new JobBuried(T0, "1", "reason", 7), new JobsKicked(T0, ["1", NonAscii]), new JobDeleted(TWest, NonAscii),
+            new LeaseLost(T0, "1", 1, "holder died"), new QueuePaused(T0, T0.AddHours(1)), new QueueResumed(TWest),
+        ]), "every kind of event");
+        Add(new EventBatch([new JobPushed(DateTimeOffset.MaxValue, MaxJob, DateTimeOffset.MinValue), new JobPushed(T0, PlainJob, null)]), "large");
 
         // ------------------------------------------------------------ snapshots
         Add(new JobQueueSnapshot("jobs", T0, 1, 0, null, []), "empty");
@@ -294,6 +304,12 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
                 Assert.Equal(e.At, k.At);
                 Assert.Equal(e.At.UtcTicks, k.At.UtcTicks);
                 Assert.True(e.JobIds.SequenceEqual(k.JobIds, StringComparer.Ordinal), "the kicked job ids differ");
+                break;
+            case EventBatch e:
+                var b = (EventBatch)actual;
+                Assert.Equal(e.Events.Count, b.Events.Count);
+                for (var i = 0; i < e.Events.Count; i++)
+                    AssertEquivalent(e.Events[i], b.Events[i]);
                 break;
             case JobQueueSnapshot e:
                 var s = (JobQueueSnapshot)actual;
@@ -425,6 +441,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["eLost"] = "Linda.JobQueue+LeaseLost",
             ["ePau"] = "Linda.JobQueue+QueuePaused",
             ["eRes"] = "Linda.JobQueue+QueueResumed",
+            ["eBatch"] = "Linda.JobQueue+EventBatch",
             // snapshots
             ["sQueue2"] = "Linda.JobQueueSnapshot",
         };
@@ -457,6 +474,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         ["JobReserved"] = new JobReserved(T0, "7", 3, T0.AddSeconds(60), "akka://linda/user/w#1"),
         ["JobReleased"] = new JobReleased(T0, "7", 5, null, "boom"),
         ["JobsKicked"] = new JobsKicked(T0, ["7", "8"]),
+        ["EventBatch"] = new EventBatch([new JobCompleted(T0, "7"), new JobsKicked(T0, ["7", "8"])]),
         ["JobQueueSnapshot"] = new JobQueueSnapshot("jobs", T0, 9, 2, null,
         [
             new JobSnapshot(new Job("7", "jobs", JobPayload.FromJson("send", "[]"), 1, TimeSpan.FromSeconds(60), null, null, T0),
@@ -478,6 +496,8 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         { "eRsv", "839CE6AEDB81DE080237030000000000000083E2A9D2DB81DE0816616B6B613A2F2F6C696E64612F757365722F772331", "JobReserved" },
         { "eRel", "839CE6AEDB81DE08023701050005626F6F6D", "JobReleased" },
         { "eKck", "839CE6AEDB81DE080402370238", "JobsKicked" },
+        // eBatch: the count, then each event's manifest and its bytes
+        { "eBatch", "040565436D70839CE6AEDB81DE08023705654B636B839CE6AEDB81DE080402370238", "EventBatch" },
         { "sQueue1", "056A6F6273839CE6AEDB81DE08120400040237056A6F6273000573656E64025B5D0180989ABC040000839CE6AEDB81DE080E030100839CE6AEDB81DE0803000000000000000183E2A9D2DB81DE08026800020200000000000238056A6F6273000573656E64025B5D0280989ABC04010000839CE6AEDB81DE0810040200839CE6AEDB81DE08000000000000000000000202020000020004626164", "JobQueueSnapshot" },
         // sQueue2: each job ends with its delay (here a raw payload, kind 1, delayed 30 s)
         { "sQueue2", "056A6F6273839CE6AEDB81DE08120400020237056A6F6273010A6265616E7374616C6B0201020180989ABC040000839CE6AEDB81DE080E020101833FC8C0DB81DE08839CE6AEDB81DE08000000000000000000000000000002000000808C8D9E02", "JobQueueSnapshot2" },
@@ -567,6 +587,31 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             Assert.Contains(manifest, e.Message);
             Assert.Contains("left over", e.Message);
         }
+    }
+
+    [Theory]
+    [InlineData("cPush")]
+    [InlineData("rCmp")]
+    [InlineData("sQueue2")]
+    [InlineData("eBatch")]
+    [InlineData("nope")]
+    public void A_batch_that_holds_anything_but_events_fails_with_a_serialization_exception(string inner)
+    {
+        var serializer = LindaFor(PeekReady.Instance);
+        object message = inner switch
+        {
+            "cPush" => new Push("jobs", SimplePayload),
+            "rCmp" => new Completed("1", null),
+            "sQueue2" => new JobQueueSnapshot("jobs", T0, 1, 0, null, []),
+            "eBatch" => new EventBatch([]),
+            _ => new JobCompleted(T0, "1"),
+        };
+        var w = new Wire();
+        w.Int(1);
+        w.String(inner);
+        var bytes = w.ToArray().Concat(serializer.ToBinary(message)).ToArray();
+        var e = AssertFails(serializer, bytes, "eBatch");
+        Assert.Contains($"'{inner}', which is not an event", e.Message);
     }
 
     [Theory]

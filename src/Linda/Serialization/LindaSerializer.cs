@@ -251,6 +251,31 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Add<QueuePaused>("ePau", (w, e) => { w.Time(e.At); w.Time(e.Until); }, r => new QueuePaused(r.Time(), r.Time()));
         Add<QueueResumed>("eRes", (w, e) => w.Time(e.At), r => new QueueResumed(r.Time()));
 
+        // One journal row: the events of one write, each with its own manifest.
+        Add<EventBatch>("eBatch", (w, b) =>
+        {
+            w.Int(b.Events.Count);
+            foreach (var e in b.Events)
+            {
+                var (manifest, write) = Writers.TryGetValue(e.GetType(), out var codec)
+                    ? codec
+                    : throw new ArgumentException($"LindaSerializer can't put {e.GetType()} in a batch");
+                w.String(manifest);
+                write(w, e);
+            }
+        }, r =>
+        {
+            var events = new IEvent[r.Count()];
+            for (var i = 0; i < events.Length; i++)
+            {
+                var manifest = r.SharedString();
+                events[i] = Readers.TryGetValue(manifest, out var read) && read(r) is IEvent e
+                    ? e
+                    : throw new FormatException($"a batch holds a '{manifest}', which is not an event");
+            }
+            return new EventBatch(events);
+        });
+
         // ------------------------------------------------------------ snapshots
         // "sQueue1" snapshots (jobs without their delay) are still read.
         Readers.Add("sQueue1", r => ReadSnapshot(r, withDelay: false));

@@ -50,7 +50,7 @@ public sealed class JobContext
     public int Attempt => Reserved.Attempt;
 
     /// <summary>True when a failure of this attempt buries the job (its retries are used up).</summary>
-    public bool IsLastAttempt => Job.MaxRetries is { } max && Attempt > max;
+    public bool IsLastAttempt => RetryRules.IsLastAttempt(Job, Attempt);
 
     /// <summary>When the lease ends unless it is renewed with <see cref="Touch"/>.</summary>
     public DateTimeOffset LeaseDeadline { get; private set; }

@@ -220,21 +220,27 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         else if (outcome.Bury)
         {
             _log.Warning("job {0}: {1}; burying it", id, outcome.Error);
-            verdict = new Bury(id, r.Token, outcome.Error);
-        }
-        else if (r.Job.MaxRetries is { } max && r.Attempt > max)
-        {
-            _log.Warning("job {0} failed on attempt {1}, its last: {2}", id, r.Attempt, outcome.Error);
-            // A periodic job keeps its schedule: this run is over, the next one comes at its time.
-            verdict = r.Job.IsPeriodic
-                ? new Complete(id, r.Token)
-                : new Bury(id, r.Token, $"failed {r.Attempt} times; last error: {outcome.Error}");
+            verdict = new Bury(id, r.Token, Truncate(outcome.Error, _settings.MaxErrorLength));
         }
         else
         {
-            var backoff = _settings.Backoff(r.Attempt);
-            _log.Info("job {0} failed on attempt {1}, retry in {2:0.###} s: {3}", id, r.Attempt, backoff.TotalSeconds, outcome.Error);
-            verdict = new Release(id, r.Token) { Delay = backoff, Error = Truncate(outcome.Error) };
+            switch (RetryRules.AfterFailedAttempt(r.Job, r.Attempt))
+            {
+                case AfterFailure.Retry:
+                    var backoff = _settings.Backoff(r.Attempt);
+                    _log.Info("job {0} failed on attempt {1}, retry in {2:0.###} s: {3}", id, r.Attempt, backoff.TotalSeconds, outcome.Error);
+                    verdict = new Release(id, r.Token) { Delay = backoff, Error = Truncate(outcome.Error, _settings.MaxErrorLength) };
+                    break;
+                case AfterFailure.NextRun:
+                    // A periodic job keeps its schedule: this run is over, the next one comes at its time.
+                    _log.Warning("job {0} failed on attempt {1}, its last of this run: {2}", id, r.Attempt, outcome.Error);
+                    verdict = new Complete(id, r.Token);
+                    break;
+                default:
+                    _log.Warning("job {0} failed on attempt {1}, its last: {2}", id, r.Attempt, outcome.Error);
+                    verdict = new Bury(id, r.Token, Truncate($"failed {r.Attempt} times; last error: {outcome.Error}", _settings.MaxErrorLength));
+                    break;
+            }
         }
         SendVerdict(verdict);
         if (_draining)
@@ -322,7 +328,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         }
     }
 
-    private static string Truncate(string error) => error.Length <= 2000 ? error : error[..2000];
+    private static string Truncate(string error, int max) => error.Length <= max ? error : error[..max];
 
     private sealed record Running(Reserved Reserved, CancellationTokenSource Cancel);
 

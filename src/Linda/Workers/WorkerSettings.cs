@@ -21,6 +21,12 @@ public sealed record WorkerSettings
     /// <summary>How long a worker waits for the queue to answer a verdict or a touch. <b>Default:</b> 10 s.</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Longest error text a worker reports with a release or bury, in characters: the queue's
+    /// <c>linda.queue.max-text-length</c>, which refuses longer texts. <b>Default:</b> 4096.
+    /// </summary>
+    public int MaxErrorLength { get; init; } = QueueLimits.Default.MaxTextLength;
+
     /// <summary>The defaults.</summary>
     public static WorkerSettings Default { get; } = new();
 

@@ -16,6 +16,13 @@ public sealed record LindaSettings
     /// <summary>Events between snapshots (at least as many as the queue holds jobs); 0 turns snapshots off.</summary>
     public int SnapshotEvery { get; init; } = 10_000;
 
+    /// <summary>
+    /// The largest journal row a queue writes, in (estimated) bytes of its events: events applied while
+    /// a write is in flight all go into the next write as one row, up to this size; the rest into the
+    /// write after it. <b>Default:</b> 1 MiB.
+    /// </summary>
+    public int MaxWriteBytes { get; init; } = 1024 * 1024;
+
     /// <summary>Delete the events and older snapshots a new snapshot makes redundant.</summary>
     public bool DeleteEventsOnSnapshot { get; init; } = true;
 
@@ -83,6 +90,9 @@ public sealed record LindaSettings
                 MaxTextLength = q.GetInt("max-text-length"),
             },
             SnapshotEvery = q.GetInt("snapshot-every"),
+            MaxWriteBytes = q.GetByteSize("max-write-bytes") is var bytes && bytes is >= 1024 and <= int.MaxValue
+                ? (int)bytes
+                : throw new ConfigurationException($"linda.queue.max-write-bytes must be between 1 KiB and 2 GiB, not {bytes}"),
             DeleteEventsOnSnapshot = q.GetBoolean("delete-events-on-snapshot"),
             JournalPluginId = NullIfEmpty(q.GetString("journal-plugin")),
             SnapshotPluginId = NullIfEmpty(q.GetString("snapshot-plugin")),
@@ -113,6 +123,7 @@ public sealed record LindaSettings
                 RetryJitter = w.GetDouble("retry-jitter"),
                 ShutdownGrace = w.GetTimeSpan("shutdown-grace"),
                 AskTimeout = Positive(w, "ask-timeout", "workers"),
+                MaxErrorLength = q.GetInt("max-text-length"),
             },
         };
     }

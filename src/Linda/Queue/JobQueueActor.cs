@@ -1,0 +1,584 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using Akka.Persistence;
+using static Linda.JobQueue;
+
+namespace Linda;
+
+/// <summary>
+/// The persistent actor of one queue. It checks each command against <see cref="JobQueueState"/> and
+/// applies the resulting event at once (so the next command sees it); the event joins the open batch
+/// of <see cref="WriteBatches"/>, which is written as one journal row (<see cref="EventBatch"/>) as soon
+/// as no other write is in flight. A reply goes out from the callback of the write that holds its event,
+/// in order; a reply that changes nothing waits for the writes before it, or goes out at once when none
+/// is pending. So a reply means its event is in the journal, and a busy queue writes everything applied
+/// during one write in the next, as one row.
+/// </summary>
+/// <remarks>
+/// One timer (through <see cref="TimeProvider"/>) wakes the actor at the soonest of: a delayed job's
+/// due time, a lease's deadline, the end of a pause, a waiting reserve's timeout. Holders of leases
+/// and waiting reservers are watched: when one dies, its leases are lost (persisted, the attempt
+/// counts) and its jobs go back to Ready at once.
+/// Create it with <see cref="Props"/>, which puts it under a supervisor that starts it again from
+/// its journal when a write fails.
+/// </remarks>
+public sealed class JobQueueActor : UntypedPersistentActor
+{
+    private readonly string _queue;
+    private readonly LindaSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private JobQueueState _state;
+
+    private readonly WriteBatches _writes;
+    private readonly WaitingReserves _waiting = new();
+    private readonly LeaseHolders _holders;
+    private readonly SnapshotPolicy _snapshots;
+    private readonly CommandCounters _counters = new();
+
+    private ITimer? _timer;
+    private DateTimeOffset? _timerDue;
+    private bool _stopping;
+
+    /// <summary>Use <see cref="Props"/>.</summary>
+    public JobQueueActor(string queue, LindaSettings settings, TimeProvider time)
+    {
+        _queue = queue;
+        _state = new JobQueueState(queue, settings.Limits);
+        _settings = settings;
+        _time = time;
+        _writes = new WriteBatches(settings.MaxWriteBytes);
+        _holders = new LeaseHolders(Context);
+        _snapshots = new SnapshotPolicy(settings.SnapshotEvery);
+        if (settings.JournalPluginId is not null)
+            JournalPluginId = settings.JournalPluginId;
+        if (settings.SnapshotPluginId is not null)
+            SnapshotPluginId = settings.SnapshotPluginId;
+    }
+
+    /// <summary>For tests and tools: the queue replies with a <see cref="JobQueueSnapshot"/> of its whole state.</summary>
+    internal sealed class InspectState
+    {
+        public static readonly InspectState Instance = new();
+    }
+
+    /// <summary>
+    /// Stops the queue once everything it applied is in the journal (the termination message of its
+    /// cluster singleton, so a queue handed to another node never races its own last writes). Commands
+    /// that arrive meanwhile, and reserves still waiting, are answered with <see cref="Unavailable"/>.
+    /// </summary>
+    public sealed class StopGracefully
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly StopGracefully Instance = new();
+    }
+
+    /// <inheritdoc />
+    public override Recovery Recovery => _settings.IgnoreSnapshots ? new Recovery(SnapshotSelectionCriteria.None) : base.Recovery;
+
+    /// <summary>The persistence id of a queue's actor: <c>linda-queue-NAME</c>.</summary>
+    public static string PersistenceIdOf(string queue) => "linda-queue-" + queue;
+
+    /// <inheritdoc />
+    public override string PersistenceId => PersistenceIdOf(_queue);
+
+    /// <summary>
+    /// Props for the queue <paramref name="queue"/>, supervised: when its journal fails a write, the
+    /// actor answers the pending commands with <see cref="WriteFailed"/> and is started again from its
+    /// journal; commands sent meanwhile wait.
+    /// </summary>
+    /// <exception cref="ArgumentException">The queue name is not valid (see <see cref="Names"/>).</exception>
+    public static Props Props(string queue, LindaSettings settings, TimeProvider? time = null)
+    {
+        var invalid = Names.Check(queue, "queue name");
+        if (invalid is not null)
+            throw new ArgumentException(invalid, nameof(queue));
+        var clock = time ?? TimeProvider.System;
+        var child = Akka.Actor.Props.Create(() => new JobQueueActor(queue, settings, clock));
+        return Akka.Actor.Props.Create(() => new QueueSupervisor(child, settings.RestartBackoff, settings.RestartBackoffMax));
+    }
+
+    // ================================================================ recovery
+
+    /// <inheritdoc />
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer { Snapshot: JobQueueSnapshot snapshot }:
+                _state = JobQueueState.FromSnapshot(snapshot, _settings.Limits);
+                _snapshots.Offered(snapshot.Jobs.Count);
+                break;
+            case EventBatch batch:
+                foreach (var e in batch.Events)
+                    _state.Apply(e);
+                _snapshots.Applied(batch.Events.Count);
+                break;
+            case IEvent e: // written one event per row, before batches
+                _state.Apply(e);
+                _snapshots.Applied();
+                break;
+            case RecoveryCompleted:
+                _log.Info("queue {0} recovered at sequence number {1}: {2} ready, {3} delayed, {4} reserved, {5} buried",
+                    _queue, LastSequenceNr, _state.ReadyCount, _state.DelayedCount, _state.ReservedCount, _state.BuriedCount);
+                foreach (var path in _state.Holders.ToArray())
+                    WatchRecoveredHolder(path);
+                AfterCommand();
+                break;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _log.Error(reason, "queue {0} failed to recover (at {1})", _queue, message?.GetType().Name ?? "start");
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    // ================================================================ commands
+
+    /// <inheritdoc />
+    protected override void OnCommand(object message)
+    {
+        if (_stopping)
+        {
+            // Told at once (it reveals nothing): a reply queued behind the writes would come after the stop.
+            if (message is ICommand or InspectState)
+                Sender.Tell(new Unavailable($"queue {_queue} is stopping (moving to another node); nothing changed, send the command again"), Self);
+            return;
+        }
+        if (message is StopGracefully)
+        {
+            OnStopGracefully();
+            return;
+        }
+        _state.Advance(Clock());
+        switch (message)
+        {
+            case Push m: _counters.Count(CountedCommand.Push); Record(_state.Push(m)); break;
+            case Reserve m: _counters.Count(CountedCommand.Reserve); OnReserve(m); break;
+            case Complete m: _counters.Count(CountedCommand.Complete); Verdict(_state.Complete(m)); break;
+            case Release m: _counters.Count(CountedCommand.Release); Verdict(_state.Release(m)); break;
+            case Bury m: _counters.Count(CountedCommand.Bury); Verdict(_state.Bury(m)); break;
+            case Touch m: _counters.Count(CountedCommand.Touch); Verdict(_state.Touch(m)); break;
+            case Kick m: _counters.Count(CountedCommand.Kick); Record(_state.Kick(m)); break;
+            case KickJob m: _counters.Count(CountedCommand.KickJob); Record(_state.KickJob(m)); break;
+            case Delete m: _counters.Count(CountedCommand.Delete); Verdict(_state.Delete(m)); break;
+            case Peek m: _counters.Count(CountedCommand.Peek); Answer(_state.View(m.JobId) ?? (IReply)new NotFound(m.JobId ?? "")); break;
+            case PeekReady: _counters.Count(CountedCommand.PeekReady); Answer(_state.PeekReady() ?? (IReply)new NoJob(JobState.Ready)); break;
+            case PeekDelayed: _counters.Count(CountedCommand.PeekDelayed); Answer(_state.PeekDelayed() ?? (IReply)new NoJob(JobState.Delayed)); break;
+            case PeekBuried: _counters.Count(CountedCommand.PeekBuried); Answer(_state.PeekBuried() ?? (IReply)new NoJob(JobState.Buried)); break;
+            case GetJob m: _counters.Count(CountedCommand.GetJob); Answer(_state.View(m.JobId) ?? (IReply)new NotFound(m.JobId ?? "")); break;
+            case GetStats: _counters.Count(CountedCommand.Stats); Answer(Stats()); break;
+            case Pause m: _counters.Count(CountedCommand.Pause); Record(_state.Pause(m)); break;
+            case JobQueue.Resume: _counters.Count(CountedCommand.Resume); Record(_state.Resume()); break;
+            case ReserveJob m: _counters.Count(CountedCommand.ReserveJob); OnReserveJob(m); break;
+            case CancelReserve: OnCancelReserve(); break;
+            case InspectState: Send(Sender, _state.ToSnapshot()); break;
+            case Tick: _timerDue = null; break; // fired, so no longer armed (it may fire a little early)
+            case Terminated t: HolderGone(t.ActorRef, "died"); break;
+            case ClusterEvent.MemberRemoved r: OnNodeRemoved(r.Member.Address); break;
+            case NodeGone g: OnNodeRemoved(g.Address); break;
+            case SaveSnapshotSuccess s: OnSnapshotSaved(s.Metadata); break;
+            case SaveSnapshotFailure f:
+                _snapshots.Done();
+                _log.Warning(f.Cause, "queue {0}: snapshot at {1} failed", _queue, f.Metadata.SequenceNr);
+                break;
+            case DeleteMessagesSuccess or DeleteSnapshotsSuccess: break;
+            case DeleteMessagesFailure f: _log.Warning(f.Cause, "queue {0}: deleting old events failed", _queue); break;
+            case DeleteSnapshotsFailure f: _log.Warning(f.Cause, "queue {0}: deleting old snapshots failed", _queue); break;
+            default: Unhandled(message); return;
+        }
+        AfterCommand();
+    }
+
+    /// <summary>After every message: serve waiters, set the one timer, write what waits, maybe snapshot.</summary>
+    private void AfterCommand()
+    {
+        ServeWaiters();
+        ScheduleTimer();
+        WriteNext();
+        MaybeSnapshot();
+        _holders.SweepIdle((actor, holder) => _waiting.Of(actor) == 0 && !_state.HoldsLeases(holder.Path));
+    }
+
+    private void OnStopGracefully()
+    {
+        _stopping = true;
+        _log.Info("queue {0} stopping at sequence number {1}", _queue, LastSequenceNr);
+        var unavailable = new Unavailable($"queue {_queue} is stopping (moving to another node); reserve again");
+        foreach (var holder in _waiting.TakeAll())
+            Send(holder, unavailable);
+        if (!_writes.AfterAll(() => Context.Stop(Self)))
+            Context.Stop(Self);
+    }
+
+    // ================================================================ reserving
+
+    private void OnReserve(Reserve m)
+    {
+        if (_state.CheckWait(m.Wait) is { } invalid)
+        {
+            Answer(invalid);
+            return;
+        }
+        if (_holders.CannotHold(Sender))
+        {
+            Answer(new Rejected(RejectReason.NoHolder, "a reserve needs a sender to hold the lease"));
+            return;
+        }
+        var holder = _holders.Of(Sender);
+        if (m.Pull != 0)
+        {
+            if (m.Pull < holder.LastPull)
+                return; // stale: the sender has sent a newer reserve, which gets the answer
+            holder.LastPull = m.Pull;
+            _waiting.Drop(Sender); // older reserves of this sender: the new one replaces them
+        }
+        if (m.HoldsNone)
+            ForgetLostLeases(holder, m.Pull);
+        if (_waiting.Count == 0 && _state.CanReserve)
+        {
+            ReserveFor(Sender, m.Pull);
+            return;
+        }
+        if (m.Wait == TimeSpan.Zero)
+        {
+            Answer(ReserveTimedOut.Instance);
+            return;
+        }
+        _waiting.Add(Sender, _state.Now + m.Wait, m.Pull);
+    }
+
+    /// <summary>
+    /// A holder that says it holds no job: leases still on record for it that were handed out for an
+    /// earlier reserve (or by an earlier run of the queue) never reached it.
+    /// </summary>
+    private void ForgetLostLeases(LeaseHolders.Holder holder, long pull)
+    {
+        var leases = _state.LeasesOf(holder.Path);
+        foreach (var (jobId, token) in leases)
+        {
+            if (pull != 0 && holder.Pulls.GetValueOrDefault(jobId) >= pull)
+                continue;
+            _log.Info("queue {0}: {1} asks for a job without a verdict on {2}; its lease was lost on the way, the job goes back to Ready", _queue, holder.Path, jobId);
+            if (_state.LoseLease(jobId, token, "the lease never reached its holder") is { } evt)
+                Apply(evt);
+        }
+        // Keep the reserve numbers of the leases it still holds only.
+        if (holder.Pulls.Count > 0)
+        {
+            foreach (var jobId in holder.Pulls.Keys.ToArray())
+            {
+                if (!_state.IsLeasedTo(jobId, holder.Path))
+                    holder.Pulls.Remove(jobId);
+            }
+        }
+    }
+
+    private void OnReserveJob(ReserveJob m)
+    {
+        if (_holders.CannotHold(Sender))
+        {
+            Answer(new Rejected(RejectReason.NoHolder, "a reserve needs a sender to hold the lease"));
+            return;
+        }
+        var decision = _state.ReserveJob(m, _holders.Of(Sender).Path, NewToken());
+        if (decision.Event is null)
+            Answer(decision.Reply);
+        else
+            HandOut(Sender, decision, 0);
+    }
+
+    /// <summary>Answers the sender's waiting reserves as timed out, then the cancel itself.</summary>
+    private void OnCancelReserve()
+    {
+        for (var n = _waiting.Drop(Sender); n > 0; n--)
+            Answer(ReserveTimedOut.Instance);
+        Answer(ReserveTimedOut.Instance);
+    }
+
+    private static long NewToken()
+    {
+        long token;
+        do token = Random.Shared.NextInt64(); while (token == 0);
+        return token;
+    }
+
+    private void ReserveFor(IActorRef holderRef, long pull)
+    {
+        var reserved = _state.Reserve(_holders.Of(holderRef).Path, NewToken());
+        HandOut(holderRef, reserved, pull);
+    }
+
+    /// <summary>Hands out the lease <paramref name="reserved"/> decided (a <see cref="JobReserved"/>), durable or early.</summary>
+    private void HandOut(IActorRef holderRef, Decision reserved, long pull)
+    {
+        var evt = (JobReserved)reserved.Event!;
+        var reply = ((Reserved)reserved.Reply) with { Pull = pull };
+        if (pull != 0)
+            _holders.Of(holderRef).Pulls[evt.JobId] = pull;
+        if (_settings.LeaseReply == LeaseReply.Durable || (_settings.LeaseReply == LeaseReply.Auto && !holderRef.Path.Address.HasLocalScope))
+        {
+            // The lease is handed out once its JobReserved is in the journal: a queue that moves to
+            // another node after a crash knows every lease it gave to a node that survived.
+            Apply(evt);
+            _writes.ReplyWithLastEvent(holderRef, reply);
+            return;
+        }
+        // Early: handed out once the job's earlier events are in the journal (its push above all),
+        // without waiting for its own event, which follows; the holder runs the job meanwhile. If the
+        // queue's node dies before that write, the lease is forgotten, the job is Ready after recovery
+        // and the old token is refused; with Auto that only happens to holders on the queue's own node,
+        // which died with it.
+        if (!_writes.ReplyAfterJob(evt.JobId, holderRef, reply))
+            holderRef.Tell(reply, Self);
+        Apply(evt);
+    }
+
+    /// <summary>Hands ready jobs to waiting reservers, oldest first, and times out those whose wait is over.</summary>
+    private void ServeWaiters()
+    {
+        while (_state.CanReserve && _waiting.TryTakeOldest(out var holder, out var pull))
+            ReserveFor(holder, pull);
+        while (_waiting.TryTakeExpired(_state.Now, out var holder))
+            Send(holder, ReserveTimedOut.Instance);
+    }
+
+    // ================================================================ applying, writing and replying
+
+    /// <summary>A command's decision: its event applied and its reply sent once written, or a refusal answered.</summary>
+    private void Record(Decision decision)
+    {
+        if (decision.Event is not { } evt)
+        {
+            Answer(decision.Reply);
+            return;
+        }
+        Apply(evt);
+        _writes.ReplyWithLastEvent(Sender, decision.Reply);
+    }
+
+    /// <summary>
+    /// A verdict or a delete: recorded, and answered once written or, with
+    /// <see cref="LindaSettings.EarlyVerdicts"/>, at once (the write follows; a crash before it loses the verdict).
+    /// </summary>
+    private void Verdict(Decision decision)
+    {
+        if (!_settings.EarlyVerdicts || decision.Event is not { } evt)
+        {
+            Record(decision);
+            return;
+        }
+        Apply(evt);
+        Sender.Tell(decision.Reply, Self);
+    }
+
+    /// <summary>Applies <paramref name="evt"/> to the state now; it is written with the open batch.</summary>
+    private void Apply(IEvent evt)
+    {
+        _state.Apply(evt);
+        _writes.Add(evt);
+        _snapshots.Applied();
+    }
+
+    /// <summary>A reply that changes nothing: after every pending write, or at once when none is pending.</summary>
+    private void Answer(IReply reply) => Send(Sender, reply);
+
+    private void Send(IActorRef to, object message)
+    {
+        if (!_writes.ReplyAfterAll(to, message))
+            to.Tell(message, Self);
+    }
+
+    /// <summary>Writes the oldest waiting batch as one journal row, unless a write is in flight.</summary>
+    private void WriteNext()
+    {
+        if (_writes.StartNext() is { } batch)
+            PersistAsync(new EventBatch(batch.Events), OnWritten);
+    }
+
+    private void OnWritten(EventBatch _)
+    {
+        var batch = _writes.Written();
+        foreach (var (to, message) in batch.Replies)
+            to.Tell(message, Self);
+        if (batch.Then is { } then)
+        {
+            foreach (var action in then)
+                action();
+        }
+        _writes.Recycle(batch);
+        WriteNext();
+        MaybeSnapshot();
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "queue {0}: the journal failed to write at {1}; answering the pending commands and restarting from the journal", _queue, sequenceNr);
+        FailPending($"the journal failed to write: {cause.Message}");
+        // Akka.Persistence stops the actor now; the supervisor starts it again from the journal.
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "queue {0}: the journal rejected the write at {1}; restarting from the journal", _queue, sequenceNr);
+        FailPending($"the journal rejected the write: {cause.Message}");
+        // The state already holds the rejected events: start again from what the journal has.
+        Context.Stop(Self);
+    }
+
+    /// <summary>
+    /// A write failed: nothing in it, or applied after it, will be written. Every reply owed is
+    /// answered <see cref="WriteFailed"/> (no reply may reveal what the restarted queue won't have).
+    /// </summary>
+    private void FailPending(string message)
+    {
+        Context.Parent.Tell(QueueSupervisor.ChildFailing.Instance);
+        var failure = new WriteFailed(message);
+        foreach (var batch in _writes.TakeAll())
+        {
+            foreach (var (to, reply) in batch.Replies)
+            {
+                if (reply is IReply)
+                    to.Tell(failure, Self);
+            }
+        }
+        // Waiting reserves die with this incarnation: say so, so that no one waits for an answer that never comes.
+        var unavailable = new Unavailable($"queue {_queue} is restarting after a failed write; reserve again");
+        foreach (var holder in _waiting.TakeAll())
+            holder.Tell(unavailable, Self);
+    }
+
+    // ================================================================ holders
+
+    private void WatchRecoveredHolder(string path)
+    {
+        switch (_holders.Recovered(path))
+        {
+            case null:
+                _log.Warning("queue {0}: can't resolve lease holder {1}; its leases end at their deadline", _queue, path);
+                break;
+            case { NodeGone: true } recovered:
+                Self.Tell(new NodeGone(recovered.Actor.Path.Address));
+                break;
+        }
+    }
+
+    /// <summary>A recovered holder's node is no longer in the cluster: handled as a command, after recovery.</summary>
+    private sealed record NodeGone(Address Address);
+
+    private void HolderGone(IActorRef actor, string why)
+    {
+        if (_holders.Remove(actor) is not { } holder)
+            return;
+        _waiting.Drop(actor);
+        var leases = _state.LeasesOf(holder.Path);
+        if (leases.Count > 0)
+            _log.Info("queue {0}: lease holder {1} {2} holding {3} jobs; they go back to Ready", _queue, holder.Path, why, leases.Count);
+        foreach (var (jobId, token) in leases)
+        {
+            if (_state.LoseLease(jobId, token, $"lease holder {actor.Path} {why}") is { } evt)
+                Apply(evt);
+        }
+    }
+
+    /// <summary>
+    /// In a cluster, a holder's node that is removed takes its leases with it. DeathWatch says so too,
+    /// but not for a node that was removed before it was watched (a queue that recovered after its old
+    /// node crashed may learn of holders on a node that is already gone: nothing would ever answer).
+    /// </summary>
+    private void OnNodeRemoved(Address address)
+    {
+        foreach (var actor in _holders.OnNode(address))
+            HolderGone(actor, $"was on node {address}, which left the cluster");
+    }
+
+    // ================================================================ time
+
+    private DateTimeOffset Clock() => _time.GetUtcNow();
+
+    private void ScheduleTimer()
+    {
+        var next = _state.NextDueAt;
+        if (_waiting.NextTimeout is { } expires && (next is null || expires < next))
+            next = expires;
+        if (next == _timerDue)
+            return;
+        _timerDue = next;
+        if (next is null)
+        {
+            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            return;
+        }
+        var delay = next.Value - Clock();
+        if (delay < TimeSpan.Zero)
+            delay = TimeSpan.Zero;
+        if (_timer is null)
+        {
+            var self = Self;
+            _timer = _time.CreateTimer(_ => self.Tell(Tick.Instance, ActorRefs.NoSender), null, delay, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            _timer.Change(delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        base.PreStart();
+        _holders.Cluster?.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.MemberRemoved));
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        _timer?.Dispose();
+        _holders.Cluster?.Unsubscribe(Self);
+        base.PostStop();
+    }
+
+    // ================================================================ snapshots
+
+    /// <summary>
+    /// Takes a snapshot when one is due and no event waits for a write: the state then holds exactly
+    /// the rows written or in flight (1..S), and the snapshot is saved under S once they are all written.
+    /// </summary>
+    private void MaybeSnapshot()
+    {
+        if (!_snapshots.Due || !_writes.NothingWaiting)
+            return;
+        var snapshot = _state.ToSnapshot();
+        var sequenceNr = LastSequenceNr + (_writes.InFlight is null ? 0 : 1);
+        var metadata = new SnapshotMetadata(PersistenceId, sequenceNr, _time.GetUtcNow().UtcDateTime);
+        _snapshots.Taken(snapshot.Jobs.Count);
+        var save = () => SnapshotStore.Tell(new SaveSnapshot(metadata, snapshot), Self);
+        if (!_writes.AfterAll(save))
+            save();
+    }
+
+    private void OnSnapshotSaved(SnapshotMetadata metadata)
+    {
+        _snapshots.Done();
+        if (!_settings.DeleteEventsOnSnapshot)
+            return;
+        DeleteMessages(metadata.SequenceNr);
+        DeleteSnapshots(new SnapshotSelectionCriteria(metadata.SequenceNr - 1));
+    }
+
+    // ================================================================ stats
+
+    private QueueStats Stats() =>
+        new(_queue, _state.ReadyCount, _state.UrgentCount, _state.DelayedCount, _state.ReservedCount,
+            _state.BuriedCount, _waiting.Count, _state.TotalJobs, _state.PausedUntil, _counters.ByName(), _state.LeaseTimeouts);
+
+    private sealed class Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+}

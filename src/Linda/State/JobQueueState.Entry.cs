@@ -1,0 +1,82 @@
+using static Linda.JobQueue;
+
+namespace Linda;
+
+// One job's entry in the state, and the orders of the four sets.
+public sealed partial class JobQueueState
+{
+    private sealed class Entry(Job job, long seq)
+    {
+        public readonly Job Job = job;
+        public readonly long Seq = seq;
+        public JobState State;
+        public uint Priority;
+        public DateTimeOffset DueAt;
+        public DateTimeOffset RunDueAt;
+        public TimeSpan Delay;
+        public long Token;
+        public DateTimeOffset Deadline;
+        public string? Holder;
+        public long BuryOrder;
+        public int Attempts;
+        public int Reserves;
+        public int Timeouts;
+        public int Releases;
+        public int Buries;
+        public int Kicks;
+        public string? LastError;
+
+        public JobView ToView() => new(
+            Job, State, Priority, Seq,
+            State == JobState.Delayed ? DueAt : null,
+            State == JobState.Reserved ? Deadline : null,
+            Attempts, Reserves, Timeouts, Releases, Buries, Kicks, LastError, Delay);
+
+        public JobSnapshot ToSnapshot() => new(
+            Job, Seq, State, Priority,
+            State == JobState.Delayed ? DueAt : null,
+            RunDueAt,
+            State == JobState.Reserved ? Token : 0,
+            State == JobState.Reserved ? Deadline : null,
+            State == JobState.Reserved ? Holder : null,
+            State == JobState.Buried ? BuryOrder : 0,
+            Attempts, Reserves, Timeouts, Releases, Buries, Kicks, LastError, Delay);
+    }
+
+    /// <summary>beanstalkd's <c>job_pri_less</c>: priority, then push order.</summary>
+    private sealed class ReadyOrder : IComparer<Entry>
+    {
+        public static readonly ReadyOrder Instance = new();
+        public int Compare(Entry? x, Entry? y)
+        {
+            var c = x!.Priority.CompareTo(y!.Priority);
+            return c != 0 ? c : x.Seq.CompareTo(y.Seq);
+        }
+    }
+
+    private sealed class DueOrder : IComparer<Entry>
+    {
+        public static readonly DueOrder Instance = new();
+        public int Compare(Entry? x, Entry? y)
+        {
+            var c = x!.DueAt.UtcTicks.CompareTo(y!.DueAt.UtcTicks);
+            return c != 0 ? c : x.Seq.CompareTo(y.Seq);
+        }
+    }
+
+    private sealed class DeadlineOrder : IComparer<Entry>
+    {
+        public static readonly DeadlineOrder Instance = new();
+        public int Compare(Entry? x, Entry? y)
+        {
+            var c = x!.Deadline.UtcTicks.CompareTo(y!.Deadline.UtcTicks);
+            return c != 0 ? c : x.Seq.CompareTo(y.Seq);
+        }
+    }
+
+    private sealed class BuryOrder : IComparer<Entry>
+    {
+        public static readonly BuryOrder Instance = new();
+        public int Compare(Entry? x, Entry? y) => x!.BuryOrder.CompareTo(y!.BuryOrder);
+    }
+}
