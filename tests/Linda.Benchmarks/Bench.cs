@@ -9,6 +9,8 @@ using Linda.Persistence;
 using LinqToDB;
 using LinqToDB.Interceptors;
 using Microsoft.Data.Sqlite;
+using Linda.Tests.Infrastructure;
+using Npgsql;
 
 namespace Linda.Benchmarks;
 
@@ -104,6 +106,13 @@ internal sealed class Bench : IAsyncDisposable
 
     public string Folder { get; }
     public string DbPath { get; }
+
+    /// <summary>The PostgreSQL connection string of this bench's database, or null on SQLite.</summary>
+    public string? Postgres => _postgres;
+
+    /// <summary>"sqlite" or "postgres", for the RESULT lines.</summary>
+    public string Store => _postgres is null ? "sqlite" : "postgres";
+
     public ActorSystem? System { get; private set; }
     public ActorSystem Sys => System ?? throw new InvalidOperationException("the system is not running");
     public LindaSettings Settings { get; private set; } = new();
@@ -116,16 +125,23 @@ internal sealed class Bench : IAsyncDisposable
         return string.IsNullOrWhiteSpace(extra) ? config : ConfigurationFactory.ParseString(extra).WithFallback(config);
     }
 
-    public static Bench Create(Options o)
+    /// <summary>
+    /// A fresh bench: a new SQLite file in a new folder, or with <c>--postgres</c> a new database:
+    /// <c>--postgres=auto</c> on a PostgreSQL server this process starts once (fsync on, as a
+    /// production server runs), <c>--postgres=CONNECTION_STRING</c> on that server (its user must be
+    /// allowed to create databases).
+    /// </summary>
+    public static async Task<Bench> CreateAsync(Options o)
     {
         var folder = Directory.CreateTempSubdirectory("linda-bench-").FullName;
         var postgres = o.Str("postgres", "");
-        var bench = new Bench(folder, MakeConfig(o), o.Int("busy-timeout", 0), o.Double("trace-sql", 0), postgres.Length > 0 ? postgres : null);
+        string? database = postgres.Length == 0 ? null : await Databases.CreateAsync(postgres);
+        var bench = new Bench(folder, MakeConfig(o), o.Int("busy-timeout", 0), o.Double("trace-sql", 0), database);
         bench.Start();
         return bench;
     }
 
-    /// <summary>Starts an ActorSystem on the database file (a new one after <see cref="StopAsync"/>).</summary>
+    /// <summary>Starts an ActorSystem on the database (a new one after <see cref="StopAsync"/>).</summary>
     public ActorSystem Start()
     {
         if (System is not null)
@@ -137,6 +153,16 @@ internal sealed class Bench : IAsyncDisposable
             : SqlitePersistence.Setup(DbPath, _config));
         Settings = LindaSettings.Create(System);
         return System;
+    }
+
+    /// <summary>A connection to the bench's database, read only on SQLite.</summary>
+    public DbConnection OpenDatabase()
+    {
+        DbConnection c = _postgres is not null
+            ? new NpgsqlConnection(_postgres)
+            : new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DbPath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        c.Open();
+        return c;
     }
 
     /// <summary>
@@ -250,22 +276,76 @@ internal static class Stat
     }
 }
 
-/// <summary>Process CPU time and GC activity over a measured section.</summary>
+/// <summary>Process CPU time, allocations and GC activity over a measured section.</summary>
 internal sealed class Usage
 {
     private readonly long _start = Stopwatch.GetTimestamp();
     private readonly TimeSpan _cpu = Process.GetCurrentProcess().TotalProcessorTime;
+    private readonly long _allocated = GC.GetTotalAllocatedBytes(precise: true);
     private readonly TimeSpan _gcPause = GC.GetTotalPauseDuration();
     private readonly int _gen0 = GC.CollectionCount(0);
     private readonly int _gen2 = GC.CollectionCount(2);
 
-    /// <summary><c>cpu_pct</c> (of all cores), <c>gc0</c>/<c>gc2</c> collections and <c>gc_pause_ms</c> since this was made.</summary>
-    public string Figures()
+    /// <summary>
+    /// <c>measured_s</c>, <c>cpu_pct</c> (of all cores), <c>cpu_us_per_job</c> and
+    /// <c>alloc_bytes_per_job</c> (the whole process over <paramref name="jobs"/> jobs: queue, journal,
+    /// producers and consumers), <c>gc0</c>/<c>gc2</c> collections and <c>gc_pause_ms</c> since this was made.
+    /// </summary>
+    public string Figures(long jobs)
     {
         var wall = Stat.Seconds(_start, Stopwatch.GetTimestamp());
         var cpu = (Process.GetCurrentProcess().TotalProcessorTime - _cpu).TotalSeconds;
-        return $"cpu_pct={Stat.F(100 * cpu / wall / Environment.ProcessorCount, 0)} gc0={GC.CollectionCount(0) - _gen0} gc2={GC.CollectionCount(2) - _gen2} " +
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - _allocated;
+        return $"measured_s={Stat.F(wall, 2)} cpu_pct={Stat.F(100 * cpu / wall / Environment.ProcessorCount, 0)} " +
+               $"cpu_us_per_job={Stat.F(cpu * 1e6 / Math.Max(1, jobs), 1)} alloc_bytes_per_job={Stat.F(allocated / (double)Math.Max(1, jobs), 0)} " +
+               $"gc0={GC.CollectionCount(0) - _gen0} gc2={GC.CollectionCount(2) - _gen2} " +
                $"gc_pause_ms={Stat.F((GC.GetTotalPauseDuration() - _gcPause).TotalMilliseconds, 0)}";
+    }
+}
+
+/// <summary>The benchmark's PostgreSQL databases: a new database per bench.</summary>
+internal static class Databases
+{
+    private static PostgresServer? _server;
+    private static readonly SemaphoreSlim Lock = new(1, 1);
+
+    /// <summary>A new database: on a server started once (<c>auto</c>), or on the server of a connection string.</summary>
+    public static async Task<string> CreateAsync(string postgres)
+    {
+        if (postgres != "auto")
+        {
+            var given = new NpgsqlConnectionStringBuilder(postgres);
+            var name = "linda_bench_" + Guid.NewGuid().ToString("N")[..12];
+            await using var c = new NpgsqlConnection(given.ConnectionString);
+            await c.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", c);
+            await create.ExecuteNonQueryAsync();
+            given.Database = name;
+            return given.ConnectionString;
+        }
+        await Lock.WaitAsync();
+        try
+        {
+            if (_server is null)
+            {
+                // fsync and synchronous_commit on, as a production server runs: a write is on the disk when acknowledged.
+                _server = await PostgresServer.StartAsync(durable: true);
+                Console.Error.WriteLine($"# PostgreSQL started on port {_server.Port} (fsync on)");
+            }
+        }
+        finally
+        {
+            Lock.Release();
+        }
+        return await _server.CreateDatabaseAsync();
+    }
+
+    /// <summary>Stops the server started for <c>auto</c>, if any.</summary>
+    public static async Task StopAsync()
+    {
+        if (_server is not null)
+            await _server.DisposeAsync();
+        _server = null;
     }
 }
 

@@ -88,15 +88,25 @@ internal static partial class Program
                 case "workers": await ModeWorkers(o, o.N); break;
                 case "failover": await ModeFailover(o); break;
                 case "all":
-                    await ModePush(o, null);
-                    await ModeCycle(o, null);
-                    await ModeLatency(o, null);
-                    await ModeDelayed(o, null);
-                    await ModeRecovery(o, null);
-                    await ModeWorkers(o, null);
+                    // One warm-up, then each mode of --modes in turn (default: all but failover and compare).
+                    foreach (var mode in o.Str("modes", "push,cycle,latency,delayed,recovery,workers").Split(','))
+                    {
+                        Func<Options, int?, Task> run = mode switch
+                        {
+                            "push" => ModePush,
+                            "cycle" => ModeCycle,
+                            "latency" => ModeLatency,
+                            "delayed" => ModeDelayed,
+                            "recovery" => ModeRecovery,
+                            "workers" => ModeWorkers,
+                            _ => throw new ArgumentException($"--modes: unknown mode '{mode}'"),
+                        };
+                        await run(o, null);
+                    }
                     break;
+                case "compare": await ModeCompare(o); break;
                 default:
-                    Console.Error.WriteLine("usage: Linda.Benchmarks push|cycle|latency|delayed|recovery|workers|failover|all [N] [--key=value ...]");
+                    Console.Error.WriteLine("usage: Linda.Benchmarks push|cycle|latency|delayed|recovery|workers|failover|all|compare [N] [--key=value ...]");
                     return 2;
             }
             return 0;
@@ -106,23 +116,27 @@ internal static partial class Program
             Console.Error.WriteLine($"FAILED: {e}");
             return 1;
         }
+        finally
+        {
+            await Databases.StopAsync();
+        }
     }
 
     // ================================================================ push
 
     private static async Task ModePush(Options o, int? count)
     {
-        var n = count ?? 50_000;
+        await WarmUp(o);
+        var n = Size(o, count, _warmPush);
         var producers = o.Int("producers", 4);
         var window = o.Int("window", 200);
         var driver = o.Str("driver", "actor");
-        await using var b = Bench.Create(o);
-        await WarmUp(b, o);
+        await using var b = await Bench.CreateAsync(o);
 
         var q = await b.StartedQueue("bench");
         var usage = new Usage();
         var (seconds, ids) = await RunPush(b, q, "bench", n, producers, window, driver);
-        var figures = usage.Figures();
+        var figures = usage.Figures(n);
         if (ids.Distinct().Count() != n)
             throw new InvalidOperationException($"push: {ids.Distinct().Count()} distinct job ids, expected {n}");
         var stats = await q.Ask<QueueStats>(GetStats.Instance, AskTimeout);
@@ -130,8 +144,9 @@ internal static partial class Program
             throw new InvalidOperationException($"push: queue has {stats.Ready} ready jobs, expected {n}");
         TraceSummary(o, "push");
         Console.Error.WriteLine($"# push: {n} jobs acknowledged in {seconds:F3} s, queue holds {stats.Ready} ready");
-        Console.WriteLine($"RESULT mode=push n={n} producers={producers} window={window} driver={driver} payload_bytes={Payload100.Size} " +
-                          $"push_s={Stat.F(seconds, 3)} push_jobs_per_s={Stat.F(n / seconds, 0)} {figures} {JournalWrites(b.DbPath, "bench")}");
+        Console.WriteLine($"RESULT mode=push store={b.Store} n={n} producers={producers} window={window} driver={driver} payload_bytes={Payload100.Size} " +
+                          $"push_s={Stat.F(seconds, 3)} push_jobs_per_s={Stat.F(n / seconds, 0)} {figures} {JournalWrites(b, "bench", n)}");
+        await q.GracefulStop(TimeSpan.FromSeconds(30));
     }
 
     /// <summary>
@@ -195,23 +210,22 @@ internal static partial class Program
 
     private static async Task ModeCycle(Options o, int? count)
     {
-        var n = count ?? 50_000;
+        await WarmUp(o);
         var producers = o.Int("producers", 4);
         var consumers = o.Int("consumers", 4);
         var window = o.Int("window", 200);
         var driver = o.Str("driver", "actor");
         var shapes = o.Str("slots", "25,1").Split(',').Select(int.Parse).ToArray();
-        await using var b = Bench.Create(o);
-        await WarmUp(b, o);
         foreach (var slots in shapes)
         {
+            var n = Size(o, count, slots == 1 ? _warmCycle1 : _warmCycle25);
+            await using var b = await Bench.CreateAsync(o);
             var r = await RunCycle(b, $"cycle-s{slots}", n, producers, consumers, slots, window, driver);
             Console.Error.WriteLine($"# cycle slots={slots}: all {n} pushed after {r.PushSeconds:F3} s, the {n}-th completed after {r.CycleSeconds:F3} s; " +
                                     $"verified: each job completed exactly once, queue has 0 ready/reserved/delayed/buried ({r.Stats.Waiting} waits left)");
-            Console.WriteLine($"RESULT mode=cycle slots={slots} n={n} producers={producers} consumers={consumers} window={window} driver={driver} " +
+            Console.WriteLine($"RESULT mode=cycle store={b.Store} slots={slots} n={n} producers={producers} consumers={consumers} window={window} driver={driver} " +
                               $"push_s={Stat.F(r.PushSeconds, 3)} cycle_s={Stat.F(r.CycleSeconds, 3)} cycle_jobs_per_s={Stat.F(n / r.CycleSeconds, 0)} " +
                               $"redelivered={r.Redelivered} {r.Figures}");
-            await Task.Delay(500); // let the snapshot writes and event deletions of this queue settle
             TraceSummary(o, $"cycle slots={slots}");
         }
     }
@@ -242,7 +256,7 @@ internal static partial class Program
         var tDone = await Stat.Within(tracker.Done.Task, RunTimeout, $"cycle consumers ({tracker.CompletedCount} of {n} completed)");
         var (stalls, stallMs, longestMs) = tracker.Stalls;
         var figures = $"stalls_50ms={stalls} stall_ms={Stat.F(stallMs, 0)} longest_gap_ms={Stat.F(longestMs, 1)} " +
-                      usage.Figures() + " " + JournalWrites(b.DbPath, queue);
+                      usage.Figures(n) + " " + JournalWrites(b, queue, 3L * n);
 
         await Task.WhenAll(workers.Select(w => w.GracefulStop(TimeSpan.FromSeconds(10))));
         var stats = await q.Ask<QueueStats>(GetStats.Instance, AskTimeout);
@@ -299,20 +313,28 @@ internal static partial class Program
 
     // ================================================================ warm-up
 
+    /// <summary>What the warm-up measured last, to size the measured runs (jobs/s); 0 before it ran.</summary>
+    private static double _warmPush, _warmCycle25, _warmCycle1;
+
+    private static bool _warm;
+
     /// <summary>
-    /// Runs pushes and both cycle shapes on throwaway queues for <c>--warmup</c> seconds (default 10), so
-    /// the JIT has compiled (and re-compiled at tier 1) the hot paths before anything is measured;
-    /// throughput kept rising for about 8 s of warm-up here.
+    /// Once per process: runs pushes and both cycle shapes on throwaway queues of a bench of their own
+    /// for <c>--warmup</c> seconds (default 30), so the JIT has compiled (and re-compiled at tier 1) the
+    /// hot paths before anything is measured: after a 10 s warm-up, 18-37% of the CPU was still the JIT.
+    /// Its last round's rates size the measured runs (see <see cref="Size"/>).
     /// </summary>
-    private static async Task WarmUp(Bench b, Options o)
+    private static async Task WarmUp(Options o)
     {
-        var seconds = o.Double("warmup", 10);
-        if (seconds <= 0)
+        var seconds = o.Double("warmup", 30);
+        if (_warm || seconds <= 0)
             return;
+        _warm = true;
         var producers = o.Int("producers", 4);
         var consumers = o.Int("consumers", 4);
         var window = o.Int("window", 200);
         var driver = o.Str("driver", "actor");
+        await using var b = await Bench.CreateAsync(o);
         var sw = Stopwatch.StartNew();
         var round = 0;
         do
@@ -320,39 +342,54 @@ internal static partial class Program
             round++;
             var name = $"warm-push-{round}";
             var q = await b.StartedQueue(name);
-            var (pushSeconds, _) = await RunPush(b, q, name, 10_000, producers, window, driver);
+            var (pushSeconds, _) = await RunPush(b, q, name, 20_000, producers, window, driver);
             await q.GracefulStop(TimeSpan.FromSeconds(10));
-            var c25 = await RunCycle(b, $"warm-s25-{round}", 10_000, producers, consumers, 25, window, driver);
-            var c1 = await RunCycle(b, $"warm-s1-{round}", 2_000, producers, consumers, 1, window, driver);
-            Console.Error.WriteLine($"# warm-up round {round}: push {10_000 / pushSeconds:F0}/s, cycle slots=25 {10_000 / c25.CycleSeconds:F0}/s, slots=1 {2_000 / c1.CycleSeconds:F0}/s");
+            var c25 = await RunCycle(b, $"warm-s25-{round}", 20_000, producers, consumers, 25, window, driver);
+            var c1 = await RunCycle(b, $"warm-s1-{round}", 10_000, producers, consumers, 1, window, driver);
+            (_warmPush, _warmCycle25, _warmCycle1) = (20_000 / pushSeconds, 20_000 / c25.CycleSeconds, 10_000 / c1.CycleSeconds);
+            Console.Error.WriteLine($"# warm-up round {round}: push {_warmPush:F0}/s, cycle slots=25 {_warmCycle25:F0}/s, slots=1 {_warmCycle1:F0}/s");
         } while (sw.Elapsed.TotalSeconds < seconds);
-        await Task.Delay(500); // snapshot writes of the warm-up queues finish
         TraceSummary(o, "warm-up");
-        Console.Error.WriteLine($"# warm-up: {round} rounds (10k pushes, 10k cycles slots=25, 2k cycles slots=1) in {sw.Elapsed.TotalSeconds:F1} s");
+        Console.Error.WriteLine($"# warm-up: {round} rounds (20k pushes, 20k cycles slots=25, 10k cycles slots=1) in {sw.Elapsed.TotalSeconds:F1} s");
+    }
+
+    /// <summary>
+    /// How many jobs a measured run takes: the N given, or enough for <c>--seconds</c> (default 5) of
+    /// measured work at the warm-up's rate <paramref name="rate"/> (with a margin), at least 50,000.
+    /// </summary>
+    private static int Size(Options o, int? given, double rate)
+    {
+        if (given is { } n)
+            return n;
+        var seconds = o.Double("seconds", 5);
+        return (int)Math.Min(20_000_000, Math.Max(50_000, Math.Ceiling(rate * seconds * 1.3 / 1000) * 1000));
     }
 
     // ================================================================ latency
 
     private static async Task ModeLatency(Options o, int? count)
     {
+        await WarmUp(o);
+        // Given M: that many jobs; else as many as --seconds (5) of measured jobs take, at least 1,000.
+        var seconds = count is null ? o.Double("seconds", 5) : 0;
         var m = count ?? 1000;
         const int warmIterations = 200;
-        await using var b = Bench.Create(o);
-        await WarmUp(b, o);
+        await using var b = await Bench.CreateAsync(o);
 
         var q = await b.StartedQueue("latency");
         var probe = new LatencyProbe();
         var consumer = b.Sys.ActorOf(Props.Create(() => new LatencyConsumer(probe)), "latency-consumer");
         consumer.Tell(new LatencyConsumer.Start(q));
-        await Task.Delay(200); // the consumer's reserve is waiting: the queue is idle
+        await Conditions(async () => (await q.Ask<QueueStats>(GetStats.Instance, AskTimeout)).Waiting == 1, "the consumer's reserve waits"); // the queue is idle
 
-        var lat = new double[m];
-        var putRtt = new double[m];
+        var lat = new List<double>();
+        var putRtt = new List<double>();
+        var measured = Stopwatch.StartNew();
         // The driver blocks (sleeps, waits): it runs on its own thread, never on a thread-pool thread
         // the actors and the journal need.
         await OnOwnThread(() =>
         {
-            for (var i = -warmIterations; i < m; i++)
+            for (var i = -warmIterations; i < m || measured.Elapsed.TotalSeconds < seconds; i++)
             {
                 Thread.Sleep(1); // idle gap between jobs
                 var t0 = Stopwatch.GetTimestamp();
@@ -366,19 +403,37 @@ internal static partial class Program
                 if (probe.Failure is not null)
                     throw new InvalidOperationException($"latency: consumer got {probe.Failure}");
                 if (i < 0)
+                {
+                    measured.Restart();
                     continue;
-                lat[i] = Stat.Us(probe.ReservedAt - t0);
-                putRtt[i] = Stat.Us(tAck - t0);
+                }
+                lat.Add(Stat.Us(probe.ReservedAt - t0));
+                putRtt.Add(Stat.Us(tAck - t0));
             }
         });
+        var measuredSeconds = measured.Elapsed.TotalSeconds;
         await consumer.GracefulStop(TimeSpan.FromSeconds(10));
         var stats = await q.Ask<QueueStats>(GetStats.Instance, AskTimeout);
         if (stats.Jobs != 0)
             throw new InvalidOperationException($"latency: queue not empty at the end: {stats}");
-        Console.Error.WriteLine($"# latency: {m} jobs (after {warmIterations} unrecorded), push sent -> Reserved received by the waiting consumer");
-        Console.WriteLine($"RESULT mode=latency m={m} p50_us={Stat.F(Stat.Pct(lat, 50), 1)} p90_us={Stat.F(Stat.Pct(lat, 90), 1)} " +
-                          $"p99_us={Stat.F(Stat.Pct(lat, 99), 1)} max_us={Stat.F(lat.Max(), 1)} " +
-                          $"put_rtt_p50_us={Stat.F(Stat.Pct(putRtt, 50), 1)} put_rtt_p99_us={Stat.F(Stat.Pct(putRtt, 99), 1)}");
+        var l = lat.ToArray();
+        var r = putRtt.ToArray();
+        Console.Error.WriteLine($"# latency: {l.Length} jobs (after {warmIterations} unrecorded) in {measuredSeconds:F1} s, push sent -> Reserved received by the waiting consumer");
+        Console.WriteLine($"RESULT mode=latency store={b.Store} m={l.Length} measured_s={Stat.F(measuredSeconds, 1)} p50_us={Stat.F(Stat.Pct(l, 50), 1)} p90_us={Stat.F(Stat.Pct(l, 90), 1)} " +
+                          $"p99_us={Stat.F(Stat.Pct(l, 99), 1)} max_us={Stat.F(l.Max(), 1)} " +
+                          $"put_rtt_p50_us={Stat.F(Stat.Pct(r, 50), 1)} put_rtt_p99_us={Stat.F(Stat.Pct(r, 99), 1)}");
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 10 ms for up to 30 s.</summary>
+    private static async Task Conditions(Func<Task<bool>> condition, string what)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (sw.Elapsed > TimeSpan.FromSeconds(30))
+                throw new TimeoutException($"waited 30 s for: {what}");
+            await Task.Delay(10);
+        }
     }
 
     // ================================================================ delayed
@@ -390,8 +445,8 @@ internal static partial class Program
         var slots = o.Int("slots-delayed", o.Int("slots", 1));
         var paceMs = o.Int("pace", 0);
         var delay = TimeSpan.FromSeconds(1);
-        await using var b = Bench.Create(o);
-        await WarmUp(b, o);
+        await WarmUp(o);
+        await using var b = await Bench.CreateAsync(o);
 
         var q = await b.StartedQueue("delayed");
         var tracker = new Tracker(m);
@@ -438,7 +493,7 @@ internal static partial class Program
         if (stats.Jobs != 0 || tracker.Duplicates != 0)
             throw new InvalidOperationException($"delayed: queue not empty or duplicates at the end: {stats}, duplicates={tracker.Duplicates}");
         Console.Error.WriteLine($"# delayed: {m} jobs with delay 1 s, pace {paceMs} ms, {consumers} consumers x {slots} slots; lateness = Reserved received - (push sent + 1 s)");
-        Console.WriteLine($"RESULT mode=delayed m={m} consumers={consumers} slots={slots} pace_ms={paceMs} " +
+        Console.WriteLine($"RESULT mode=delayed store={b.Store} m={m} consumers={consumers} slots={slots} pace_ms={paceMs} " +
                           $"lateness_p50_ms={Stat.F(Stat.Pct(late, 50), 2)} lateness_p90_ms={Stat.F(Stat.Pct(late, 90), 2)} " +
                           $"lateness_p99_ms={Stat.F(Stat.Pct(late, 99), 2)} lateness_max_ms={Stat.F(late.Max(), 2)} lateness_min_ms={Stat.F(late.Min(), 2)}");
     }
@@ -452,7 +507,9 @@ internal static partial class Program
         var window = o.Int("window", 500);
         var driver = o.Str("driver", "actor");
         const string name = "recovery";
-        await using var b = Bench.Create(o);
+        if (o.Str("postgres", "").Length > 0)
+            throw new ArgumentException("recovery runs on SQLite only (it reads the file's sizes and pages)");
+        await using var b = await Bench.CreateAsync(o);
         var persistenceId = JobQueueActor.PersistenceIdOf(name);
 
         var q = await b.StartedQueue(name);
@@ -544,27 +601,22 @@ internal static partial class Program
     }
 
     /// <summary>
-    /// How the queue's events went to the journal: Akka.Persistence.Sql stamps every row of one
-    /// WriteMessages (one transaction) with the same <c>created</c> time, so the distinct values count
-    /// the journal writes. Rows deleted after a snapshot are not seen (run with
-    /// <c>linda.queue.snapshot-every = 0</c> to see them all).
+    /// How the queue's events went to the journal: one row per write, so the highest sequence number
+    /// (in the journal or a snapshot: rows a snapshot covers are deleted) counts the writes, and
+    /// <paramref name="events"/> (how many the run applied) over it is the events per write.
     /// </summary>
-    private static string JournalWrites(string dbPath, string queue)
+    private static string JournalWrites(Bench b, string queue, long events)
     {
-        if (!File.Exists(dbPath))
-            return "";
-        using var c = OpenReadOnly(dbPath);
+        using var c = b.OpenDatabase();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT COUNT(*), COUNT(DISTINCT created), MIN(created), MAX(created) FROM journal WHERE persistence_id = $p";
-        cmd.Parameters.AddWithValue("$p", JobQueueActor.PersistenceIdOf(queue));
-        using var r = cmd.ExecuteReader();
-        r.Read();
-        long rows = r.GetInt64(0), writes = r.GetInt64(1);
-        if (writes == 0)
-            return "journal_rows_seen=0";
-        var spanMs = (r.GetInt64(3) - r.GetInt64(2)) / (double)TimeSpan.TicksPerMillisecond;
-        return $"journal_rows_seen={rows} journal_writes_seen={writes} events_per_write={Stat.F(rows / (double)writes, 1)} " +
-               $"ms_per_write={Stat.F(spanMs / Math.Max(1, writes - 1), 3)}";
+        cmd.CommandText = "SELECT COALESCE(MAX(sequence_number), 0) FROM (SELECT sequence_number FROM journal WHERE persistence_id = @p " +
+                          "UNION ALL SELECT sequence_number FROM snapshot WHERE persistence_id = @p) AS s";
+        var p = cmd.CreateParameter();
+        p.ParameterName = "@p";
+        p.Value = JobQueueActor.PersistenceIdOf(queue);
+        cmd.Parameters.Add(p);
+        var writes = Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        return $"journal_writes={writes} events_per_write={Stat.F(events / (double)Math.Max(1, writes), 1)}";
     }
 
     private sealed record DbInfo(long JournalRows, long JournalMinSeq, long JournalMaxSeq, long EventsAfterSnapshot,

@@ -28,36 +28,41 @@ internal static partial class Program
     /// </summary>
     private static async Task ModeWorkers(Options o, int? count)
     {
-        var n = count ?? 50_000;
+        await WarmUp(o);
         var producers = o.Int("producers", 4);
         var window = o.Int("window", 200);
         var driver = o.Str("driver", "actor");
         var sizes = o.Str("workers", "4,16").Split(',').Select(int.Parse).ToArray();
-        await using var b = Bench.Create(o);
-        await WarmUp(b, o);
-        if (o.Double("warmup", 10) > 0)
+        var rates = new Dictionary<int, double>();
+        if (o.Double("warmup", 30) > 0)
         {
-            // The worker path (JobWorker, JobContext, DI scope, PipeTo) gets its JIT too.
-            foreach (var size in sizes)
+            // The worker path (JobWorker, JobContext, DI scope, PipeTo) gets its JIT too, and sizes the runs.
+            await using var warm = await Bench.CreateAsync(o);
+            for (var round = 0; round < 3; round++)
             {
-                var w = await RunWorkers(b, $"warm-workers-{size}", 10_000, size, producers, window, driver);
-                Console.Error.WriteLine($"# warm-up workers={size}: {10_000 / w.EmptySeconds:F0}/s");
+                foreach (var size in sizes)
+                {
+                    var w = await RunWorkers(warm, $"warm-workers-{size}-{round}", 20_000, size, producers, window, driver);
+                    rates[size] = 20_000 / w.EmptySeconds;
+                    Console.Error.WriteLine($"# warm-up workers={size}: {rates[size]:F0}/s");
+                }
             }
         }
         foreach (var size in sizes)
         {
+            var n = Size(o, count, rates.GetValueOrDefault(size, _warmCycle1));
+            await using var b = await Bench.CreateAsync(o);
             var r = await RunWorkers(b, $"workers-{size}", n, size, producers, window, driver);
             var rate = n / r.EmptySeconds;
             Console.Error.WriteLine($"# workers={size}: all {n} pushed after {r.PushSeconds:F3} s, the {n}-th handler run after {r.HandledSeconds:F3} s, " +
                                     $"queue empty (every Complete persisted) after {r.EmptySeconds:F3} s; verified: each job ran exactly once");
             Console.Error.WriteLine($"# workers={size}: {rate:F0} jobs/s = {rate / HangfireInMemory:F2} x Hangfire in-memory (~{HangfireInMemory:F0}/s), " +
                                     $"{rate / HangfireSqlite:F0} x Hangfire SQLite (~{HangfireSqlite:F0}/s); goal >= {WorkersGoal:F0}/s {(rate >= WorkersGoal ? "met" : "NOT met")}");
-            Console.WriteLine($"RESULT mode=workers workers={size} n={n} producers={producers} window={window} driver={driver} payload_bytes={NoopPayload100.Size} " +
+            Console.WriteLine($"RESULT mode=workers store={b.Store} workers={size} n={n} producers={producers} window={window} driver={driver} payload_bytes={NoopPayload100.Size} " +
                               $"push_s={Stat.F(r.PushSeconds, 3)} handled_s={Stat.F(r.HandledSeconds, 3)} empty_s={Stat.F(r.EmptySeconds, 3)} " +
                               $"handled_jobs_per_s={Stat.F(n / r.HandledSeconds, 0)} workers_jobs_per_s={Stat.F(rate, 0)} " +
                               $"vs_hangfire_mem={Stat.F(rate / HangfireInMemory, 2)} vs_hangfire_sqlite={Stat.F(rate / HangfireSqlite, 0)} " +
                               $"redelivered={r.Redelivered} {r.Figures}");
-            await Task.Delay(500); // snapshot writes and event deletions of this queue settle
             TraceSummary(o, $"workers={size}");
         }
     }
@@ -114,7 +119,7 @@ internal static partial class Program
         var tEmpty = Stopwatch.GetTimestamp();
         var (stalls, stallMs, longestMs) = tracker.Stalls;
         var figures = $"stalls_50ms={stalls} stall_ms={Stat.F(stallMs, 0)} longest_gap_ms={Stat.F(longestMs, 1)} stats_polls={polls} " +
-                      usage.Figures() + " " + JournalWrites(b.DbPath, queue);
+                      usage.Figures(n) + " " + JournalWrites(b, queue, 3L * n);
 
         await pool.GracefulStop(TimeSpan.FromSeconds(10));
         var pushedIds = pushed.SelectMany(x => x).ToHashSet();

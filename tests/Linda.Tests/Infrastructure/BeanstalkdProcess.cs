@@ -13,8 +13,11 @@ public sealed class BeanstalkdProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringWriter _stderr;
 
-    private BeanstalkdProcess(Process process, StringWriter stderr, int port)
+    private readonly TempFolder? _binlog;
+
+    private BeanstalkdProcess(Process process, StringWriter stderr, int port, TempFolder? binlog)
     {
+        _binlog = binlog;
         _process = process;
         _stderr = stderr;
         Port = port;
@@ -23,8 +26,12 @@ public sealed class BeanstalkdProcess : IAsyncDisposable
     /// <summary>The port clients connect to on 127.0.0.1.</summary>
     public int Port { get; }
 
-    /// <summary>Starts beanstalkd and waits until its port accepts; <paramref name="maxJobSize"/> is its <c>-z</c>.</summary>
-    public static async Task<BeanstalkdProcess> StartAsync(int? maxJobSize = null)
+    /// <summary>
+    /// Starts beanstalkd and waits until its port accepts; <paramref name="maxJobSize"/> is its <c>-z</c>;
+    /// <paramref name="binlog"/> keeps its binlog (<c>-b</c>, in a folder of its own, deleted on dispose)
+    /// with beanstalkd's default fsync policy (at most every 50 ms).
+    /// </summary>
+    public static async Task<BeanstalkdProcess> StartAsync(int? maxJobSize = null, bool binlog = false)
     {
         var executable = Find()
             ?? throw new InvalidOperationException("beanstalkd is not installed (no /usr/bin/beanstalkd, none on PATH): apt-get install beanstalkd (.ci/run does)");
@@ -33,7 +40,7 @@ public sealed class BeanstalkdProcess : IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             var port = TestPrograms.FreePort();
-            var server = Start(executable, port, maxJobSize);
+            var server = Start(executable, port, maxJobSize, binlog ? new TempFolder("beanstalkd-binlog") : null);
             if (await server.AcceptsAsync())
                 return server;
             var exitCode = server._process.ExitCode;
@@ -53,7 +60,7 @@ public sealed class BeanstalkdProcess : IAsyncDisposable
             .FirstOrDefault(File.Exists);
     }
 
-    private static BeanstalkdProcess Start(string executable, int port, int? maxJobSize)
+    private static BeanstalkdProcess Start(string executable, int port, int? maxJobSize, TempFolder? binlog)
     {
         var start = new ProcessStartInfo(executable, ["-l", "127.0.0.1", "-p", port.ToString()])
         {
@@ -66,6 +73,11 @@ public sealed class BeanstalkdProcess : IAsyncDisposable
             start.ArgumentList.Add("-z");
             start.ArgumentList.Add(size.ToString());
         }
+        if (binlog is not null)
+        {
+            start.ArgumentList.Add("-b");
+            start.ArgumentList.Add(binlog.Path);
+        }
         var stderr = new StringWriter();
         var process = Process.Start(start)!;
         process.ErrorDataReceived += (_, e) =>
@@ -77,7 +89,7 @@ public sealed class BeanstalkdProcess : IAsyncDisposable
         process.OutputDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        return new BeanstalkdProcess(process, stderr, port);
+        return new BeanstalkdProcess(process, stderr, port, binlog);
     }
 
     /// <summary>True once the port accepts a connection; false if beanstalkd exited first.</summary>
@@ -110,5 +122,6 @@ public sealed class BeanstalkdProcess : IAsyncDisposable
             _process.Kill();
         await _process.WaitForExitAsync();
         _process.Dispose();
+        _binlog?.Dispose();
     }
 }

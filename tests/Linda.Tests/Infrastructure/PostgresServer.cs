@@ -28,7 +28,12 @@ public sealed class PostgresServer : IAsyncDisposable
     public string ConnectionString(string database) =>
         new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = "postgres", Database = database, Pooling = true }.ToString();
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <summary>
+    /// Starts a server. For the specs it runs without fsync (a crash of the machine is not what they
+    /// test); <paramref name="durable"/> keeps fsync and synchronous commits on, as a production server
+    /// runs, for the benchmarks.
+    /// </summary>
+    public static async Task<PostgresServer> StartAsync(bool durable = false)
     {
         var bin = Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "initdb"))).OrderBy(d => d).LastOrDefault()
@@ -42,7 +47,8 @@ public sealed class PostgresServer : IAsyncDisposable
             await RunAsync("chown", ["postgres:postgres", data], asPostgres: false, workdir: "/tmp");
         var server = new PostgresServer(bin, data, TestPrograms.FreePort(), asPostgres);
         await server.RunBinAsync("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-        var options = $"-c listen_addresses=127.0.0.1 -p {server.Port} -k /tmp -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+        var options = $"-c listen_addresses=127.0.0.1 -p {server.Port} -k /tmp -c max_connections=200"
+                      + (durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
         await server.RunBinAsync("pg_ctl", ["-D", data, "-l", Path.Combine(data, "server.log"), "-o", options, "-w", "-t", "60", "start"]);
         return server;
     }
