@@ -38,6 +38,7 @@ public sealed class BeanstalkSerializer(ExtendedActorSystem system) : Serializer
         TubeFound => "bFound",
         TubeList => "bTubes",
         TubeRefused => "bRefused",
+        HandOver => "bHandOver",
         TubeNumbered => "eTube",
         _ => throw new ArgumentException($"BeanstalkSerializer can't serialize {o.GetType()}"),
     };
@@ -69,6 +70,7 @@ public sealed class BeanstalkSerializer(ExtendedActorSystem system) : Serializer
                         WriteTube(w, t);
                     break;
                 case TubeRefused m: w.Write(m.Reason); break;
+                case HandOver: break;
                 case TubeNumbered m:
                     w.Write(m.Name);
                     w.Write(m.Number);
@@ -94,6 +96,7 @@ public sealed class BeanstalkSerializer(ExtendedActorSystem system) : Serializer
                 "bFound" => new TubeFound(r.ReadBoolean() ? ReadTube(r) : null),
                 "bTubes" => ReadList(r),
                 "bRefused" => new TubeRefused(r.ReadString()),
+                "bHandOver" => HandOver.Instance,
                 "eTube" => new TubeNumbered(r.ReadString(), r.ReadInt64()),
                 _ => throw new SerializationException($"BeanstalkSerializer has no type for manifest '{manifest}'"),
             };

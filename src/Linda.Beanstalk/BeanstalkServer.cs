@@ -16,6 +16,33 @@ public sealed record BeanstalkServerOptions
 
     /// <summary>The largest job body in bytes (beanstalkd's <c>-z</c>). <b>Default:</b> 65,535.</summary>
     public int MaxJobSize { get; init; } = FrameReader.DefaultMaxJobSize;
+
+    /// <summary>Connections the listener queues before they are accepted. <b>Default:</b> 512.</summary>
+    public int ListenBacklog { get; init; } = 512;
+
+    /// <summary>
+    /// How long a command waits for its queue's answer before the client gets <c>INTERNAL_ERROR</c>
+    /// (on top of a reserve's own wait). <b>Default:</b> 30 s.
+    /// </summary>
+    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The tube hub is asked in attempts this long (a question sent to a hub whose node just died is
+    /// lost; the next attempt reaches its new incarnation). <b>Default:</b> 2 s.
+    /// </summary>
+    public TimeSpan HubAttempt { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long the hub is asked, in attempts, before the client gets <c>INTERNAL_ERROR</c> (longer than a failover). <b>Default:</b> 60 s.</summary>
+    public TimeSpan HubTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Replies a connection may owe to commands it sent on without waiting (pipelined puts, verdicts,
+    /// reserves that don't wait) before it waits for the oldest. <b>Default:</b> 1024.
+    /// </summary>
+    public int MaxPipelined { get; init; } = 1024;
+
+    /// <summary>The front end's clock (reserve timeouts, DEADLINE_SOON, ages in stats). <b>Default:</b> the system's.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }
 
 /// <summary>
@@ -24,8 +51,8 @@ public sealed record BeanstalkServerOptions
 /// jobs put here are durable like every Linda job.
 /// </summary>
 /// <remarks>
-/// Job ids: a wire id is <c>tube number &lt;&lt; 40 | the job's number in its queue</c>, the tube number
-/// coming from the hub's persisted directory (the first tube used gets 0, so its ids are 1, 2, 3...).
+/// Job ids: see <see cref="WireIds"/>: the tube number comes from the hub's persisted directory (the
+/// first tube used gets 0, so its ids are 1, 2, 3...), the job's from its queue.
 /// Reservations belong to the connection: its agent actor holds the leases, and when the connection
 /// closes the agent stops and the queues put its jobs back in Ready at once.
 /// </remarks>
@@ -34,19 +61,22 @@ public sealed class BeanstalkServer : IAsyncDisposable
     private readonly ActorSystem _system;
     private readonly IActorRef _hub;
     private readonly IActorRef? _ownHub;
-    private readonly FrontEndCounters _counters = new();
+    private readonly FrontEndCounters _counters;
     private readonly Socket _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
-    private readonly int _maxJobSize;
+    private readonly BeanstalkServerOptions _options;
+    private readonly AskAgain _askAgain;
 
-    private BeanstalkServer(ActorSystem system, IActorRef hub, IActorRef? ownHub, Socket listener, int maxJobSize)
+    private BeanstalkServer(ActorSystem system, IActorRef hub, IActorRef? ownHub, Socket listener, BeanstalkServerOptions options)
     {
         _system = system;
         _hub = hub;
         _ownHub = ownHub;
         _listener = listener;
-        _maxJobSize = maxJobSize;
+        _options = options;
+        _askAgain = LindaSettings.Create(system).AskAgain;
+        _counters = new FrontEndCounters(options.Time);
         _accepting = Task.Run(AcceptLoop);
     }
 
@@ -92,7 +122,7 @@ public sealed class BeanstalkServer : IAsyncDisposable
         try
         {
             listener.Bind(new IPEndPoint(options.Address, options.Port));
-            listener.Listen(512);
+            listener.Listen(options.ListenBacklog);
         }
         catch
         {
@@ -101,7 +131,7 @@ public sealed class BeanstalkServer : IAsyncDisposable
                 system.Stop(ownHub);
             throw;
         }
-        return new BeanstalkServer(system, hub, ownHub, listener, options.MaxJobSize);
+        return new BeanstalkServer(system, hub, ownHub, listener, options);
     }
 
     /// <summary>
@@ -128,7 +158,7 @@ public sealed class BeanstalkServer : IAsyncDisposable
                 continue; // one failed accept (the client gave up) is not the listener's end
             }
             client.NoDelay = true;
-            _ = Task.Run(() => new Connection(_system, _hub, client, _maxJobSize, _counters, _stop.Token).Run());
+            _ = Task.Run(() => new Connection(_system, _hub, client, _options, _askAgain, _counters, _stop.Token).Run());
         }
     }
 

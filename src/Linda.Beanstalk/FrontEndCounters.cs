@@ -8,7 +8,7 @@ namespace Linda.Beanstalk;
 /// they use, watch and wait on, and the commands they sent. Job counts come from the queues themselves
 /// (cluster-wide); these are this node's, since connections belong to a node.
 /// </summary>
-internal sealed class FrontEndCounters
+internal sealed class FrontEndCounters(TimeProvider time)
 {
     /// <summary>The <c>cmd-*</c> keys of <c>stats</c>.</summary>
     public enum Cmd
@@ -33,7 +33,7 @@ internal sealed class FrontEndCounters
     private readonly long[] _commands = new long[Enum.GetValues<Cmd>().Length];
     private readonly ConcurrentDictionary<string, TubeUsage> _tubes = new(StringComparer.Ordinal);
 
-    public readonly DateTimeOffset StartedAt = DateTimeOffset.UtcNow;
+    public readonly DateTimeOffset StartedAt = time.GetUtcNow();
     public int CurrentConnections;
     public int TotalConnections;
     public int CurrentProducers;
@@ -48,8 +48,6 @@ internal sealed class FrontEndCounters
     public ulong this[Cmd cmd] => (ulong)Interlocked.Read(ref _commands[(int)cmd]);
 
     public TubeUsage Tube(string name) => _tubes.GetOrAdd(name, _ => new TubeUsage());
-
-    public IEnumerable<string> TubesInUse => _tubes.Where(kv => kv.Value.InUse).Select(kv => kv.Key);
 
     /// <summary>The <c>stats</c> keys this node knows, job counts left for the caller to fill in.</summary>
     public ServerStats Server(int maxJobSize)
@@ -89,7 +87,7 @@ internal sealed class FrontEndCounters
             Version = "1.12-linda",
             RusageUtime = process.UserProcessorTime,
             RusageStime = process.PrivilegedProcessorTime,
-            Uptime = (uint)(DateTimeOffset.UtcNow - StartedAt).TotalSeconds,
+            Uptime = (uint)(time.GetUtcNow() - StartedAt).TotalSeconds,
             Draining = Draining,
             Id = Identity,
             Hostname = Environment.MachineName,

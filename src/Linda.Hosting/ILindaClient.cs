@@ -55,6 +55,7 @@ public interface ILindaClient
 public sealed class LindaClient(ActorSystem system) : ILindaClient
 {
     private readonly TimeSpan _timeout = system.Settings.AskTimeout is { } t && t > TimeSpan.Zero && t != Timeout.InfiniteTimeSpan ? t : TimeSpan.FromSeconds(30);
+    private readonly AskAgain _askAgain = LindaSettings.Create(system).AskAgain;
 
     /// <inheritdoc />
     public IReadOnlyCollection<string> Queues => LindaNode.Get(system).Queues.Keys.ToArray();
@@ -71,19 +72,16 @@ public sealed class LindaClient(ActorSystem system) : ILindaClient
         if (!LindaNode.Get(system).Queues.TryGetValue(queue ?? "", out var proxy))
             return new Rejected(RejectReason.InvalidQueueName, Names.Check(queue, "queue name") ?? $"no queue '{queue}' in this application");
         // While the queue hands over to another node it answers Unavailable: ask again (through the
-        // proxy, which finds the new node) until the timeout.
+        // proxy, which finds the new node) until the timeout; an ask without an answer throws.
         var deadline = DateTime.UtcNow + _timeout;
-        while (true)
+        var askAgain = _askAgain with { GiveUpAfter = _timeout };
+        var reply = await askAgain.AskAsync(async ct =>
         {
             var left = deadline - DateTime.UtcNow;
-            var reply = await proxy.Ask<IReply>(command, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), cancellationToken);
-            if (reply is not Unavailable || DateTime.UtcNow + RetryDelay >= deadline)
-                return reply;
-            await Task.Delay(RetryDelay, cancellationToken);
-        }
+            return await proxy.Ask<IReply>(command, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), ct);
+        }, TimeProvider.System, cancellationToken);
+        return reply!;
     }
-
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(100);
 
     /// <inheritdoc />
     public Task<IReply> PushAsync(Push push, CancellationToken cancellationToken = default) => SendAsync(push.Queue, push, cancellationToken);

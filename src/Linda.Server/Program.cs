@@ -63,7 +63,7 @@ builder.Services.AddAkka("linda", (akka, _) =>
         system.ActorOf(JournalWarmup.Props(settings), "linda-journal-warmup");
         system.ActorOf(ClusterSingletonManager.Props(
             TubeHub.Props(settings, options.MaxJobSize),
-            JobQueueActor.StopGracefully.Instance,
+            BeanstalkProtocol.HandOver.Instance,
             ClusterSingletonManagerSettings.Create(system)), "linda-beanstalk");
         var hub = system.ActorOf(ClusterSingletonProxy.Props(
             "/user/linda-beanstalk",

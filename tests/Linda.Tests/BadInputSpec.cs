@@ -170,6 +170,6 @@ public sealed class BadInputSpec(ITestOutputHelper output)
         q.Tell(new GetJob("kept"));
         Assert.Equal(JobState.Ready, ExpectMsg<JobView>().State);
         q.Tell(new Push("jobs", Ok) { Id = "after" });
-        ExpectMsg(new Pushed("after", JobState.Ready));
+        ExpectMsg(new Pushed("after", JobState.Ready) { Seq = 2 });
     }
 }

@@ -36,7 +36,7 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
     {
         var q = StartQueue();
         var pushed = Push(q, new Push("jobs", Payload("printArgs", "a", "b")) { Id = "job-1" });
-        Assert.Equal(new Pushed("job-1", JobState.Ready), pushed);
+        Assert.Equal(new Pushed("job-1", JobState.Ready) { Seq = 1 }, pushed);
 
         var reserved = ReserveNow(q);
         Assert.Equal("job-1", reserved.Job.Id);

@@ -234,7 +234,7 @@ public sealed class JobQueueStateSpec
         UseLimits(new QueueLimits { DefaultTimeToRun = Sec(42), DefaultMaxRetries = 7 });
         Go(3);
         var pushed = _s.Push(NewPush("job"));
-        Assert.Equal(new Pushed("job", JobState.Ready), pushed.Reply);
+        Assert.Equal(new Pushed("job", JobState.Ready) { Seq = 1 }, pushed.Reply);
         var evt = Assert.IsType<JobPushed>(pushed.Event);
         Assert.Null(evt.DueAt);
         Accept<Pushed>(pushed);

@@ -44,7 +44,7 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
 
         Sql("DROP TRIGGER fail_writes;");
         q.Tell(new Push("jobs", JobPayload.Create("work")) { Id = "after" });
-        ExpectMsg(new Pushed("after", JobState.Ready));
+        ExpectMsg(new Pushed("after", JobState.Ready) { Seq = 2 });
         q.Tell(GetStats.Instance);
         var stats = ExpectMsg<QueueStats>();
         Assert.Equal(2, stats.Jobs);

@@ -133,6 +133,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new Pause(TimeSpan.Zero));
         Add(new Pause(TimeSpan.MaxValue));
         Add(JobQueue.Resume.Instance);
+        Add(Locate.Instance);
 
         // ------------------------------------------------------------ replies
         foreach (var state in Enum.GetValues<JobState>())
@@ -141,6 +142,8 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new Reserved(PlainJob, 1, T0.AddSeconds(60), 1));
         Add(new Reserved(PlainJob with { Payload = JobPayload.Raw("beanstalk", [0, 13, 10, 255, 13, 10]) }, 1, T0.AddSeconds(60), 1));
         Add(new Reserved(PlainJob, 1, T0.AddSeconds(60), 1) { Pull = 42 });
+        Add(new Reserved(PlainJob, 1, T0.AddSeconds(60), 1) { Seq = long.MaxValue });
+        Add(new Pushed("own-id", JobState.Ready) { Seq = 1L << 40 });
         Add(new Reserved(FancyJob, long.MinValue, TIndia, int.MaxValue));
         Add(new Reserved(EdgeJob, long.MaxValue, DateTimeOffset.MinValue, 0));
         Add(new Reserved(MaxJob, -1, DateTimeOffset.MaxValue, int.MinValue));
@@ -197,6 +200,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new WriteFailed("disk full"));
         Add(new WriteFailed(NonAscii));
         Add(new Unavailable("queue jobs is stopping"));
+        Add(new Located(Akka.Actor.ActorRefs.Nobody)); // the round trip uses a live actor instead (see WithLiveRefs)
 
         // ------------------------------------------------------------ events
         Add(new JobPushed(T0, PlainJob, null), "ready");
@@ -280,6 +284,9 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
 
     private static object Case(string name) => Cases.Single(c => c.Name == name).Message;
 
+    /// <summary>An actor reference only resolves to itself when it is an actor of this system: the test actor.</summary>
+    private object WithLiveRefs(object message) => message is Located ? new Located(TestActor) : message;
+
     private LindaSerializer LindaFor(object message)
     {
         var serializer = Sys.Serialization.FindSerializerFor(message);
@@ -329,7 +336,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
     [MemberData(nameof(CaseNames))]
     public void Every_message_round_trips_through_the_serializer_the_system_binds_to_it(string name)
     {
-        var message = Case(name);
+        var message = WithLiveRefs(Case(name));
         var serializer = LindaFor(message);
 
         var manifest = serializer.Manifest(message);
@@ -404,9 +411,10 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["cSta"] = "Linda.JobQueue+GetStats",
             ["cPau"] = "Linda.JobQueue+Pause",
             ["cRes"] = "Linda.JobQueue+Resume",
+            ["cLoc"] = "Linda.JobQueue+Locate",
             // replies
-            ["rPushed"] = "Linda.JobQueue+Pushed",
-            ["rRsv"] = "Linda.JobQueue+Reserved",
+            ["rPushed2"] = "Linda.JobQueue+Pushed",
+            ["rRsv2"] = "Linda.JobQueue+Reserved",
             ["rRsvTO"] = "Linda.JobQueue+ReserveTimedOut",
             ["rCmp"] = "Linda.JobQueue+Completed",
             ["rRel"] = "Linda.JobQueue+Released",
@@ -429,6 +437,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["rRej"] = "Linda.JobQueue+Rejected",
             ["rWF"] = "Linda.JobQueue+WriteFailed",
             ["rUna"] = "Linda.JobQueue+Unavailable",
+            ["rLoc"] = "Linda.JobQueue+Located",
             // events
             ["ePush"] = "Linda.JobQueue+JobPushed",
             ["eRsv"] = "Linda.JobQueue+JobReserved",

@@ -28,8 +28,12 @@ public static class Names
         return null;
     }
 
-    /// <summary>True when <paramref name="name"/> is a valid name.</summary>
-    public static bool IsValid(string? name) => Check(name, "name") is null;
+    /// <summary>
+    /// True when <paramref name="id"/> is all digits: the form of a generated job id, which is the job's
+    /// sequence number in its queue. Such ids are reserved: a job pushed with an id of its own can't have one,
+    /// and any job can be named by its sequence number in digits.
+    /// </summary>
+    public static bool IsDigits(string id) => id.Length > 0 && id.AsSpan().IndexOfAnyExceptInRange('0', '9') < 0;
 
     private static bool IsNameChar(char c) =>
         c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9'

@@ -163,4 +163,17 @@ public static partial class JobQueue
         /// <summary>The one instance.</summary>
         public static readonly Resume Instance = new();
     }
+
+    /// <summary>
+    /// Asks where the queue actor itself is. A queue is addressed through its supervisor (or a cluster
+    /// singleton's proxy), which forwards every command; a sender that sends many commands may send
+    /// them straight to the queue actor instead, one hop less each. Answered at once by the queue actor
+    /// with <see cref="Located"/>. When that actor terminates (a failed write restarts it, a hand-over
+    /// moves it), locate it again through the address you were given.
+    /// </summary>
+    public sealed record Locate : ICommand
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly Locate Instance = new();
+    }
 }

@@ -4,13 +4,20 @@ namespace Linda;
 public static partial class JobQueue
 {
     /// <summary>The job is in the journal.</summary>
-    public sealed record Pushed(string JobId, JobState State) : IReply;
+    public sealed record Pushed(string JobId, JobState State) : IReply
+    {
+        /// <summary>The job's sequence number in its queue (its push order; a generated id is this number).</summary>
+        public long Seq { get; init; }
+    }
 
     /// <summary>A job leased to the sender until <paramref name="Deadline"/>; <paramref name="Attempt"/> counts from 1.</summary>
     public sealed record Reserved(Job Job, long Token, DateTimeOffset Deadline, int Attempt) : IReply
     {
         /// <summary>The <see cref="Reserve.Pull"/> of the reserve this answers.</summary>
         public long Pull { get; init; }
+
+        /// <summary>The job's sequence number in its queue (its push order; a generated id is this number).</summary>
+        public long Seq { get; init; }
     }
 
     /// <summary>No job became ready within the wait.</summary>
@@ -160,4 +167,7 @@ public static partial class JobQueue
     /// command again (through the proxy it reaches the queue's new home). A waiting reserve gets this too.
     /// </summary>
     public sealed record Unavailable(string Message) : IFailure;
+
+    /// <summary>The answer to <see cref="Locate"/>: the queue actor itself, which commands may go to directly.</summary>
+    public sealed record Located(Akka.Actor.IActorRef Queue) : IReply;
 }

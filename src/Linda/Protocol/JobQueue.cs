@@ -15,7 +15,10 @@ public static partial class JobQueue
     /// <summary>A command about one job of the queue.</summary>
     public interface IJobCommand : ICommand
     {
-        /// <summary>The job the command is about.</summary>
+        /// <summary>
+        /// The job the command is about: its id, or its sequence number in the queue in digits (which
+        /// is the id of a job whose id was generated). Events and replies name it by its id.
+        /// </summary>
         string JobId { get; }
     }
 

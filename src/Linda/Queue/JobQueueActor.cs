@@ -175,6 +175,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
             case JobQueue.Resume: _counters.Count(CountedCommand.Resume); Record(_state.Resume()); break;
             case ReserveJob m: _counters.Count(CountedCommand.ReserveJob); OnReserveJob(m); break;
             case CancelReserve: OnCancelReserve(); break;
+            case Locate: Send(Sender, new Located(Self), inOrder: true); break;
             case InspectState: Send(Sender, _state.ToSnapshot()); break;
             case Tick: _timerDue = null; break; // fired, so no longer armed (it may fire a little early)
             case Terminated t: HolderGone(t.ActorRef, "died"); break;
@@ -362,7 +363,8 @@ public sealed class JobQueueActor : UntypedPersistentActor
 
     /// <summary>
     /// A verdict or a delete: recorded, and answered once written or, with
-    /// <see cref="LindaSettings.EarlyVerdicts"/>, at once (the write follows; a crash before it loses the verdict).
+    /// <see cref="LindaSettings.EarlyVerdicts"/>, at once, right after the sender's earlier replies (the
+    /// write follows; a crash before it loses the verdict).
     /// </summary>
     private void Verdict(Decision decision)
     {
@@ -372,7 +374,8 @@ public sealed class JobQueueActor : UntypedPersistentActor
             return;
         }
         Apply(evt);
-        Sender.Tell(decision.Reply, Self);
+        if (!_writes.ReplyInOrder(Sender, decision.Reply))
+            Sender.Tell(decision.Reply, Self);
     }
 
     /// <summary>Applies <paramref name="evt"/> to the state now; it is written with the open batch.</summary>
@@ -386,9 +389,13 @@ public sealed class JobQueueActor : UntypedPersistentActor
     /// <summary>A reply that changes nothing: after every pending write, or at once when none is pending.</summary>
     private void Answer(IReply reply) => Send(Sender, reply);
 
-    private void Send(IActorRef to, object message)
+    /// <summary>
+    /// Sends <paramref name="message"/> after every pending write, or with <paramref name="inOrder"/>
+    /// (it reveals nothing) only after the recipient's earlier replies; at once when nothing is pending.
+    /// </summary>
+    private void Send(IActorRef to, object message, bool inOrder = false)
     {
-        if (!_writes.ReplyAfterAll(to, message))
+        if (!(inOrder ? _writes.ReplyInOrder(to, message) : _writes.ReplyAfterAll(to, message)))
             to.Tell(message, Self);
     }
 

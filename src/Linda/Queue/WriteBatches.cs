@@ -9,7 +9,9 @@ namespace Linda;
 /// open batch, the last one; when no write is in flight the oldest waiting batch is written, so
 /// everything applied while a write is in flight goes into the next write. A reply waits for the
 /// batch that holds its event; a reply that changes nothing waits for the last batch, so it never
-/// reveals a change that is not yet written; with nothing pending it goes out at once.
+/// reveals a change that is not yet written; with nothing pending it goes out at once. Replies to one
+/// recipient always leave in the order they were decided: a reply that could go out earlier (early, or
+/// changing nothing) waits behind the recipient's replies that are still pending.
 /// </summary>
 /// <remarks>
 /// A batch closes at <see cref="MaxBytes"/> (estimated from its events' sizes): what comes after
@@ -38,6 +40,9 @@ internal sealed class WriteBatches(int maxBytes)
 
     // The batch that holds each job's latest pending event, for leases answered before their own event is written.
     private readonly Dictionary<string, Batch> _latestOfJob = new(StringComparer.Ordinal);
+
+    // The batch that holds each recipient's last pending reply: its later replies never go out before it.
+    private readonly Dictionary<IActorRef, Batch> _lastReplyTo = new();
     private Batch? _open;
     private long _numbers;
 
@@ -60,6 +65,7 @@ internal sealed class WriteBatches(int maxBytes)
         if (_open is null || (_open.Events.Count > 0 && _open.Bytes + bytes > MaxBytes))
         {
             _open = Rent();
+            _open.Number = ++_numbers;
             _waiting.Enqueue(_open);
         }
         _open.Events.Add(e);
@@ -79,7 +85,7 @@ internal sealed class WriteBatches(int maxBytes)
     /// <summary>Sends <paramref name="message"/> once the batch of the last event added is written.</summary>
     /// <exception cref="InvalidOperationException">No event was added since the last write started.</exception>
     public void ReplyWithLastEvent(IActorRef to, object message) =>
-        (_open ?? throw new InvalidOperationException("no event waits for a write")).Replies.Add((to, message));
+        Queue(_open ?? throw new InvalidOperationException("no event waits for a write"), to, message);
 
     /// <summary>
     /// Queues <paramref name="message"/> behind every pending write (a reply that changes nothing);
@@ -89,22 +95,41 @@ internal sealed class WriteBatches(int maxBytes)
     {
         if ((_open ?? InFlight) is not { } last)
             return false;
-        last.Replies.Add((to, message));
+        Queue(last, to, message);
         return true;
     }
 
     /// <summary>
     /// Queues <paramref name="message"/> behind the pending write that holds job <paramref name="jobId"/>'s
-    /// latest event (a lease answered early: once the job's earlier events are written); false when none
-    /// is pending, and it can go out at once.
+    /// latest event (a lease answered early: once the job's earlier events are written), or behind the
+    /// recipient's last pending reply if that comes later; false when neither is pending, and it can go out at once.
     /// </summary>
-    public bool ReplyAfterJob(string jobId, IActorRef to, object message)
+    public bool ReplyAfterJob(string jobId, IActorRef to, object message) =>
+        ReplyAfter(Later(_latestOfJob.GetValueOrDefault(jobId), _lastReplyTo.GetValueOrDefault(to)), to, message);
+
+    /// <summary>
+    /// Queues <paramref name="message"/> behind the recipient's last pending reply (a reply that need not
+    /// wait for any write, such as an early verdict); false when none is pending, and it can go out at once.
+    /// </summary>
+    public bool ReplyInOrder(IActorRef to, object message) => ReplyAfter(_lastReplyTo.GetValueOrDefault(to), to, message);
+
+    private bool ReplyAfter(Batch? batch, IActorRef to, object message)
     {
-        if (!_latestOfJob.TryGetValue(jobId, out var batch))
+        if (batch is null)
             return false;
-        batch.Replies.Add((to, message));
+        Queue(batch, to, message);
         return true;
     }
+
+    private void Queue(Batch batch, IActorRef to, object message)
+    {
+        // Never before the recipient's replies that are already pending (their batch may be later).
+        var target = Later(batch, _lastReplyTo.GetValueOrDefault(to))!;
+        target.Replies.Add((to, message));
+        _lastReplyTo[to] = target;
+    }
+
+    private static Batch? Later(Batch? a, Batch? b) => a is null ? b : b is null || a.Number >= b.Number ? a : b;
 
     /// <summary>Runs <paramref name="action"/> once every pending write is done; false (and nothing queued) when none is pending.</summary>
     public bool AfterAll(Action action)
@@ -122,7 +147,6 @@ internal sealed class WriteBatches(int maxBytes)
             return null;
         if (ReferenceEquals(next, _open))
             _open = null;
-        next.Number = ++_numbers;
         InFlight = next;
         return next;
     }
@@ -145,6 +169,11 @@ internal sealed class WriteBatches(int maxBytes)
                     break;
             }
         }
+        foreach (var (to, _) in done.Replies)
+        {
+            if (_lastReplyTo.TryGetValue(to, out var last) && ReferenceEquals(last, done))
+                _lastReplyTo.Remove(to);
+        }
         return done;
     }
 
@@ -159,6 +188,7 @@ internal sealed class WriteBatches(int maxBytes)
         _open = null;
         _waiting.Clear();
         _latestOfJob.Clear();
+        _lastReplyTo.Clear();
         return all;
     }
 

@@ -49,6 +49,27 @@ public sealed class LindaSerializer : SerializerWithStringManifest
     /// <inheritdoc />
     public override object FromBinary(byte[] bytes, string manifest)
     {
+        var message = Read(bytes, manifest);
+        return message is LocatedPath located ? new Located(Resolve(located.Path, manifest)) : message;
+    }
+
+    private IActorRef Resolve(string path, string manifest)
+    {
+        try
+        {
+            return system.Provider.ResolveActorRef(path);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new SerializationException($"LindaSerializer can't read a '{manifest}': actor path '{path}' does not resolve: {e.Message}", e);
+        }
+    }
+
+    /// <summary>A <see cref="Located"/> as read, before its path is resolved.</summary>
+    private sealed record LocatedPath(string Path);
+
+    private static object Read(byte[] bytes, string manifest)
+    {
         if (!Readers.TryGetValue(manifest, out var read))
             throw new SerializationException($"LindaSerializer has no type for manifest '{manifest}'");
         var reader = new BinaryReader(bytes);
@@ -132,17 +153,20 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         AddSingleton("cSta", GetStats.Instance);
         Add<Pause>("cPau", (w, m) => w.Duration(m.Duration), r => new Pause(r.Duration()));
         AddSingleton("cRes", JobQueue.Resume.Instance);
+        AddSingleton("cLoc", Locate.Instance);
 
         // ------------------------------------------------------------ replies
-        Add<Pushed>("rPushed", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new Pushed(r.String(), ReadState(r)));
-        Add<Reserved>("rRsv", (w, m) =>
+        // "rPushed" and "rRsv" (before Seq) are retired.
+        Add<Pushed>("rPushed2", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); w.VarLong(m.Seq); }, r => new Pushed(r.String(), ReadState(r)) { Seq = r.VarLong() });
+        Add<Reserved>("rRsv2", (w, m) =>
         {
             WriteJob(w, m.Job);
             w.Long(m.Token);
             w.Time(m.Deadline);
             w.Int(m.Attempt);
             w.Long(m.Pull);
-        }, r => new Reserved(ReadJob(r), r.Long(), r.Time(), r.Int()) { Pull = r.Long() });
+            w.VarLong(m.Seq);
+        }, r => new Reserved(ReadJob(r), r.Long(), r.Time(), r.Int()) { Pull = r.Long(), Seq = r.VarLong() });
         AddSingleton("rRsvTO", ReserveTimedOut.Instance);
         Add<Completed>("rCmp", (w, m) => { w.String(m.JobId); w.NullableTime(m.NextRunAt); }, r => new Completed(r.String(), r.NullableTime()));
         Add<Released>("rRel", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new Released(r.String(), ReadState(r)));
@@ -193,6 +217,9 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Add<Rejected>("rRej", (w, m) => { w.Int((int)m.Reason); w.String(m.Message); }, r => new Rejected(ReadRejectReason(r), r.String()));
         Add<WriteFailed>("rWF", (w, m) => w.String(m.Message), r => new WriteFailed(r.String()));
         Add<Unavailable>("rUna", (w, m) => w.String(m.Message), r => new Unavailable(r.String()));
+        // An actor path, resolved in FromBinary (resolving needs the actor system).
+        Writers.Add(typeof(Located), ("rLoc", (w, m) => w.String(Akka.Serialization.Serialization.SerializedActorPath(((Located)m).Queue))));
+        Readers.Add("rLoc", r => new LocatedPath(r.String()));
 
         // ------------------------------------------------------------ events
         Add<JobPushed>("ePush", (w, e) =>

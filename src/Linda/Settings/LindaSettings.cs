@@ -51,6 +51,9 @@ public sealed record LindaSettings
     /// <summary>Commands a node's queue proxy holds while the queue's singleton starts or moves.</summary>
     public int ProxyBufferSize { get; init; } = 10_000;
 
+    /// <summary>How senders ask a queue again while it moves (<c>linda.delivery</c>).</summary>
+    public AskAgain AskAgain { get; init; } = AskAgain.Default;
+
     /// <summary>How workers run jobs.</summary>
     public Workers.WorkerSettings Workers { get; init; } = Linda.Workers.WorkerSettings.Default;
 
@@ -72,11 +75,18 @@ public sealed record LindaSettings
         var all = config.WithFallback(DefaultConfig);
         var q = all.GetConfig("linda.queue");
         var w = all.GetConfig("linda.workers");
+        var d = all.GetConfig("linda.delivery");
         var workerNum = w.GetInt("worker-num");
         var retries = q.GetString("default-max-retries");
         int? maxRetries = retries is "unlimited" or "infinite" ? null : int.Parse(retries, System.Globalization.CultureInfo.InvariantCulture);
         if (maxRetries < 0)
             maxRetries = null;
+        var askAgain = new AskAgain
+        {
+            FirstPause = Positive(d, "ask-again-first-pause", "delivery"),
+            MaxPause = Positive(d, "ask-again-max-pause", "delivery"),
+            GiveUpAfter = Positive(d, "ask-again-for", "delivery"),
+        };
         return new LindaSettings
         {
             Limits = new QueueLimits
@@ -115,6 +125,7 @@ public sealed record LindaSettings
                 ? buffer
                 : throw new ConfigurationException($"linda.queue.proxy-buffer-size must be between 0 and 10000, not {q.GetInt("proxy-buffer-size")}"),
             WorkerNum = workerNum > 0 ? workerNum : Environment.ProcessorCount,
+            AskAgain = askAgain,
             Workers = new Workers.WorkerSettings
             {
                 ReserveWait = Positive(w, "reserve-wait", "workers"),
@@ -124,6 +135,7 @@ public sealed record LindaSettings
                 ShutdownGrace = w.GetTimeSpan("shutdown-grace"),
                 AskTimeout = Positive(w, "ask-timeout", "workers"),
                 MaxErrorLength = q.GetInt("max-text-length"),
+                AskAgain = askAgain,
             },
         };
     }

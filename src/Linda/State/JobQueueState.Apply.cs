@@ -34,7 +34,7 @@ public sealed partial class JobQueueState
         if (_jobs.ContainsKey(e.Job.Id))
             throw new InvalidOperationException($"job '{e.Job.Id}' pushed twice");
         var entry = new Entry(e.Job, NextSeq++) { Priority = e.Job.Priority, RunDueAt = e.DueAt ?? e.At, Delay = DelayOf(e.At, e.DueAt) };
-        _jobs.Add(e.Job.Id, entry);
+        Index(entry);
         if (e.DueAt is { } due && due > Now)
             AddDelayed(entry, due);
         else

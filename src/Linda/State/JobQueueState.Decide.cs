@@ -23,7 +23,7 @@ public sealed partial class JobQueueState
             var idError = Names.Check(cmd.Id, "job id");
             if (idError is not null)
                 return Decision.Refuse(new Rejected(RejectReason.InvalidJobId, idError));
-            if (cmd.Id.All(char.IsAsciiDigit))
+            if (Names.IsDigits(cmd.Id))
                 return Decision.Refuse(new Rejected(RejectReason.InvalidJobId, $"job id '{cmd.Id}' is all digits; such ids are reserved for generated ids"));
             id = cmd.Id;
         }
@@ -48,7 +48,7 @@ public sealed partial class JobQueueState
         var maxRetries = cmd.MaxRetries is { } m ? (m < 0 ? null : m) : Limits.DefaultMaxRetries;
         var job = new Job(id, Queue, cmd.Payload, cmd.Priority ?? Job.DefaultPriority, ttr, maxRetries, cmd.Period, Now);
         DateTimeOffset? dueAt = cmd.Delay > TimeSpan.Zero ? Now + cmd.Delay : null;
-        return Decision.Accept(new JobPushed(Now, job, dueAt), new Pushed(id, dueAt is null ? JobState.Ready : JobState.Delayed));
+        return Decision.Accept(new JobPushed(Now, job, dueAt), new Pushed(id, dueAt is null ? JobState.Ready : JobState.Delayed) { Seq = NextSeq });
     }
 
     /// <summary>
@@ -68,7 +68,7 @@ public sealed partial class JobQueueState
         var deadline = Now + e.Job.TimeToRun;
         return Decision.Accept(
             new JobReserved(Now, e.Job.Id, token, deadline, holder),
-            new Reserved(e.Job, token, deadline, e.Attempts + 1));
+            new Reserved(e.Job, token, deadline, e.Attempts + 1) { Seq = e.Seq });
     }
 
     /// <summary>
@@ -78,7 +78,7 @@ public sealed partial class JobQueueState
     /// </summary>
     public Decision ReserveJob(ReserveJob cmd, string holder, long token)
     {
-        if (!_jobs.TryGetValue(cmd.JobId ?? "", out var e))
+        if (Find(cmd.JobId) is not { } e)
             return Decision.Refuse(new NotFound(cmd.JobId ?? ""));
         if (e.State == JobState.Reserved)
             return Decision.Refuse(new Leased(e.Job.Id));
@@ -88,17 +88,16 @@ public sealed partial class JobQueueState
     /// <summary>Decides a <see cref="JobQueue.Complete"/>.</summary>
     public Decision Complete(Complete cmd)
     {
-        if (CheckLease(cmd) is { } refusal)
+        if (CheckLease(cmd, out var e) is { } refusal)
             return Decision.Refuse(refusal);
-        var e = _jobs[cmd.JobId];
         DateTimeOffset? next = e.Job.IsPeriodic ? NextRun(e, Now) : null;
-        return Decision.Accept(new JobCompleted(Now, cmd.JobId), new Completed(cmd.JobId, next));
+        return Decision.Accept(new JobCompleted(Now, e.Job.Id), new Completed(e.Job.Id, next));
     }
 
     /// <summary>Decides a <see cref="JobQueue.Release"/>.</summary>
     public Decision Release(Release cmd)
     {
-        if (CheckLease(cmd) is { } refusal)
+        if (CheckLease(cmd, out var e) is { } refusal)
             return Decision.Refuse(refusal);
         if (CheckDelay(cmd.Delay, "release delay") is { } delayError)
             return Decision.Refuse(delayError);
@@ -106,27 +105,27 @@ public sealed partial class JobQueueState
             return Decision.Refuse(textError);
         DateTimeOffset? dueAt = cmd.Delay > TimeSpan.Zero ? Now + cmd.Delay : null;
         return Decision.Accept(
-            new JobReleased(Now, cmd.JobId, cmd.Priority, dueAt, cmd.Error),
-            new Released(cmd.JobId, dueAt is null ? JobState.Ready : JobState.Delayed));
+            new JobReleased(Now, e.Job.Id, cmd.Priority, dueAt, cmd.Error),
+            new Released(e.Job.Id, dueAt is null ? JobState.Ready : JobState.Delayed));
     }
 
     /// <summary>Decides a <see cref="JobQueue.Bury"/>.</summary>
     public Decision Bury(Bury cmd)
     {
-        if (CheckLease(cmd) is { } refusal)
+        if (CheckLease(cmd, out var e) is { } refusal)
             return Decision.Refuse(refusal);
         if (CheckText(cmd.Reason, "bury reason") is { } textError)
             return Decision.Refuse(textError);
-        return Decision.Accept(new JobBuried(Now, cmd.JobId, cmd.Reason ?? "", cmd.Priority), new Buried(cmd.JobId));
+        return Decision.Accept(new JobBuried(Now, e.Job.Id, cmd.Reason ?? "", cmd.Priority), new Buried(e.Job.Id));
     }
 
     /// <summary>Decides a <see cref="JobQueue.Touch"/>: the lease is renewed for the job's time-to-run from now.</summary>
     public Decision Touch(Touch cmd)
     {
-        if (CheckLease(cmd) is { } refusal)
+        if (CheckLease(cmd, out var e) is { } refusal)
             return Decision.Refuse(refusal);
-        var deadline = Now + _jobs[cmd.JobId].Job.TimeToRun;
-        return Decision.Accept(new JobTouched(Now, cmd.JobId, deadline), new Touched(cmd.JobId, deadline));
+        var deadline = Now + e.Job.TimeToRun;
+        return Decision.Accept(new JobTouched(Now, e.Job.Id, deadline), new Touched(e.Job.Id, deadline));
     }
 
     /// <summary>Decides a <see cref="JobQueue.Kick"/>: buried jobs first (in bury order); if none, delayed ones (soonest first).</summary>
@@ -144,21 +143,21 @@ public sealed partial class JobQueueState
     /// <summary>Decides a <see cref="JobQueue.KickJob"/>.</summary>
     public Decision KickJob(KickJob cmd)
     {
-        if (!_jobs.TryGetValue(cmd.JobId ?? "", out var e))
+        if (Find(cmd.JobId) is not { } e)
             return Decision.Refuse(new NotFound(cmd.JobId ?? ""));
         if (e.State is not (JobState.Buried or JobState.Delayed))
-            return Decision.Refuse(new NotKickable(cmd.JobId!, e.State));
+            return Decision.Refuse(new NotKickable(e.Job.Id, e.State));
         return Decision.Accept(new JobsKicked(Now, [e.Job.Id]), new KickedJob(e.Job.Id));
     }
 
     /// <summary>Decides a <see cref="JobQueue.Delete"/>: a job in any state (but Reserved with <see cref="JobQueue.Delete.SpareLeased"/>).</summary>
     public Decision Delete(Delete cmd)
     {
-        if (!_jobs.TryGetValue(cmd.JobId ?? "", out var e))
+        if (Find(cmd.JobId) is not { } e)
             return Decision.Refuse(new NotFound(cmd.JobId ?? ""));
         if (cmd.SpareLeased && e.State == JobState.Reserved)
-            return Decision.Refuse(new Leased(cmd.JobId!));
-        return Decision.Accept(new JobDeleted(Now, cmd.JobId!), new Deleted(cmd.JobId!));
+            return Decision.Refuse(new Leased(e.Job.Id));
+        return Decision.Accept(new JobDeleted(Now, e.Job.Id), new Deleted(e.Job.Id));
     }
 
     /// <summary>Decides a <see cref="JobQueue.Pause"/>.</summary>
@@ -205,7 +204,7 @@ public sealed partial class JobQueueState
     // ================================================================ queries
 
     /// <summary>A job with its state and counters, or <c>null</c>.</summary>
-    public JobView? View(string jobId) => jobId is not null && _jobs.TryGetValue(jobId, out var e) ? e.ToView() : null;
+    public JobView? View(string jobId) => Find(jobId)?.ToView();
 
     /// <summary>The next job to be reserved, or <c>null</c>.</summary>
     public JobView? PeekReady() => _ready.Min?.ToView();

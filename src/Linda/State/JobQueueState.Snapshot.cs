@@ -35,7 +35,7 @@ public sealed partial class JobQueueState
                 Kicks = s.Kicks,
                 LastError = s.LastError,
             };
-            state._jobs.Add(s.Job.Id, e);
+            state.Index(e);
             switch (s.State)
             {
                 case JobState.Ready: state.AddReady(e); break;

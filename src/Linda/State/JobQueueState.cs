@@ -18,6 +18,9 @@ namespace Linda;
 public sealed partial class JobQueueState
 {
     private readonly Dictionary<string, Entry> _jobs = new(StringComparer.Ordinal);
+
+    // Jobs with ids of their own, by sequence number: a command may name a job by either.
+    private readonly Dictionary<long, Entry> _bySeq = [];
     private readonly SortedSet<Entry> _ready = new(ReadyOrder.Instance);
     private readonly SortedSet<Entry> _delayed = new(DueOrder.Instance);
     private readonly SortedSet<Entry> _leases = new(DeadlineOrder.Instance);
@@ -157,15 +160,40 @@ public sealed partial class JobQueueState
         return e.State == JobState.Reserved ? e : throw new InvalidOperationException($"job '{id}' is {e.State}, not reserved");
     }
 
-    private IFailure? CheckLease(ILeaseCommand cmd)
+    /// <summary>
+    /// The job a command names: by its id, or by its sequence number in the queue written in digits
+    /// (a generated id is its sequence number, so only jobs with ids of their own are looked up apart).
+    /// </summary>
+    private Entry? Find(string? idOrSeq)
     {
-        if (cmd.JobId is null || !_jobs.TryGetValue(cmd.JobId, out var e))
+        if (idOrSeq is null)
+            return null;
+        if (_jobs.TryGetValue(idOrSeq, out var e))
+            return e;
+        return _bySeq.Count > 0 && Names.IsDigits(idOrSeq) && long.TryParse(idOrSeq, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq)
+               && _bySeq.TryGetValue(seq, out e)
+            ? e
+            : null;
+    }
+
+    private IFailure? CheckLease(ILeaseCommand cmd, out Entry e)
+    {
+        e = Find(cmd.JobId)!;
+        if (e is null)
             return new NotFound(cmd.JobId ?? "");
         if (e.State != JobState.Reserved)
-            return new NotReserved(cmd.JobId, e.State);
+            return new NotReserved(e.Job.Id, e.State);
         if (e.Token != cmd.Token)
-            return new StaleLease(cmd.JobId);
+            return new StaleLease(e.Job.Id);
         return null;
+    }
+
+    /// <summary>Adds an entry to the index by id, and by sequence number when its id is its own (not its sequence number).</summary>
+    private void Index(Entry e)
+    {
+        _jobs.Add(e.Job.Id, e);
+        if (!Names.IsDigits(e.Job.Id))
+            _bySeq.Add(e.Seq, e);
     }
 
     private Rejected? CheckDelay(TimeSpan delay, string what) =>
@@ -280,5 +308,6 @@ public sealed partial class JobQueueState
     {
         Detach(e);
         _jobs.Remove(e.Job.Id);
+        _bySeq.Remove(e.Seq);
     }
 }

@@ -10,23 +10,27 @@ namespace Linda.Workers;
 /// </summary>
 public sealed class JobContext
 {
-    private readonly IActorRef _queue;
-    private readonly TimeSpan _askTimeout;
+    private readonly Func<IActorRef> _queue;
+    private readonly WorkerSettings _settings;
+    private readonly TimeProvider _time;
     private JsonElement? _args;
 
+    // Cancelled when the lease runs out without a touch (the job may then run elsewhere), on the context's clock.
+    private readonly CancellationTokenSource _expiry;
     private readonly CancellationTokenSource _lease;
 
-    internal JobContext(Reserved reserved, IActorRef queue, IActorRef worker, IServiceProvider services, TimeSpan askTimeout, CancellationToken shutdown)
+    internal JobContext(Reserved reserved, Func<IActorRef> queue, IActorRef worker, IServiceProvider services, WorkerSettings settings,
+        TimeProvider time, CancellationToken shutdown)
     {
         Worker = worker;
-        // Cancelled at shutdown, and when the lease runs out without a touch (the job may then run elsewhere).
-        _lease = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
-        var cancellationToken = _lease.Token;
+        _expiry = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        _lease = CancellationTokenSource.CreateLinkedTokenSource(shutdown, _expiry.Token);
         Reserved = reserved;
         _queue = queue;
-        _askTimeout = askTimeout;
+        _settings = settings;
+        _time = time;
         Services = services;
-        CancellationToken = cancellationToken;
+        CancellationToken = _lease.Token;
     }
 
     internal Reserved Reserved { get; }
@@ -87,11 +91,22 @@ public sealed class JobContext
         SnoozedFor = delay;
     }
 
-    /// <summary>Renews the lease for the job's time-to-run from now.</summary>
+    /// <summary>Renews the lease for the job's time-to-run from now (asked again while the queue moves).</summary>
     /// <exception cref="LeaseLostException">The lease is over: the job may already run elsewhere.</exception>
     public async Task Touch()
     {
-        var reply = await _queue.Ask<IReply>(new JobQueue.Touch(JobId, Reserved.Token), _askTimeout, CancellationToken);
+        var touch = new JobQueue.Touch(JobId, Reserved.Token);
+        var reply = await _settings.AskAgain.AskAsync(async ct =>
+        {
+            try
+            {
+                return await _queue().Ask<IReply>(touch, _settings.AskTimeout, ct);
+            }
+            catch (AskTimeoutException)
+            {
+                return null;
+            }
+        }, _time, CancellationToken, retryWithoutAnswer: true);
         switch (reply)
         {
             case Touched t:
@@ -100,6 +115,8 @@ public sealed class JobContext
             case IFailure f:
                 _lease.Cancel();
                 throw new LeaseLostException(JobId, f.Message);
+            case null:
+                throw new TimeoutException($"the queue did not answer the touch of job '{JobId}' within {_settings.AskAgain.GiveUpAfter}");
             default:
                 throw new InvalidOperationException($"unexpected reply to touch: {reply}");
         }
@@ -107,13 +124,17 @@ public sealed class JobContext
 
     internal void Start() => WatchLease(Reserved.Deadline);
 
-    internal void End() => _lease.Dispose();
+    internal void End()
+    {
+        _lease.Dispose();
+        _expiry.Dispose();
+    }
 
     private void WatchLease(DateTimeOffset deadline)
     {
         LeaseDeadline = deadline;
-        var left = deadline - DateTimeOffset.UtcNow;
-        _lease.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        var left = deadline - _time.GetUtcNow();
+        _expiry.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
     }
 }
 

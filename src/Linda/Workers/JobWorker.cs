@@ -15,6 +15,7 @@ namespace Linda.Workers;
 public sealed class JobWorker : ReceiveActor, IWithTimers
 {
     private readonly IActorRef _queue;
+    private readonly TimeProvider _time;
     private readonly JobHandlers _handlers;
     private readonly WorkerSettings _settings;
     private readonly IServiceProvider _services;
@@ -26,9 +27,11 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
     private IActorRef? _drainReplyTo;
 
     /// <summary>Use <see cref="Props"/>.</summary>
-    public JobWorker(IActorRef queue, JobHandlers handlers, WorkerSettings settings, IServiceProvider services)
+    public JobWorker(IActorRef queue, JobHandlers handlers, WorkerSettings settings, IServiceProvider services, TimeProvider? time = null)
     {
         _queue = queue;
+        _route = queue;
+        _time = time ?? TimeProvider.System;
         _handlers = handlers;
         _settings = settings;
         _services = services;
@@ -56,16 +59,18 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         Receive<GraceOver>(_ => OnGraceOver());
         Receive<Unavailable>(_ =>
         {
-            // The queue is handing over to another node: ask again shortly, through the proxy.
+            // The queue is handing over to another node: ask again shortly, through the address it was given.
             if (_pulling)
-                Timers.StartSingleTimer(PullTimer, PullLost.Instance, UnavailableRetry);
+                Timers.StartSingleTimer(PullTimer, PullLost.Instance, _settings.AskAgain.FirstPause);
         });
         Receive<Terminated>(t =>
         {
             if (!t.ActorRef.Equals(_queueActor))
                 return;
-            // The queue's node died or handed it over: a waiting reserve went with it. Ask the new one.
+            // The queue's node died, it handed over or it restarts after a failed write: a waiting reserve
+            // went with it. Ask again through the address it was given, which finds the new one.
             _queueActor = null;
+            _route = _queue;
             if (_pulling)
                 PullAgain();
         });
@@ -85,9 +90,12 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>Props for a worker of <paramref name="queue"/>.</summary>
-    public static Props Props(IActorRef queue, JobHandlers handlers, WorkerSettings settings, IServiceProvider services) =>
-        Akka.Actor.Props.Create(() => new JobWorker(queue, handlers, settings, services));
+    /// <summary>
+    /// Props for a worker of <paramref name="queue"/> (a queue's supervisor, or its cluster singleton's
+    /// proxy); <paramref name="time"/> is the clock of its jobs' lease deadlines (<b>Default:</b> the system's).
+    /// </summary>
+    public static Props Props(IActorRef queue, JobHandlers handlers, WorkerSettings settings, IServiceProvider services, TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new JobWorker(queue, handlers, settings, services, time));
 
     /// <summary>Stop pulling, let the running job finish within the grace period, release it after; answered with <see cref="Drained"/>.</summary>
     public sealed class Drain
@@ -129,7 +137,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             return;
         }
         _pulling = true;
-        _queue.Tell(new Reserve(_settings.ReserveWait) { HoldsNone = true, Pull = ++_pull });
+        _route.Tell(new Reserve(_settings.ReserveWait) { HoldsNone = true, Pull = ++_pull });
         Timers.StartSingleTimer(PullTimer, PullLost.Instance, _settings.ReserveWait + _settings.AskTimeout);
     }
 
@@ -143,7 +151,11 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         Pull();
     }
 
-    /// <summary>Watches the queue actor that answered (behind the proxy), to learn at once when it goes away.</summary>
+    /// <summary>
+    /// The queue actor that answered (behind its supervisor or proxy): the worker's reserves and
+    /// verdicts go straight to it from now on, one hop less each, and it is watched, so the worker
+    /// learns at once when it goes away and goes back to the address it was given.
+    /// </summary>
     private void WatchQueue(IActorRef queueActor)
     {
         if (queueActor.Equals(_queueActor) || queueActor.IsNobody())
@@ -151,10 +163,15 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         if (_queueActor is not null)
             Context.Unwatch(_queueActor);
         _queueActor = queueActor;
+        _route = queueActor;
         Context.Watch(queueActor);
     }
 
     private IActorRef? _queueActor;
+
+    // Where commands go: the queue actor once known, else the address the worker was given. Read by
+    // verdicts sent again from outside the actor, hence volatile.
+    private volatile IActorRef _route;
 
     private long _pull;
 
@@ -187,7 +204,8 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         if (!_handlers.TryGet(cls, out var handler))
             return new Outcome(reserved, null, $"no handler for class '{cls}' on node {_node}", Bury: true);
         await using var scope = _services.CreateAsyncScope();
-        var context = new JobContext(reserved, _queue, self, scope.ServiceProvider, _settings.AskTimeout, token);
+        var worker = this;
+        var context = new JobContext(reserved, () => worker._route, self, scope.ServiceProvider, _settings, _time, token);
         context.Start();
         try
         {
@@ -276,18 +294,16 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         _drainReplyTo = null;
     }
 
-    private static readonly TimeSpan UnavailableRetry = TimeSpan.FromMilliseconds(100);
-
     /// <summary>
-    /// Sends a verdict and makes sure it arrives: sent again while the queue is handing over to another
-    /// node (<see cref="Unavailable"/>) or when no answer comes (a proxy dropped it while the queue
+    /// Sends a verdict and makes sure it arrives (<see cref="AskAgain"/>): sent again while the queue is
+    /// moving (<see cref="Unavailable"/>) or when no answer comes (a proxy dropped it while the queue
     /// moved); a verdict that arrives twice is refused the second time, changing nothing.
     /// </summary>
     private void SendVerdict(ICommand verdict)
     {
         _verdictsInFlight++;
         var self = Self;
-        _ = SendVerdictAsync(_queue, verdict, _settings.AskTimeout, _log).ContinueWith(_ => self.Tell(VerdictSettled.Instance), TaskScheduler.Default);
+        _ = SendVerdictAsync(verdict).ContinueWith(_ => self.Tell(VerdictSettled.Instance), TaskScheduler.Default);
     }
 
     private int _verdictsInFlight;
@@ -299,33 +315,34 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
     }
 
     // Runs synchronously up to the first await, so the verdict is sent before the worker's next reserve.
-    private static async Task SendVerdictAsync(IActorRef queue, ICommand verdict, TimeSpan timeout, ILoggingAdapter log)
+    private async Task SendVerdictAsync(ICommand verdict)
     {
-        for (var attempt = 1; ; attempt++)
+        var log = _log;
+        var timeout = _settings.AskTimeout;
+        IReply? reply;
+        try
         {
-            IReply reply;
-            try
+            reply = await _settings.AskAgain.AskAsync(async _ =>
             {
-                reply = await queue.Ask<IReply>(verdict, timeout);
-            }
-            catch (AskTimeoutException) when (attempt < 3)
-            {
-                continue;
-            }
-            catch (Exception e)
-            {
-                log.Warning("no answer to {0} after {1} tries: {2}", verdict, attempt, e.Message);
-                return;
-            }
-            if (reply is Unavailable && attempt < 600)
-            {
-                await Task.Delay(UnavailableRetry);
-                continue;
-            }
-            if (reply is IFailure f)
-                log.Warning("queue refused {0}: {1}", verdict, f.Message);
+                try
+                {
+                    return await _route.Ask<IReply>(verdict, timeout);
+                }
+                catch (AskTimeoutException)
+                {
+                    return null;
+                }
+            }, _time, retryWithoutAnswer: true);
+        }
+        catch (Exception e)
+        {
+            log.Warning("no answer to {0}: {1}", verdict, e.Message);
             return;
         }
+        if (reply is null)
+            log.Warning("no answer to {0} within {1}", verdict, _settings.AskAgain.GiveUpAfter);
+        else if (reply is IFailure f)
+            log.Warning("queue refused {0}: {1}", verdict, f.Message);
     }
 
     private static string Truncate(string error, int max) => error.Length <= max ? error : error[..max];

@@ -27,6 +27,9 @@ public sealed record WorkerSettings
     /// </summary>
     public int MaxErrorLength { get; init; } = QueueLimits.Default.MaxTextLength;
 
+    /// <summary>How verdicts, touches and reserves are sent again while the queue moves. <b>Default:</b> <see cref="Linda.AskAgain.Default"/>.</summary>
+    public AskAgain AskAgain { get; init; } = AskAgain.Default;
+
     /// <summary>The defaults.</summary>
     public static WorkerSettings Default { get; } = new();
 

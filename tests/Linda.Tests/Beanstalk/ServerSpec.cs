@@ -383,13 +383,26 @@ public sealed class ServerSpec : IAsyncLifetime
         var pushed = await tube.Queue.Ask<JobQueue.Pushed>(new JobQueue.Push("shared", JobPayload.Raw("beanstalk", "from linda"u8.ToArray())), TimeSpan.FromSeconds(30));
         using var c = await Connect();
         Assert.Equal("WATCHING 2", await c.Ask("watch shared"));
-        var id = (ulong)tube.Number << TubeHub.JobBits | ulong.Parse(pushed.JobId);
+        var id = WireIds.Of(tube.Number, pushed.Seq);
         await c.Reserve(id, "from linda");
         Assert.Equal("DELETED", await c.Ask($"delete {id}"));
+        // Pushed with an id of its own: it has a wire id too (its sequence number), for every command.
+        var own = await tube.Queue.Ask<JobQueue.Pushed>(new JobQueue.Push("shared", JobPayload.Raw("beanstalk", "own id"u8.ToArray())) { Id = "report-7" }, TimeSpan.FromSeconds(30));
+        var ownId = WireIds.Of(tube.Number, own.Seq);
+        var (_, stats) = await c.AskYaml($"stats-job {ownId}");
+        Assert.Equal(ownId.ToString(), stats!["id"]);
+        Assert.Equal("ready", stats["state"]);
+        await c.Reserve(ownId, "own id");
+        Assert.Equal("RELEASED", await c.Ask($"release {ownId} 5 0"));
+        await c.Reserve(ownId, "own id");
+        Assert.Equal("BURIED", await c.Ask($"bury {ownId} 1"));
+        Assert.Equal("KICKED", await c.Ask($"kick-job {ownId}"));
+        Assert.Equal("DELETED", await c.Ask($"delete {ownId}"));
+        Assert.IsType<JobQueue.NotFound>(await tube.Queue.Ask<JobQueue.IReply>(new JobQueue.GetJob("report-7"), TimeSpan.FromSeconds(30)));
         // Put by a beanstalkd client: Linda's API sees the job and its bytes.
         Assert.Equal("USING shared", await c.Ask("use shared"));
         var put = await c.Put("from beanstalk");
-        var view = await tube.Queue.Ask<JobView>(new JobQueue.GetJob((put & ((1UL << TubeHub.JobBits) - 1)).ToString()), TimeSpan.FromSeconds(30));
+        var view = await tube.Queue.Ask<JobView>(new JobQueue.GetJob(WireIds.JobRef(put)), TimeSpan.FromSeconds(30));
         Assert.Equal("from beanstalk", Encoding.Latin1.GetString(view.Job.Payload.Body.Span));
         Assert.Equal(JobState.Ready, view.State);
     }

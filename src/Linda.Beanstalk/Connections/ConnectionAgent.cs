@@ -4,33 +4,29 @@ using Akka.Actor;
 namespace Linda.Beanstalk;
 
 /// <summary>
-/// A connection's replies in flight: per queue, the commands sent and not yet answered, in order. A
-/// queue answers one sender's commands in the order it got them, so the first reply from a queue is the
-/// answer to the oldest command sent to it. Shared by a <see cref="Connection"/> (which adds) and its
-/// <see cref="ConnectionAgent"/> (which completes). Keyed by the path the commands go to: a queue's
-/// supervisor, whose child (one path below) answers.
+/// A connection's replies in flight: per queue actor, the commands sent to it and not yet answered, in
+/// order. A queue answers one sender's commands in the order it took them, so the first reply from a
+/// queue actor answers the oldest command sent to it. Shared by a connection's
+/// <see cref="QueueLink"/> (which adds) and its <see cref="ConnectionAgent"/> (which completes).
 /// </summary>
 internal sealed class InFlight
 {
-    private readonly ConcurrentDictionary<ActorPath, ConcurrentQueue<TaskCompletionSource<JobQueue.IReply>>> _byQueue = new();
-    private readonly ConcurrentDictionary<ActorPath, byte> _gone = new();
+    private readonly ConcurrentDictionary<IActorRef, ConcurrentQueue<TaskCompletionSource<JobQueue.IReply>>> _byQueue = new();
+    private readonly ConcurrentDictionary<IActorRef, byte> _gone = new();
 
-    public ConcurrentQueue<TaskCompletionSource<JobQueue.IReply>> Of(IActorRef queue) => _byQueue.GetOrAdd(queue.Path, _ => new());
+    public ConcurrentQueue<TaskCompletionSource<JobQueue.IReply>> Of(IActorRef queue) => _byQueue.GetOrAdd(queue, _ => new());
 
-    /// <summary>Hands <paramref name="reply"/> from <paramref name="sender"/> (the queue or its supervisor's child) to the oldest command waiting for it.</summary>
-    public bool Complete(IActorRef sender, JobQueue.IReply reply)
+    /// <summary>Hands <paramref name="reply"/> from queue actor <paramref name="queue"/> to the oldest command waiting for it.</summary>
+    public bool Complete(IActorRef queue, JobQueue.IReply reply)
     {
-        if ((_byQueue.TryGetValue(sender.Path, out var pending) && pending.TryDequeue(out var waiting))
-            || (sender.Path.Parent is { } parent && _byQueue.TryGetValue(parent, out pending) && pending.TryDequeue(out waiting)))
-        {
-            waiting.TrySetResult(reply);
-            return true;
-        }
-        return false;
+        if (!_byQueue.TryGetValue(queue, out var pending) || !pending.TryDequeue(out var waiting))
+            return false;
+        waiting.TrySetResult(reply);
+        return true;
     }
 
     /// <summary>True once the queue actor has stopped: its tube must be looked up again.</summary>
-    public bool IsGone(IActorRef queue) => _gone.ContainsKey(queue.Path);
+    public bool IsGone(IActorRef queue) => _gone.ContainsKey(queue);
 
     /// <summary>
     /// The queue stopped: every command still waiting for it is answered. A queue that stopped on its
@@ -41,8 +37,8 @@ internal sealed class InFlight
     /// </summary>
     public void Gone(IActorRef queue, bool nodeDied)
     {
-        _gone[queue.Path] = 0;
-        if (!_byQueue.TryGetValue(queue.Path, out var pending))
+        _gone[queue] = 0;
+        if (!_byQueue.TryGetValue(queue, out var pending))
             return;
         JobQueue.IReply answer = nodeDied
             ? new OutcomeUnknown("the tube's node died before answering: the command may or may not have been applied")
@@ -56,13 +52,14 @@ internal sealed class InFlight
 internal sealed record OutcomeUnknown(string Message) : JobQueue.IReply;
 
 /// <summary>
-/// A connection's actor: the sender of its commands, so the lease holder the queues watch (when the
-/// connection closes the agent stops and the queues put its jobs back in Ready at once), and the
-/// receiver of their replies, which it hands to the waiting command through <see cref="InFlight"/>.
+/// A connection's actor, and nothing more than that: the sender of its commands, so the lease holder
+/// the queues watch (when the connection closes the agent stops and the queues put its jobs back in
+/// Ready at once), and the receiver of their replies, which it hands to the waiting command through
+/// <see cref="InFlight"/>: the connection's code then runs on in the agent's thread.
 /// </summary>
 internal sealed class ConnectionAgent : UntypedActor
 {
-    /// <summary>Watch this queue: if it stops, its commands in flight are answered Unavailable.</summary>
+    /// <summary>Watch this queue actor: if it stops, its commands in flight are answered.</summary>
     public sealed record WatchQueue(IActorRef Queue);
 
     private readonly InFlight _inFlight;

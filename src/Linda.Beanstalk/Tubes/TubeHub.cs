@@ -6,18 +6,15 @@ namespace Linda.Beanstalk;
 
 /// <summary>
 /// The tubes of a beanstalkd front end: a persisted directory that numbers each tube name once and for
-/// all, and a <see cref="JobQueueActor"/> child per tube, started on first use. A wire job id is
-/// <c>tube number &lt;&lt; 40 | the job's number in its queue</c>, so the directory must survive
-/// restarts and move with the hub: on a cluster the hub runs as a cluster singleton, so every tube (and
-/// its queue actor) lives on one node and every node's front end talks to them.
+/// all, and a <see cref="JobQueueActor"/> child per tube, started on first use. A wire job id holds the
+/// tube's number (<see cref="WireIds"/>), so the directory must survive restarts and move with the hub:
+/// on a cluster the hub runs as a cluster singleton (terminated with <see cref="BeanstalkProtocol.HandOver"/>),
+/// so every tube (and its queue actor) lives on one node and every node's front end talks to them.
 /// </summary>
 public sealed class TubeHub : ReceivePersistentActor
 {
     /// <summary>The hub's persistence id.</summary>
     public const string Id = "linda-beanstalk-tubes";
-
-    /// <summary>Bits of a wire id that hold the job's number in its tube.</summary>
-    public const int JobBits = 40;
 
     private readonly LindaSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -64,7 +61,7 @@ public sealed class TubeHub : ReceivePersistentActor
             }
             // A tube named twice in a row is numbered once: the second Get finds it after the first write.
             var number = (long)_names.Count; // numbers are handed out in order from 0 and never taken back
-            if (number >= 1L << (64 - JobBits))
+            if (number >= WireIds.MaxTubes)
             {
                 Sender.Tell(new BeanstalkProtocol.TubeRefused("no tube numbers left"));
                 return;
@@ -84,7 +81,7 @@ public sealed class TubeHub : ReceivePersistentActor
         });
         Command<BeanstalkProtocol.ListTubes>(_ =>
             Sender.Tell(new BeanstalkProtocol.TubeList(_names.OrderBy(kv => kv.Key).Select(kv => TubeOf(kv.Value)).ToArray())));
-        Command<JobQueueActor.StopGracefully>(_ =>
+        Command<BeanstalkProtocol.HandOver>(_ =>
         {
             // The singleton moves to another node: every queue finishes its writes and stops, then the hub.
             _stopping = true;
@@ -131,39 +128,4 @@ public sealed class TubeHub : ReceivePersistentActor
         }
         return new BeanstalkProtocol.Tube(name, _numbers[name], queue);
     }
-}
-
-/// <summary>The messages between a front end's connections and the <see cref="TubeHub"/>, and the hub's event.</summary>
-public static class BeanstalkProtocol
-{
-    /// <summary>Marks the messages <see cref="BeanstalkSerializer"/> writes.</summary>
-    public interface IBeanstalkMessage;
-
-    /// <summary>Numbers the tube if new and answers its <see cref="Tube"/> (or <see cref="TubeRefused"/>).</summary>
-    public sealed record GetTube(string Name) : IBeanstalkMessage;
-
-    /// <summary>Finds a tube by name or, when <paramref name="Name"/> is null, by number, without creating it. Answered with <see cref="TubeFound"/>.</summary>
-    public sealed record FindTube(string? Name, long Number) : IBeanstalkMessage;
-
-    /// <summary>Asks for every tube. Answered with <see cref="TubeList"/>.</summary>
-    public sealed record ListTubes : IBeanstalkMessage
-    {
-        /// <summary>The one instance.</summary>
-        public static readonly ListTubes Instance = new();
-    }
-
-    /// <summary>A tube: its name, its number (the high bits of its job ids) and its queue actor.</summary>
-    public sealed record Tube(string Name, long Number, IActorRef Queue) : IBeanstalkMessage;
-
-    /// <summary>The answer to <see cref="FindTube"/>.</summary>
-    public sealed record TubeFound(Tube? Tube) : IBeanstalkMessage;
-
-    /// <summary>Every tube, by number.</summary>
-    public sealed record TubeList(IReadOnlyList<Tube> Tubes) : IBeanstalkMessage;
-
-    /// <summary>The tube can't be made (a bad name, or no numbers left).</summary>
-    public sealed record TubeRefused(string Reason) : IBeanstalkMessage;
-
-    /// <summary>The hub's event: <paramref name="Name"/> has number <paramref name="Number"/> for good.</summary>
-    public sealed record TubeNumbered(string Name, long Number) : IBeanstalkMessage;
 }
