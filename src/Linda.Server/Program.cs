@@ -42,6 +42,8 @@ builder.Services.AddAkka("linda", (akka, _) =>
     if (LindaSettings.FailoverProfile(options.Profile) is { IsEmpty: false } profile)
         akka.AddHocon(profile, HoconAddMode.Prepend);
     akka.AddHocon($"linda.queue.verdict-reply = {(options.EarlyVerdicts ? "early" : "durable")}", HoconAddMode.Prepend);
+    if (options.ExtraConfig is { } extra)
+        akka.AddHocon(extra, HoconAddMode.Prepend); // over everything above
     akka.AddHocon(BeanstalkSerializer.Config, HoconAddMode.Append);
     akka.AddHocon(LindaSettings.DefaultConfig, HoconAddMode.Append);
     if (options.Postgres is { } postgres)

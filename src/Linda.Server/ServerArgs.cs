@@ -9,7 +9,7 @@ internal sealed record ServerArgs
     public const string Usage = """
         usage: Linda.Server [--port N] [--bind ADDRESS] [--data DIR] [--max-job-size BYTES]
                             [--cluster-port N] [--seed ADDRESS]... [--postgres CONNECTION_STRING]
-                            [--profile production|fast|default] [--verdicts early|durable]
+                            [--profile production|fast|default] [--verdicts early|durable] [--config FILE]
           --port          the beanstalkd port (default 11300)
           --bind          the address it listens on (default 127.0.0.1)
           --data          the folder of the SQLite file, linda.db (default ./linda-data)
@@ -21,6 +21,7 @@ internal sealed record ServerArgs
           --verdicts      when delete, release, bury and touch are answered: early (default; the write follows at
                           once, and a crash just before it runs the job again) or durable (once written). A put
                           is always answered once it is written.
+          --config        a HOCON file whose keys go over the server's (linda.*, akka.*; see hocon/linda.conf)
         """;
 
     public int Port { get; init; } = 11300;
@@ -32,6 +33,7 @@ internal sealed record ServerArgs
     public string? Postgres { get; init; }
     public FailoverProfile Profile { get; init; } = FailoverProfile.Production;
     public bool EarlyVerdicts { get; init; } = true;
+    public Akka.Configuration.Config? ExtraConfig { get; init; }
 
     /// <exception cref="ArgumentException">A missing, unknown or malformed argument, with what is wrong.</exception>
     public static ServerArgs Parse(string[] args)
@@ -64,6 +66,7 @@ internal sealed record ServerArgs
                         _ => throw new ArgumentException($"--verdicts: '{value}' is neither early nor durable"),
                     },
                 },
+                "--config" => parsed with { ExtraConfig = ReadConfig(value) },
                 _ => throw new ArgumentException($"unknown option {option}\n{Usage}"),
             };
         }
@@ -83,6 +86,20 @@ internal sealed record ServerArgs
             throw new ArgumentException($"--seed: '{value}' names ActorSystem '{address.System}'; Linda's is 'linda'");
         seeds.Add(value);
         return parsed;
+    }
+
+    private static Akka.Configuration.Config ReadConfig(string file)
+    {
+        if (!File.Exists(file))
+            throw new ArgumentException($"--config: no file '{file}'");
+        try
+        {
+            return Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(file));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new ArgumentException($"--config: '{file}' is not HOCON: {e.Message}");
+        }
     }
 
     private static int PortOf(string option, string value) => Int(option, value, 0, 65535);

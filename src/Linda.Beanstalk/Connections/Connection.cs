@@ -28,6 +28,7 @@ internal sealed class Connection
     private readonly QueueLink _link;
     private readonly Session _session;
     private readonly List<Owed> _owed = [];
+    private readonly ITimer _expiry;
 
     public Connection(ActorSystem system, IActorRef hub, Socket socket, BeanstalkServerOptions options, AskAgain askAgain, FrontEndCounters counters, CancellationToken stop)
     {
@@ -42,6 +43,9 @@ internal sealed class Connection
         var tubes = new TubeCache(hub, _inFlight, options, _closed.Token);
         _link = new QueueLink(_agent, _inFlight, tubes, options, askAgain, _closed.Token);
         _session = new Session(tubes, _link, counters, options, _closed.Token);
+        // One timer a connection answers the commands whose reply is overdue (none per command: they cost).
+        var every = options.AskTimeout / 4;
+        _expiry = options.Time.CreateTimer(_ => _inFlight.Expire(System.Diagnostics.Stopwatch.GetTimestamp()), null, every, every);
     }
 
     public async Task Run()
@@ -80,6 +84,7 @@ internal sealed class Connection
         }
         finally
         {
+            await _expiry.DisposeAsync();
             _system.Stop(_agent); // the queues put the jobs it held back in Ready
             await _closed.CancelAsync();
             await output.CompleteAsync();
@@ -172,7 +177,7 @@ internal sealed class Connection
         {
             try
             {
-                var answer = owed.Reply is null ? null : await _link.WithTimeout(owed.Reply);
+                var answer = owed.Reply is null ? null : QueueLink.Answer(await owed.Reply);
                 await owed.Write(answer, output);
             }
             catch (Exception e) when (e is AskTimeoutException or TimeoutException or InvalidOperationException)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Akka.Actor;
 
 namespace Linda.Beanstalk;
@@ -11,10 +12,22 @@ namespace Linda.Beanstalk;
 /// </summary>
 internal sealed class InFlight
 {
-    private readonly ConcurrentDictionary<IActorRef, ConcurrentQueue<TaskCompletionSource<JobQueue.IReply>>> _byQueue = new();
+    /// <summary>A command waiting for its reply, until its deadline (Stopwatch ticks).</summary>
+    private sealed class Pending(long deadline) : TaskCompletionSource<JobQueue.IReply>
+    {
+        public readonly long Deadline = deadline;
+    }
+
+    private readonly ConcurrentDictionary<IActorRef, ConcurrentQueue<Pending>> _byQueue = new();
     private readonly ConcurrentDictionary<IActorRef, byte> _gone = new();
 
-    public ConcurrentQueue<TaskCompletionSource<JobQueue.IReply>> Of(IActorRef queue) => _byQueue.GetOrAdd(queue, _ => new());
+    /// <summary>A command sent to <paramref name="queue"/> waits for its reply, at most until <paramref name="deadline"/> (<see cref="Stopwatch"/> ticks).</summary>
+    public Task<JobQueue.IReply> Add(IActorRef queue, long deadline)
+    {
+        var pending = new Pending(deadline);
+        _byQueue.GetOrAdd(queue, _ => new()).Enqueue(pending);
+        return pending.Task;
+    }
 
     /// <summary>Hands <paramref name="reply"/> from queue actor <paramref name="queue"/> to the oldest command waiting for it.</summary>
     public bool Complete(IActorRef queue, JobQueue.IReply reply)
@@ -23,6 +36,22 @@ internal sealed class InFlight
             return false;
         waiting.TrySetResult(reply);
         return true;
+    }
+
+    /// <summary>
+    /// Answers <see cref="NoAnswer"/> to the commands whose deadline passed at <paramref name="now"/>. They stay in
+    /// line: a reply that comes after all is still matched to them, not to the command after them.
+    /// </summary>
+    public void Expire(long now)
+    {
+        foreach (var pending in _byQueue.Values)
+        {
+            foreach (var waiting in pending)
+            {
+                if (waiting.Deadline <= now)
+                    waiting.TrySetResult(NoAnswer.Instance);
+            }
+        }
     }
 
     /// <summary>True once the queue actor has stopped: its tube must be looked up again.</summary>
@@ -46,6 +75,12 @@ internal sealed class InFlight
         while (pending.TryDequeue(out var reply))
             reply.TrySetResult(answer);
     }
+}
+
+/// <summary>No reply came in time: the command may or may not have been applied.</summary>
+internal sealed record NoAnswer : JobQueue.IReply
+{
+    public static readonly NoAnswer Instance = new();
 }
 
 /// <summary>The queue's node died with the command in flight: it may or may not have been applied.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 
 namespace Linda.Beanstalk;
@@ -16,20 +17,21 @@ internal sealed class QueueLink(IActorRef agent, InFlight inFlight, TubeCache tu
     public AskAgain AskAgain => askAgain;
 
     /// <summary>
-    /// Sends <paramref name="command"/> to <paramref name="queue"/> now and returns its reply to come.
-    /// Completed by the agent, whose thread then runs the connection on to its next await: one thread hop
-    /// less per command than running continuations asynchronously (the agent has nothing else to do).
+    /// Sends <paramref name="command"/> to <paramref name="queue"/> now and returns its reply to come:
+    /// <see cref="NoAnswer"/> once <see cref="BeanstalkServerOptions.AskTimeout"/> (and the command's own
+    /// <paramref name="wait"/>) passed without one. Completed by the agent, whose thread then runs the
+    /// connection on to its next await: one thread hop less per command than running continuations
+    /// asynchronously (the agent has nothing else to do).
     /// </summary>
-    public Task<JobQueue.IReply> Send(IActorRef queue, JobQueue.ICommand command)
+    public Task<JobQueue.IReply> Send(IActorRef queue, JobQueue.ICommand command, TimeSpan wait = default)
     {
-        var reply = new TaskCompletionSource<JobQueue.IReply>();
-        inFlight.Of(queue).Enqueue(reply);
+        var reply = inFlight.Add(queue, Stopwatch.GetTimestamp() + (long)((options.AskTimeout + wait).TotalSeconds * Stopwatch.Frequency));
         if (_watchedQueues.Add(queue))
             agent.Tell(new ConnectionAgent.WatchQueue(queue));
         queue.Tell(command, agent);
         if (inFlight.IsGone(queue))
-            reply.TrySetResult(new JobQueue.Unavailable("the tube's queue stopped; nothing changed"));
-        return reply.Task;
+            inFlight.Gone(queue, nodeDied: false); // stopped before this one went out: nothing changed
+        return reply;
     }
 
     /// <summary>
@@ -61,18 +63,9 @@ internal sealed class QueueLink(IActorRef agent, InFlight inFlight, TubeCache tu
         }, options.Time, stop);
     }
 
-    /// <summary>The reply, or null when none comes within the ask timeout.</summary>
-    public async Task<JobQueue.IReply?> WithTimeout(Task<JobQueue.IReply> reply)
-    {
-        if (reply.IsCompletedSuccessfully)
-            return reply.Result;
-        try
-        {
-            return await reply.WaitAsync(options.AskTimeout, options.Time, stop);
-        }
-        catch (TimeoutException)
-        {
-            return null;
-        }
-    }
+    /// <summary>The reply, or null when none came in time.</summary>
+    public static async Task<JobQueue.IReply?> WithTimeout(Task<JobQueue.IReply> reply) => Answer(await reply);
+
+    /// <summary>A reply as the commands take it: null for <see cref="NoAnswer"/>.</summary>
+    public static JobQueue.IReply? Answer(JobQueue.IReply reply) => reply is NoAnswer ? null : reply;
 }

@@ -45,7 +45,7 @@ internal sealed class Session
         _counters = counters;
         _options = options;
         _closed = closed;
-        _reserve = new TubeReserve(link, counters, options, closed);
+        _reserve = new TubeReserve(link, counters, closed);
         _stats = new StatsReplies(link, tubes, counters, options);
         Interlocked.Increment(ref counters.Tube(_used).Using);
         Interlocked.Increment(ref counters.Tube("default").Watching);

@@ -7,7 +7,7 @@ namespace Linda.Beanstalk;
 /// best ready job at once if there is one, else wait on every tube at once; the first job wins and the
 /// other waits are called off (<see cref="JobQueue.CancelReserve"/>).
 /// </summary>
-internal sealed class TubeReserve(QueueLink link, FrontEndCounters counters, BeanstalkServerOptions options, CancellationToken closed)
+internal sealed class TubeReserve(QueueLink link, FrontEndCounters counters, CancellationToken closed)
 {
     /// <summary>A job reserved from a tube.</summary>
     public sealed record Got(Tube Tube, JobQueue.Reserved Reserved);
@@ -27,14 +27,14 @@ internal sealed class TubeReserve(QueueLink link, FrontEndCounters counters, Bea
                 (Tube Tube, JobView View)? top = null;
                 foreach (var (tube, reply) in peeks)
                 {
-                    if (await link.WithTimeout(reply) is JobView view && (top is null || ReservedBefore(view, top.Value.View)))
+                    if (await QueueLink.WithTimeout(reply) is JobView view && (top is null || ReservedBefore(view, top.Value.View)))
                         top = (tube, view);
                 }
                 if (top is null)
                     return null;
                 best = top.Value.Tube;
             }
-            if (await link.WithTimeout(link.Send(best.Queue, new JobQueue.Reserve(TimeSpan.Zero))) is JobQueue.Reserved reserved)
+            if (await QueueLink.WithTimeout(link.Send(best.Queue, new JobQueue.Reserve(TimeSpan.Zero))) is JobQueue.Reserved reserved)
                 return new Got(best, reserved);
             // Taken meanwhile, or the tube is paused: try the others.
             candidates.Remove(best);
@@ -62,7 +62,7 @@ internal sealed class TubeReserve(QueueLink link, FrontEndCounters counters, Bea
             Interlocked.Increment(ref counters.Tube(tube.Name).Waiting);
         try
         {
-            var waits = tubes.Select(t => (Tube: t, Reply: link.Send(t.Queue, new JobQueue.Reserve(wait)))).ToList();
+            var waits = tubes.Select(t => (Tube: t, Reply: link.Send(t.Queue, new JobQueue.Reserve(wait), wait))).ToList();
             Got? got = null;
             var interrupted = false;
             var open = waits.Select(w => w.Reply).ToList();
@@ -71,15 +71,16 @@ internal sealed class TubeReserve(QueueLink link, FrontEndCounters counters, Bea
                 Task<JobQueue.IReply> done;
                 try
                 {
-                    done = await Task.WhenAny(open).WaitAsync(wait + options.AskTimeout, options.Time, closed);
+                    done = await Task.WhenAny(open).WaitAsync(closed);
                 }
-                catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+                catch (OperationCanceledException)
                 {
-                    // The client closed (its agent stops, so a job handed out meanwhile goes back to Ready), or
-                    // no queue answered in time.
-                    return (null, !closed.IsCancellationRequested);
+                    // The client closed (its agent stops, so a job handed out meanwhile goes back to Ready).
+                    return (null, false);
                 }
                 open.Remove(done);
+                if (done.Result is NoAnswer)
+                    return (null, true); // no queue answered in time: asked again
                 if (done.Result is JobQueue.Reserved reserved)
                     got = new Got(waits.First(w => w.Reply == done).Tube, reserved);
                 else if (done.Result is not JobQueue.ReserveTimedOut)
@@ -88,14 +89,14 @@ internal sealed class TubeReserve(QueueLink link, FrontEndCounters counters, Bea
             foreach (var (tube, reply) in waits.Where(w => open.Contains(w.Reply)))
             {
                 var cancel = link.Send(tube.Queue, JobQueue.CancelReserve.Instance);
-                if (await link.WithTimeout(reply) is JobQueue.Reserved extra)
+                if (await QueueLink.WithTimeout(reply) is JobQueue.Reserved extra)
                 {
                     if (got is null)
                         got = new Got(tube, extra);
                     else
                         _ = link.Send(tube.Queue, new JobQueue.Release(extra.Job.Id, extra.Token));
                 }
-                await link.WithTimeout(cancel);
+                await QueueLink.WithTimeout(cancel);
             }
             return (got, interrupted && got is null);
         }
