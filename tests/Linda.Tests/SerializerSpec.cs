@@ -452,7 +452,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["eRes"] = "Linda.JobQueue+QueueResumed",
             ["eBatch"] = "Linda.JobQueue+EventBatch",
             // snapshots
-            ["sQueue2"] = "Linda.JobQueueSnapshot",
+            ["sQueue3"] = "Linda.JobQueueSnapshot",
         };
 
         var actual = new SortedDictionary<string, string>(
@@ -491,6 +491,11 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             new JobSnapshot(new Job("8", "jobs", JobPayload.FromJson("send", "[]"), 2, TimeSpan.FromSeconds(60), 0, null, T0),
                 8, JobState.Buried, 2, null, T0, 0, null, null, 1, 1, 1, 0, 0, 1, 0, "bad"),
         ]),
+        ["JobQueueSnapshot3"] = new JobQueueSnapshot("jobs", T0, 9, 2, null,
+        [
+            new JobSnapshot(new Job("own", "jobs", JobPayload.Raw("beanstalk", [1, 2]), 1, TimeSpan.FromSeconds(60), null, TimeSpan.FromMinutes(5), T0),
+                7, JobState.Delayed, 1, T0.AddSeconds(30), T0, 0, null, null, 0, 0, 0, 0, 1, 0, 0, null, TimeSpan.FromSeconds(30)),
+        ]),
         ["JobQueueSnapshot2"] = new JobQueueSnapshot("jobs", T0, 9, 2, null,
         [
             new JobSnapshot(new Job("7", "jobs", JobPayload.Raw("beanstalk", [1, 2]), 1, TimeSpan.FromSeconds(60), null, null, T0),
@@ -510,6 +515,10 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         { "sQueue1", "056A6F6273839CE6AEDB81DE08120400040237056A6F6273000573656E64025B5D0180989ABC040000839CE6AEDB81DE080E030100839CE6AEDB81DE0803000000000000000183E2A9D2DB81DE08026800020200000000000238056A6F6273000573656E64025B5D0280989ABC04010000839CE6AEDB81DE0810040200839CE6AEDB81DE08000000000000000000000202020000020004626164", "JobQueueSnapshot" },
         // sQueue2: each job ends with its delay (here a raw payload, kind 1, delayed 30 s)
         { "sQueue2", "056A6F6273839CE6AEDB81DE08120400020237056A6F6273010A6265616E7374616C6B0201020180989ABC040000839CE6AEDB81DE080E020101833FC8C0DB81DE08839CE6AEDB81DE08000000000000000000000000000002000000808C8D9E02", "JobQueueSnapshot2" },
+        // sQueue3: a name table ("send", "h"), then each job: flags, sequence delta, class index, body, ...;
+        // generated ids (the sequence number) are not written, an id of its own is
+        { "sQueue3", "056A6F6273839CE6AEDB81DE08120400040573656E64026804410E00025B5D0180989ABC04839CE6AEDB81DE080301839CE6AEDB81DE08030000000000000083E2A9D2DB81DE08040002020000000000150200025B5D0280989ABC0400839CE6AEDB81DE080402839CE6AEDB81DE08020202000002000462616400", "JobQueueSnapshot" },
+        { "sQueue3", "056A6F6273839CE6AEDB81DE08120400020A6265616E7374616C6B022A0E046F776E000201020180989ABC0480F882AD16839CE6AEDB81DE080201833FC8C0DB81DE08839CE6AEDB81DE0800000000020000808C8D9E02", "JobQueueSnapshot3" },
     };
 
     // ================================================================ time
@@ -807,6 +816,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         w.Int(count);
         AssertFails(serializer, w.ToArray(), "sQueue1");
         AssertFails(serializer, w.ToArray(), "sQueue2");
+        AssertFails(serializer, w.ToArray(), "sQueue3");
 
         w = new Wire(); // a string whose length is more than the data
         w.VarULong((ulong)(uint)count + 2);

@@ -111,8 +111,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
                 _snapshots.Offered(snapshot.Jobs.Count);
                 break;
             case EventBatch batch:
-                foreach (var e in batch.Events)
-                    _state.Apply(e);
+                _state.Apply(batch);
                 _snapshots.Applied(batch.Events.Count);
                 break;
             case IEvent e: // written one event per row, before batches

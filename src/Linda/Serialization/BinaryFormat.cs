@@ -111,6 +111,36 @@ internal sealed class BinaryReader(byte[] data)
 
     public bool AtEnd => _pos == data.Length;
 
+    /// <summary>The whole message being read.</summary>
+    public byte[] Data => data;
+
+    /// <summary>Where the next read starts: a decoder may come back to a place it skipped over.</summary>
+    public int Position
+    {
+        get => _pos;
+        set => _pos = value >= 0 && value <= data.Length ? value : throw new ArgumentOutOfRangeException(nameof(value));
+    }
+
+    /// <summary>Skips a string or bytes written with <see cref="BinaryWriter.String"/> / <see cref="BinaryWriter.Bytes"/> (null or not); false for null.</summary>
+    public bool SkipString()
+    {
+        var length = VarULong();
+        if (length == 0)
+            return false;
+        Skip(checked((int)(length - 1)));
+        return true;
+    }
+
+    /// <summary>Skips bytes written with <see cref="BinaryWriter.Bytes"/>.</summary>
+    public void SkipBytes() => Skip(checked((int)VarULong()));
+
+    private void Skip(int n)
+    {
+        if (data.Length - _pos < n)
+            throw Truncated();
+        _pos += n;
+    }
+
     public byte Byte() => _pos < data.Length ? data[_pos++] : throw Truncated();
 
     public bool Bool() => Byte() switch

@@ -290,36 +290,26 @@ public sealed class LindaSerializer : SerializerWithStringManifest
                 w.String(manifest);
                 write(w, e);
             }
-        }, r =>
-        {
-            var events = new IEvent[r.Count()];
-            for (var i = 0; i < events.Length; i++)
-            {
-                var manifest = r.SharedString();
-                events[i] = Readers.TryGetValue(manifest, out var read) && read(r) is IEvent e
-                    ? e
-                    : throw new FormatException($"a batch holds a '{manifest}', which is not an event");
-            }
-            return new EventBatch(events);
-        });
+        }, ReadBatch);
 
         // ------------------------------------------------------------ snapshots
-        // "sQueue1" snapshots (jobs without their delay) are still read.
+        // "sQueue1" (jobs without their delay) and "sQueue2" (every name in every job) are still read.
         Readers.Add("sQueue1", r => ReadSnapshot(r, withDelay: false));
-        Add<JobQueueSnapshot>("sQueue2", (w, s) =>
+        Readers.Add("sQueue2", r => ReadSnapshot(r, withDelay: true));
+        Add<JobQueueSnapshot>("sQueue3", SnapshotCodec.Write, SnapshotCodec.Read);
+    }
+
+    private static EventBatch ReadBatch(BinaryReader r)
+    {
+        var events = new IEvent[r.Count()];
+        for (var i = 0; i < events.Length; i++)
         {
-            w.String(s.Queue);
-            w.Time(s.Now);
-            w.VarLong(s.NextSeq);
-            w.VarLong(s.BuryCounter);
-            w.NullableTime(s.PausedUntil);
-            w.Int(s.Jobs.Count);
-            foreach (var j in s.Jobs)
-            {
-                WriteJobSnapshot(w, j);
-                w.Duration(j.Delay);
-            }
-        }, r => ReadSnapshot(r, withDelay: true));
+            var manifest = r.SharedString();
+            events[i] = Readers.TryGetValue(manifest, out var read) && read(r) is IEvent e
+                ? e
+                : throw new FormatException($"a batch holds a '{manifest}', which is not an event");
+        }
+        return new EventBatch(events);
     }
 
     private static JobQueueSnapshot ReadSnapshot(BinaryReader r, bool withDelay)
@@ -401,27 +391,6 @@ public sealed class LindaSerializer : SerializerWithStringManifest
     private static JobView ReadView(BinaryReader r) =>
         new(ReadJob(r), ReadState(r), r.UInt(), r.VarLong(), r.NullableTime(), r.NullableTime(),
             r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.NullableString(), r.Duration());
-
-    private static void WriteJobSnapshot(BinaryWriter w, JobSnapshot j)
-    {
-        WriteJob(w, j.Job);
-        w.VarLong(j.Seq);
-        w.Byte((byte)j.State);
-        w.UInt(j.Priority);
-        w.NullableTime(j.DueAt);
-        w.Time(j.RunDueAt);
-        w.Long(j.Token);
-        w.NullableTime(j.LeaseDeadline);
-        w.String(j.Holder);
-        w.VarLong(j.BuryOrder);
-        w.Int(j.Attempts);
-        w.Int(j.Reserves);
-        w.Int(j.Timeouts);
-        w.Int(j.Releases);
-        w.Int(j.Buries);
-        w.Int(j.Kicks);
-        w.String(j.LastError);
-    }
 
     private static JobSnapshot ReadJobSnapshot(BinaryReader r) =>
         new(ReadJob(r), r.VarLong(), ReadState(r), r.UInt(), r.NullableTime(), r.Time(), r.Long(), r.NullableTime(),

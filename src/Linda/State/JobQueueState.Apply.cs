@@ -5,6 +5,14 @@ namespace Linda;
 // Apply: the only way the state changes, live after a decision and on replay alike.
 public sealed partial class JobQueueState
 {
+    /// <summary>Applies the events of one journal write, in order (a replay of an <see cref="EventBatch"/>).</summary>
+    /// <exception cref="InvalidOperationException">An event does not fit the state (a corrupt journal).</exception>
+    public void Apply(EventBatch batch)
+    {
+        foreach (var e in batch.Events)
+            Apply(e);
+    }
+
     /// <summary>
     /// Applies an event, first advancing to its time. Used live after a decision and on replay alike.
     /// </summary>
@@ -31,10 +39,10 @@ public sealed partial class JobQueueState
 
     private void ApplyPushed(JobPushed e)
     {
-        if (_jobs.ContainsKey(e.Job.Id))
+        var entry = new Entry(e.Job, NextSeq) { Priority = e.Job.Priority, RunDueAt = e.DueAt ?? e.At, Delay = DelayOf(e.At, e.DueAt) };
+        if (!TryIndex(entry))
             throw new InvalidOperationException($"job '{e.Job.Id}' pushed twice");
-        var entry = new Entry(e.Job, NextSeq++) { Priority = e.Job.Priority, RunDueAt = e.DueAt ?? e.At, Delay = DelayOf(e.At, e.DueAt) };
-        Index(entry);
+        NextSeq++;
         if (e.DueAt is { } due && due > Now)
             AddDelayed(entry, due);
         else

@@ -20,6 +20,11 @@ public sealed partial class JobQueueState
             _buryCounter = snapshot.BuryCounter,
             PausedUntil = snapshot.PausedUntil,
         };
+        state._jobs.EnsureCapacity(snapshot.Jobs.Count);
+        // Each set is built at once from its entries, sorted (much cheaper than a million inserts).
+        var ready = new List<Entry>(snapshot.Jobs.Count);
+        var delayed = new List<Entry>();
+        var buried = new List<Entry>();
         foreach (var s in snapshot.Jobs)
         {
             var e = new Entry(s.Job, s.Seq)
@@ -35,15 +40,25 @@ public sealed partial class JobQueueState
                 Kicks = s.Kicks,
                 LastError = s.LastError,
             };
-            state.Index(e);
+            if (!state.TryIndex(e))
+                throw new InvalidOperationException($"snapshot holds job '{s.Job.Id}' twice");
             switch (s.State)
             {
-                case JobState.Ready: state.AddReady(e); break;
-                case JobState.Delayed: state.AddDelayed(e, s.DueAt ?? throw Corrupt(s, "due time")); break;
+                case JobState.Ready:
+                    e.State = JobState.Ready;
+                    if (e.Priority < Job.UrgentBelow)
+                        state._urgent++;
+                    ready.Add(e);
+                    break;
+                case JobState.Delayed:
+                    e.State = JobState.Delayed;
+                    e.DueAt = s.DueAt ?? throw Corrupt(s, "due time");
+                    delayed.Add(e);
+                    break;
                 case JobState.Buried:
                     e.BuryOrder = s.BuryOrder;
                     e.State = JobState.Buried;
-                    state._buried.Add(e);
+                    buried.Add(e);
                     break;
                 case JobState.Reserved:
                     state.ApplyReserved(new JobReserved(state.Now, s.Job.Id, s.Token, s.LeaseDeadline ?? throw Corrupt(s, "lease deadline"), s.Holder ?? ""));
@@ -53,8 +68,19 @@ public sealed partial class JobQueueState
                 default: throw Corrupt(s, "state");
             }
         }
+        state._ready = Sorted(ready, ReadyOrder.Instance);
+        state._delayed = Sorted(delayed, DueOrder.Instance);
+        state._buried = Sorted(buried, BuryOrder.Instance);
         return state;
 
         static InvalidOperationException Corrupt(JobSnapshot s, string what) => new($"snapshot of job '{s.Job.Id}' has no valid {what}");
+    }
+
+    private static SortedSet<Entry> Sorted(List<Entry> entries, IComparer<Entry> order)
+    {
+        var set = new SortedSet<Entry>(entries, order);
+        if (set.Count != entries.Count)
+            throw new InvalidOperationException("snapshot holds two jobs in one place of an order");
+        return set;
     }
 }

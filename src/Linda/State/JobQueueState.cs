@@ -7,11 +7,11 @@ namespace Linda;
 /// No actors, no clock and no I/O: time comes in through <see cref="Advance"/> and every event
 /// carries the absolute time it happened, so replaying the same events gives the same state, whenever
 /// the replay runs. The <c>Decide</c> methods (<see cref="Push"/>, <see cref="Reserve"/>, ...) check a
-/// command against the state and say which event it makes; only <see cref="Apply"/> changes the state.
+/// command against the state and say which event it makes; only <see cref="Apply(IEvent)"/> changes the state.
 /// </summary>
 /// <remarks>
 /// What time alone decides is never persisted (beanstalkd's rule): a delayed job becoming ready, a
-/// lease expiring, a pause ending. <see cref="Apply"/> first advances to the event's time, so those
+/// lease expiring, a pause ending. <see cref="Apply(IEvent)"/> first advances to the event's time, so those
 /// transitions happen at the same point of the event sequence on replay as they did live.
 /// Every operation is O(log n).
 /// </remarks>
@@ -21,10 +21,11 @@ public sealed partial class JobQueueState
 
     // Jobs with ids of their own, by sequence number: a command may name a job by either.
     private readonly Dictionary<long, Entry> _bySeq = [];
-    private readonly SortedSet<Entry> _ready = new(ReadyOrder.Instance);
-    private readonly SortedSet<Entry> _delayed = new(DueOrder.Instance);
-    private readonly SortedSet<Entry> _leases = new(DeadlineOrder.Instance);
-    private readonly SortedSet<Entry> _buried = new(BuryOrder.Instance);
+    // Not readonly: a state restored from a snapshot builds them at once from their sorted entries.
+    private SortedSet<Entry> _ready = new(ReadyOrder.Instance);
+    private SortedSet<Entry> _delayed = new(DueOrder.Instance);
+    private SortedSet<Entry> _leases = new(DeadlineOrder.Instance);
+    private SortedSet<Entry> _buried = new(BuryOrder.Instance);
     private readonly Dictionary<string, HashSet<Entry>> _byHolder = new(StringComparer.Ordinal);
     private int _urgent;
     private long _buryCounter;
@@ -188,12 +189,17 @@ public sealed partial class JobQueueState
         return null;
     }
 
-    /// <summary>Adds an entry to the index by id, and by sequence number when its id is its own (not its sequence number).</summary>
-    private void Index(Entry e)
+    /// <summary>
+    /// Adds an entry to the index by id, and by sequence number when its id is its own (not its sequence
+    /// number); false when a job has its id already.
+    /// </summary>
+    private bool TryIndex(Entry e)
     {
-        _jobs.Add(e.Job.Id, e);
+        if (!_jobs.TryAdd(e.Job.Id, e))
+            return false;
         if (!Names.IsDigits(e.Job.Id))
             _bySeq.Add(e.Seq, e);
+        return true;
     }
 
     private Rejected? CheckDelay(TimeSpan delay, string what) =>

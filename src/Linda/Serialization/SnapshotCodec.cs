@@ -1,0 +1,203 @@
+using System.Collections;
+using System.Globalization;
+
+namespace Linda.Serialization;
+
+/// <summary>
+/// The snapshot format <c>sQueue3</c>: a queue's whole state, written so a million jobs read back fast.
+/// The names that repeat (handler classes, lease holders) are written once, in a table; a job's queue
+/// is the snapshot's; a generated id (the job's sequence number) is not written at all; sequence numbers
+/// are deltas. Reading checks the whole message at once (a malformed one fails there), then hands the
+/// jobs out one by one as they are enumerated, so restoring a state never holds a second copy of them.
+/// </summary>
+internal static class SnapshotCodec
+{
+    // The job's flags: which optional parts follow.
+    private const byte GeneratedId = 1;
+    private const byte RawPayload = 2;
+    private const byte HasMaxRetries = 4;
+    private const byte HasPeriod = 8;
+    private const byte HasLastError = 16;
+    private const byte HasDueAt = 32;
+    private const byte HasLease = 64;
+    private const byte OtherQueue = 128; // the job names another queue than the snapshot (never, in a queue's own snapshot)
+
+    public static void Write(BinaryWriter w, JobQueueSnapshot s)
+    {
+        w.String(s.Queue);
+        w.Time(s.Now);
+        w.VarLong(s.NextSeq);
+        w.VarLong(s.BuryCounter);
+        w.NullableTime(s.PausedUntil);
+
+        var names = new Dictionary<string, int>(StringComparer.Ordinal);
+        var table = new List<string>();
+        int Name(string name)
+        {
+            if (!names.TryGetValue(name, out var index))
+            {
+                names.Add(name, index = table.Count);
+                table.Add(name);
+            }
+            return index;
+        }
+        foreach (var j in s.Jobs)
+        {
+            Name(j.Job.Payload.Class);
+            if (j.Holder is { } holder)
+                Name(holder);
+        }
+        w.Int(table.Count);
+        foreach (var name in table)
+            w.String(name);
+
+        w.Int(s.Jobs.Count);
+        var seq = 0L;
+        foreach (var j in s.Jobs)
+        {
+            var job = j.Job;
+            var generated = IsSeq(job.Id, j.Seq);
+            var flags = (byte)((generated ? GeneratedId : 0) | (job.Payload.IsRaw ? RawPayload : 0) | (job.MaxRetries is null ? 0 : HasMaxRetries)
+                               | (job.Period is null ? 0 : HasPeriod) | (j.LastError is null ? 0 : HasLastError) | (j.DueAt is null ? 0 : HasDueAt)
+                               | (j.LeaseDeadline is null ? 0 : HasLease) | (job.Queue == s.Queue ? 0 : OtherQueue));
+            w.Byte(flags);
+            w.VarLong(j.Seq - seq);
+            seq = j.Seq;
+            if (!generated)
+                w.String(job.Id);
+            if (job.Queue != s.Queue)
+                w.String(job.Queue);
+            w.Int(names[job.Payload.Class]);
+            w.Bytes(job.Payload.Body.Span);
+            w.UInt(job.Priority);
+            w.Duration(job.TimeToRun);
+            if (job.MaxRetries is { } maxRetries)
+                w.Int(maxRetries);
+            if (job.Period is { } period)
+                w.Duration(period);
+            w.Time(job.CreatedAt);
+            w.Byte((byte)j.State);
+            w.UInt(j.Priority);
+            if (j.DueAt is { } dueAt)
+                w.Time(dueAt);
+            w.Time(j.RunDueAt);
+            if (j.LeaseDeadline is { } deadline)
+            {
+                w.Long(j.Token);
+                w.Time(deadline);
+                w.Int(j.Holder is { } holder ? names[holder] + 1 : 0);
+            }
+            w.VarLong(j.BuryOrder);
+            w.Int(j.Attempts);
+            w.Int(j.Reserves);
+            w.Int(j.Timeouts);
+            w.Int(j.Releases);
+            w.Int(j.Buries);
+            w.Int(j.Kicks);
+            if (j.LastError is { } error)
+                w.String(error);
+            w.Duration(j.Delay);
+        }
+    }
+
+    public static JobQueueSnapshot Read(BinaryReader r)
+    {
+        var (queue, now, nextSeq, buryCounter, paused) = (BinaryReader.Share(r.String()), r.Time(), r.VarLong(), r.VarLong(), r.NullableTime());
+        var table = new string[r.Count()];
+        for (var i = 0; i < table.Length; i++)
+            table[i] = BinaryReader.Share(r.String());
+        var jobs = new Jobs(r.Data, queue, table, r.Count(), r.Position);
+        // Check every job now (a malformed snapshot fails here, not while a state is restored from it).
+        var seq = 0L;
+        for (var i = 0; i < jobs.Count; i++)
+            ReadJob(r, queue, table, ref seq, materialize: false);
+        return new JobQueueSnapshot(queue, now, nextSeq, buryCounter, paused, jobs);
+    }
+
+    /// <summary>The next job; with <paramref name="materialize"/> false, only checked and skipped (returns null).</summary>
+    private static JobSnapshot? ReadJob(BinaryReader r, string queue, string[] table, ref long seq, bool materialize)
+    {
+        var flags = r.Byte();
+        seq = checked(seq + r.VarLong());
+        var id = (flags & GeneratedId) != 0 ? null : materialize ? r.String() : SkipRequired(r);
+        var jobQueue = (flags & OtherQueue) == 0 ? queue : materialize ? BinaryReader.Share(r.String()) : SkipRequired(r) ?? queue;
+        var @class = Name(r, table);
+        if (!materialize)
+            r.SkipBytes();
+        var body = materialize ? r.Bytes() : null;
+        var jobPriority = r.UInt();
+        var ttr = r.Duration();
+        int? maxRetries = (flags & HasMaxRetries) != 0 ? r.Int() : null;
+        TimeSpan? period = (flags & HasPeriod) != 0 ? r.Duration() : null;
+        var createdAt = r.Time();
+        var state = r.Byte() is var b && b is >= (byte)JobState.Ready and <= (byte)JobState.Buried ? (JobState)b : throw new FormatException($"bad job state {b}");
+        var priority = r.UInt();
+        DateTimeOffset? dueAt = (flags & HasDueAt) != 0 ? r.Time() : null;
+        var runDueAt = r.Time();
+        long token = 0;
+        DateTimeOffset? deadline = null;
+        string? holder = null;
+        if ((flags & HasLease) != 0)
+        {
+            token = r.Long();
+            deadline = r.Time();
+            var h = r.Int();
+            holder = h == 0 ? null : h <= table.Length && h > 0 ? table[h - 1] : throw new FormatException($"holder {h} is not in the name table");
+        }
+        var buryOrder = r.VarLong();
+        var (attempts, reserves, timeouts, releases, buries, kicks) = (r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int());
+        string? lastError = null;
+        if ((flags & HasLastError) != 0)
+        {
+            if (materialize)
+                lastError = r.String();
+            else
+                SkipRequired(r);
+        }
+        var delay = r.Duration();
+        if (!materialize)
+            return null;
+        var payload = JobPayload.Trusted(@class, body!, raw: (flags & RawPayload) != 0);
+        var job = new Job(id ?? seq.ToString(CultureInfo.InvariantCulture), jobQueue, payload, jobPriority, ttr, maxRetries, period, createdAt);
+        return new JobSnapshot(job, seq, state, priority, dueAt, runDueAt, token, deadline, holder, buryOrder,
+            attempts, reserves, timeouts, releases, buries, kicks, lastError, delay);
+    }
+
+    /// <summary>True when <paramref name="id"/> is <paramref name="seq"/> in digits: a generated id, not written.</summary>
+    private static bool IsSeq(string id, long seq) =>
+        Names.IsDigits(id) && id[0] != '0' && long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n == seq;
+
+    private static string? SkipRequired(BinaryReader r) => r.SkipString() ? null : throw new FormatException("a required string is null");
+
+    private static string Name(BinaryReader r, string[] table)
+    {
+        var index = r.Int();
+        return index >= 0 && index < table.Length ? table[index] : throw new FormatException($"name {index} is not in the name table");
+    }
+
+    /// <summary>The jobs of a snapshot read from <c>sQueue3</c>: decoded as they are enumerated, each time.</summary>
+    private sealed class Jobs(byte[] data, string queue, string[] table, int count, int start) : IReadOnlyList<JobSnapshot>
+    {
+        private JobSnapshot[]? _all;
+
+        public int Count => count;
+
+        public JobSnapshot this[int index] => (_all ??= this.ToArray())[index];
+
+        public IEnumerator<JobSnapshot> GetEnumerator()
+        {
+            if (_all is not null)
+            {
+                foreach (var job in _all)
+                    yield return job;
+                yield break;
+            }
+            var r = new BinaryReader(data) { Position = start };
+            var seq = 0L;
+            for (var i = 0; i < count; i++)
+                yield return ReadJob(r, queue, table, ref seq, materialize: true)!;
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+}
