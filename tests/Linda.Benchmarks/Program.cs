@@ -527,9 +527,19 @@ internal static partial class Program
                                 $"snapshots {string.Join(", ", db.Snapshots.Select(s => $"seq {s.Seq} {Stat.Mb(s.Bytes):F1} MB"))}; " +
                                 $"db {Stat.Mb(dbBytes):F1} MB ({db.FreePages} of {db.Pages} pages free) + wal {Stat.Mb(walBytes):F1} MB");
 
-        // Cold: a new process, as after a crash or a deploy.
-        var child = await OnOwnThread(() => RunChild(o, b.DbPath, n));
-        Console.Error.WriteLine($"# recovery (new process): {string.Join(' ', child.Select(kv => $"{kv.Key}={kv.Value}"))}");
+        // Cold: a new process, as after a crash or a deploy, --cold-runs times (3), the median reported. This
+        // process lets go of its own million jobs first, so the child has the machine to itself.
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true); // gives the memory back to the OS
+        var runs = new List<Dictionary<string, string>>();
+        for (var run = 0; run < o.Int("cold-runs", 3); run++)
+        {
+            runs.Add(await OnOwnThread(() => RunChild(o, b.DbPath, n)));
+            Console.Error.WriteLine($"# recovery (new process) {run + 1}: {string.Join(' ', runs[^1].Select(kv => $"{kv.Key}={kv.Value}"))}");
+        }
+        var child = runs.OrderBy(r => double.Parse(r["recovery_s"], System.Globalization.CultureInfo.InvariantCulture)).ElementAt(runs.Count / 2);
+        var coldRuns = string.Join(",", runs.Select(r => r["recovery_s"]));
 
         // Warm: a new ActorSystem in this process (JIT already done).
         var sys = b.Start();
@@ -542,7 +552,7 @@ internal static partial class Program
         GC.KeepAlive(sys);
 
         var snapshot = db.Snapshots.OrderByDescending(s => s.Seq).FirstOrDefault();
-        Console.WriteLine($"RESULT mode=recovery n={n} ready={child["ready"]} recovery_s={child["recovery_s"]} recovery_warm_s={Stat.F(warmSeconds, 3)} " +
+        Console.WriteLine($"RESULT mode=recovery n={n} ready={child["ready"]} recovery_s={child["recovery_s"]} recovery_runs_s={coldRuns} recovery_warm_s={Stat.F(warmSeconds, 3)} " +
                           $"working_set_mb={child["working_set_mb"]} peak_working_set_mb={child["peak_working_set_mb"]} managed_mb={child["managed_mb"]} gc_committed_mb={child["gc_committed_mb"]} " +
                           $"snapshot_every={b.Settings.SnapshotEvery} snapshot_seq={snapshot.Seq} snapshot_mb={Stat.F(Stat.Mb(snapshot.Bytes), 1)} " +
                           $"journal_rows={db.JournalRows} events_to_replay={db.EventsAfterSnapshot} " +

@@ -114,8 +114,11 @@ internal static class SnapshotCodec
         return new JobQueueSnapshot(queue, now, nextSeq, buryCounter, paused, jobs);
     }
 
-    /// <summary>The next job; with <paramref name="materialize"/> false, only checked and skipped (returns null).</summary>
-    private static JobSnapshot? ReadJob(BinaryReader r, string queue, string[] table, ref long seq, bool materialize)
+    /// <summary>
+    /// The next job: handed to <paramref name="restoring"/> if given, else returned; with
+    /// <paramref name="materialize"/> false, only checked and skipped (returns null).
+    /// </summary>
+    private static JobSnapshot? ReadJob(BinaryReader r, string queue, string[] table, ref long seq, bool materialize, JobQueueState.Restoring? restoring = null)
     {
         var flags = r.Byte();
         seq = checked(seq + r.VarLong());
@@ -159,6 +162,12 @@ internal static class SnapshotCodec
             return null;
         var payload = JobPayload.Trusted(@class, body!, raw: (flags & RawPayload) != 0);
         var job = new Job(id ?? seq.ToString(CultureInfo.InvariantCulture), jobQueue, payload, jobPriority, ttr, maxRetries, period, createdAt);
+        if (restoring is not null)
+        {
+            restoring.Add(job, seq, state, priority, dueAt, runDueAt, token, deadline, holder, buryOrder,
+                attempts, reserves, timeouts, releases, buries, kicks, lastError, delay);
+            return null;
+        }
         return new JobSnapshot(job, seq, state, priority, dueAt, runDueAt, token, deadline, holder, buryOrder,
             attempts, reserves, timeouts, releases, buries, kicks, lastError, delay);
     }
@@ -176,8 +185,16 @@ internal static class SnapshotCodec
     }
 
     /// <summary>The jobs of a snapshot read from <c>sQueue3</c>: decoded as they are enumerated, each time.</summary>
-    private sealed class Jobs(byte[] data, string queue, string[] table, int count, int start) : IReadOnlyList<JobSnapshot>
+    private sealed class Jobs(byte[] data, string queue, string[] table, int count, int start) : IReadOnlyList<JobSnapshot>, IRestorableJobs
     {
+        public void RestoreInto(JobQueueState.Restoring restoring)
+        {
+            var r = new BinaryReader(data) { Position = start };
+            var seq = 0L;
+            for (var i = 0; i < count; i++)
+                ReadJob(r, queue, table, ref seq, materialize: true, restoring);
+        }
+
         private JobSnapshot[]? _all;
 
         public int Count => count;
