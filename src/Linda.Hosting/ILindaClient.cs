@@ -54,7 +54,9 @@ public interface ILindaClient
 /// <summary>The <see cref="ILindaClient"/> over this node's queue proxies.</summary>
 public sealed class LindaClient(ActorSystem system) : ILindaClient
 {
-    private readonly TimeSpan _timeout = system.Settings.AskTimeout is { } t && t > TimeSpan.Zero && t != Timeout.InfiniteTimeSpan ? t : TimeSpan.FromSeconds(30);
+    // akka.actor.ask-timeout when it is set; Akka's default is none, and a client call must end.
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+    private readonly TimeSpan _timeout = system.Settings.AskTimeout is { } t && t > TimeSpan.Zero && t != Timeout.InfiniteTimeSpan ? t : DefaultTimeout;
     private readonly AskAgain _askAgain = LindaSettings.Create(system).AskAgain;
 
     /// <inheritdoc />
@@ -78,7 +80,7 @@ public sealed class LindaClient(ActorSystem system) : ILindaClient
         var reply = await askAgain.AskAsync(async ct =>
         {
             var left = deadline - DateTime.UtcNow;
-            return await proxy.Ask<IReply>(command, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), ct);
+            return await proxy.Ask<IReply>(command, left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1), ct);
         }, TimeProvider.System, cancellationToken);
         return reply!;
     }

@@ -101,10 +101,15 @@ public static class LindaHostingExtensions
         });
     }
 
+    // How long a pool has to list its workers, and how long past the grace period a worker has to say it
+    // drained (it releases a job still running at the end of the grace period, then answers).
+    private static readonly TimeSpan RouteesTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DrainedMargin = TimeSpan.FromSeconds(5);
+
     /// <summary>Stops a pool's workers pulling and waits until each has no job (at most the grace period, then they release it).</summary>
     public static async Task DrainAsync(IActorRef pool, TimeSpan grace)
     {
-        var routees = await pool.Ask<Routees>(GetRoutees.Instance, TimeSpan.FromSeconds(10));
-        await Task.WhenAll(routees.Members.Select(r => r.Ask(JobWorker.Drain.Instance, grace + TimeSpan.FromSeconds(5))));
+        var routees = await pool.Ask<Routees>(GetRoutees.Instance, RouteesTimeout);
+        await Task.WhenAll(routees.Members.Select(r => r.Ask(JobWorker.Drain.Instance, grace + DrainedMargin)));
     }
 }

@@ -127,7 +127,7 @@ internal sealed class Consumer : UntypedActor
 
     private readonly Tracker _tracker;
     private readonly Action<Reserved, long>? _onReserved;
-    private readonly HashSet<string> _completed = new();
+    private readonly IActorRef _verdicts;
     private IActorRef _queue = ActorRefs.Nobody;
     private Reserve _reserve = null!;
 
@@ -135,7 +135,36 @@ internal sealed class Consumer : UntypedActor
     {
         _tracker = tracker;
         _onReserved = onReserved;
-        tracker.CompletedSets.Enqueue(_completed);
+        var completed = new HashSet<string>();
+        tracker.CompletedSets.Enqueue(completed);
+        _verdicts = Context.ActorOf(Props.Create(() => new Verdicts(tracker, completed)), "verdicts");
+    }
+
+    /// <summary>
+    /// Where the answers to the consumer's Completes go: a sender of its own, as Linda's workers send
+    /// their verdicts (an ask) apart from their reserves. A queue answers one sender in order, so a
+    /// lease handed out early never waits behind the sender's Completed.
+    /// </summary>
+    private sealed class Verdicts(Tracker tracker, HashSet<string> completed) : UntypedActor
+    {
+        protected override void OnReceive(object message)
+        {
+            switch (message)
+            {
+                case Completed c:
+                    var now = Stopwatch.GetTimestamp();
+                    if (!completed.Add(c.JobId))
+                        tracker.OnDuplicate();
+                    tracker.OnCompleted(now);
+                    break;
+                case IFailure f:
+                    tracker.Fail($"consumer got {f.GetType().Name}: {f.Message}");
+                    break;
+                default:
+                    Unhandled(message);
+                    break;
+            }
+        }
     }
 
     protected override void OnReceive(object message)
@@ -153,14 +182,8 @@ internal sealed class Consumer : UntypedActor
                 _onReserved?.Invoke(r, at);
                 if (r.Attempt > 1)
                     _tracker.OnRedelivered();
-                _queue.Tell(new Complete(r.Job.Id, r.Token), Self);
+                _queue.Tell(new Complete(r.Job.Id, r.Token), _verdicts); // sent now, before the reserve; answered to the verdicts' actor
                 _queue.Tell(_reserve, Self);
-                break;
-            case Completed c:
-                var now = Stopwatch.GetTimestamp();
-                if (!_completed.Add(c.JobId))
-                    _tracker.OnDuplicate();
-                _tracker.OnCompleted(now);
                 break;
             case ReserveTimedOut:
                 if (!_tracker.Finished)

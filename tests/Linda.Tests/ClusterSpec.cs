@@ -79,7 +79,7 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
         return node;
     }
 
-    private static Push Record(string id) => new("jobs", JobPayload.Create("record")) { Id = id };
+    private static Push Record(string id) => TestJobs.Push(id, payload: TestJobs.Payload("record"));
 
     private static async Task<QueueStats> EmptyQueue(LindaHost node)
     {

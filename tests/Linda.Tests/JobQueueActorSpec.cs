@@ -11,7 +11,7 @@ namespace Linda.Tests;
 [Collection(DatabaseCollection.Name)]
 public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(output, new TempFolder())
 {
-    private static JobPayload Payload(string cls = "work", params object[] args) => JobPayload.Create(cls, args);
+    private static JobPayload Payload(string cls = "work", params object[] args) => TestJobs.Payload(cls, args);
 
     private Pushed Push(IActorRef queue, Push push)
     {

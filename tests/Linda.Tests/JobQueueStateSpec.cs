@@ -1,3 +1,4 @@
+using Linda.Tests.Infrastructure;
 using Xunit;
 using static Linda.JobQueue;
 
@@ -74,15 +75,7 @@ public sealed class JobQueueStateSpec
     private static Push NewPush(
         string? id = null, uint? priority = null, double delay = 0, double? ttr = null, int? maxRetries = null,
         double? period = null, JobPayload? payload = null, string queue = Q) =>
-        new(queue, payload ?? Work)
-        {
-            Id = id,
-            Priority = priority,
-            Delay = Sec(delay),
-            TimeToRun = ttr is { } t ? Sec(t) : null,
-            MaxRetries = maxRetries,
-            Period = period is { } p ? Sec(p) : null,
-        };
+        TestJobs.Push(id, priority, Sec(delay), ttr is { } t ? Sec(t) : null, maxRetries, period is { } p ? Sec(p) : null, payload ?? Work, queue);
 
     private string PushJob(
         string? id = null, uint? priority = null, double delay = 0, double? ttr = null, int? maxRetries = null,

@@ -40,8 +40,7 @@ public abstract class RecoverySpec : IDisposable
     {
     }
 
-    private static Push Job(string id, uint priority = Linda.Job.DefaultPriority) =>
-        new("jobs", JobPayload.Create("work", id)) { Id = id, Priority = priority };
+    private static Push Job(string id, uint priority = Linda.Job.DefaultPriority) => TestJobs.Push(id, priority, payload: TestJobs.Payload("work", id));
 
     /// <summary>An actor that holds leases for the test and dies with its ActorSystem.</summary>
     private sealed class Holder : ReceiveActor
@@ -86,14 +85,8 @@ public abstract class RecoverySpec : IDisposable
         await using (var node = QueueNode.Start(Db, _clock))
         {
             // The holder of h1 died with the old system: its lease is lost as soon as the queue notices.
-            JobView h1 = null!;
-            for (var i = 0; i < 300 && (h1 is null || h1.State != JobState.Ready); i++)
-            {
-                h1 = await node.Ask<JobView>(new GetJob("h1"));
-                if (h1.State != JobState.Ready)
-                    await Task.Delay(100);
-            }
-            Assert.Equal(JobState.Ready, h1.State);
+            var h1 = await Conditions.Eventually(async () => await node.Ask<JobView>(new GetJob("h1")) is { State: JobState.Ready } ready ? ready : null,
+                "h1 back in Ready once the queue notices its holder died");
             Assert.Equal((1, 1), (h1.Reserves, h1.Attempt));
 
             var after = await node.State();
@@ -217,9 +210,8 @@ public abstract class RecoverySpec : IDisposable
             }
             live = await node.State();
             // Deleting the covered events follows the snapshot asynchronously: wait for it (bounded).
-            for (var i = 0; i < 600 && Db.Rows(StoreTable.Journal) >= 65; i++)
-                await Task.Delay(50);
-            Assert.True(Db.Rows(StoreTable.Journal) < 65, $"the journal kept {Db.Rows(StoreTable.Journal)} of 65 events");
+            await Conditions.Until(() => Db.Rows(StoreTable.Journal) < 65, "the events a snapshot covers deleted",
+                detail: () => $"the journal keeps {Db.Rows(StoreTable.Journal)} rows");
         }
         await using (var node = QueueNode.Start(Db, _clock, hocon: hocon))
         {

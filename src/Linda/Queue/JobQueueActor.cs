@@ -96,7 +96,7 @@ public sealed class JobQueueActor : UntypedPersistentActor
             throw new ArgumentException(invalid, nameof(queue));
         var clock = time ?? TimeProvider.System;
         var child = Akka.Actor.Props.Create(() => new JobQueueActor(queue, settings, clock));
-        return Akka.Actor.Props.Create(() => new QueueSupervisor(child, settings.RestartBackoff, settings.RestartBackoffMax));
+        return Akka.Actor.Props.Create(() => new QueueSupervisor(child, settings.RestartBackoff, settings.RestartBackoffMax, clock));
     }
 
     // ================================================================ recovery
@@ -140,6 +140,13 @@ public sealed class JobQueueActor : UntypedPersistentActor
     /// <inheritdoc />
     protected override void OnCommand(object message)
     {
+        if (message is Flush)
+        {
+            _flushSent = false;
+            WriteNext();
+            MaybeSnapshot();
+            return;
+        }
         if (_stopping)
         {
             // Told at once (it reveals nothing): a reply queued behind the writes would come after the stop.
@@ -193,12 +200,16 @@ public sealed class JobQueueActor : UntypedPersistentActor
         AfterCommand();
     }
 
-    /// <summary>After every message: serve waiters, set the one timer, write what waits, maybe snapshot.</summary>
+    /// <summary>After every message: serve waiters, set the one timer, write what waits (see <see cref="Flush"/>), maybe snapshot.</summary>
     private void AfterCommand()
     {
         ServeWaiters();
         ScheduleTimer();
-        WriteNext();
+        if (_writes.InFlight is null && !_writes.NothingWaiting && !_flushSent)
+        {
+            _flushSent = true;
+            Self.Tell(Flush.Instance);
+        }
         MaybeSnapshot();
         _holders.SweepIdle((actor, holder) => _waiting.Of(actor) == 0 && !_state.HoldsLeases(holder.Path));
     }
@@ -587,4 +598,16 @@ public sealed class JobQueueActor : UntypedPersistentActor
     {
         public static readonly Tick Instance = new();
     }
+
+    /// <summary>
+    /// Writes what waits, once the messages already in the mailbox are applied: commands that arrive
+    /// together (a client's delete and its next reserve, a burst of pushes) go into the first write
+    /// together, and a command on an idle queue is still written at once, with no timer.
+    /// </summary>
+    private sealed class Flush
+    {
+        public static readonly Flush Instance = new();
+    }
+
+    private bool _flushSent;
 }

@@ -18,10 +18,13 @@ internal sealed class QueueSupervisor : UntypedActor, IWithUnboundedStash, IWith
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef _child = ActorRefs.Nobody;
     private int _restarts;
-    private DateTime _startedAt;
+    private DateTimeOffset _startedAt;
 
-    public QueueSupervisor(Props childProps, TimeSpan minBackoff, TimeSpan maxBackoff)
+    private readonly TimeProvider _time;
+
+    public QueueSupervisor(Props childProps, TimeSpan minBackoff, TimeSpan maxBackoff, TimeProvider time)
     {
+        _time = time;
         _childProps = childProps;
         _minBackoff = minBackoff;
         _maxBackoff = maxBackoff;
@@ -42,7 +45,7 @@ internal sealed class QueueSupervisor : UntypedActor, IWithUnboundedStash, IWith
     private void StartChild()
     {
         _child = Context.Watch(Context.ActorOf(_childProps, "queue"));
-        _startedAt = DateTime.UtcNow;
+        _startedAt = _time.GetUtcNow();
     }
 
     private bool _stopping;
@@ -98,7 +101,7 @@ internal sealed class QueueSupervisor : UntypedActor, IWithUnboundedStash, IWith
     private void ScheduleRestart()
     {
         // A child that lived long enough counts as healthy: start the back-off over.
-        if (DateTime.UtcNow - _startedAt > _maxBackoff)
+        if (_time.GetUtcNow() - _startedAt > _maxBackoff)
             _restarts = 0;
         var backoff = TimeSpan.FromTicks(Math.Min(_maxBackoff.Ticks, _minBackoff.Ticks << Math.Min(_restarts, 20)));
         _restarts++;

@@ -19,8 +19,6 @@ public sealed class JobHandlers
 {
     private readonly Dictionary<string, Func<JobContext, Task>> _handlers = new(StringComparer.Ordinal);
 
-    /// <summary>The classes that have a handler.</summary>
-    public IReadOnlyCollection<string> Classes => _handlers.Keys;
 
     /// <summary>Registers a synchronous handler on the job's args (a JSON array), as the seed's <c>RegisterWorker</c>.</summary>
     public JobHandlers RegisterWorker(string @class, Action<JsonElement> handler)
