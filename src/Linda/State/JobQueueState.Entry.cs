@@ -67,35 +67,35 @@ public sealed partial class JobQueueState
             Attempts, Reserves, Timeouts, Releases, Buries, Kicks, LastError, Delay);
     }
 
+    /// <summary>Orders entries by a key of theirs, then by push order.</summary>
+    private abstract class KeyThenSeq : IComparer<Entry>
+    {
+        protected abstract long Key(Entry e);
+
+        public int Compare(Entry? x, Entry? y)
+        {
+            var c = Key(x!).CompareTo(Key(y!));
+            return c != 0 ? c : x!.Seq.CompareTo(y!.Seq);
+        }
+    }
+
     /// <summary>beanstalkd's <c>job_pri_less</c>: priority, then push order.</summary>
-    private sealed class ReadyOrder : IComparer<Entry>
+    private sealed class ReadyOrder : KeyThenSeq
     {
         public static readonly ReadyOrder Instance = new();
-        public int Compare(Entry? x, Entry? y)
-        {
-            var c = x!.Priority.CompareTo(y!.Priority);
-            return c != 0 ? c : x.Seq.CompareTo(y.Seq);
-        }
+        protected override long Key(Entry e) => e.Priority;
     }
 
-    private sealed class DueOrder : IComparer<Entry>
+    private sealed class DueOrder : KeyThenSeq
     {
         public static readonly DueOrder Instance = new();
-        public int Compare(Entry? x, Entry? y)
-        {
-            var c = x!.DueTicks.CompareTo(y!.DueTicks);
-            return c != 0 ? c : x.Seq.CompareTo(y.Seq);
-        }
+        protected override long Key(Entry e) => e.DueTicks;
     }
 
-    private sealed class DeadlineOrder : IComparer<Entry>
+    private sealed class DeadlineOrder : KeyThenSeq
     {
         public static readonly DeadlineOrder Instance = new();
-        public int Compare(Entry? x, Entry? y)
-        {
-            var c = x!.DeadlineTicks.CompareTo(y!.DeadlineTicks);
-            return c != 0 ? c : x.Seq.CompareTo(y.Seq);
-        }
+        protected override long Key(Entry e) => e.DeadlineTicks;
     }
 
     private sealed class BuryOrder : IComparer<Entry>
