@@ -2017,4 +2017,415 @@ public sealed class JobQueueStateSpec
         restored.Advance(end);
         AssertSame(replayed.ToSnapshot(), restored.ToSnapshot());
     }
+
+    // ================================================================ naming a job by its sequence number
+
+    private static string Digits(long seq) => seq.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public void Pushed_and_Reserved_carry_the_jobs_sequence_number()
+    {
+        var generated = Accept<Pushed>(_s.Push(NewPush()));
+        var own = Accept<Pushed>(_s.Push(NewPush("report-7", priority: 0)));
+        var late = Accept<Pushed>(_s.Push(NewPush("late", delay: 10)));
+        Assert.Equal(new Pushed("1", JobState.Ready) { Seq = 1 }, generated);
+        Assert.Equal(new Pushed("report-7", JobState.Ready) { Seq = 2 }, own);
+        Assert.Equal(new Pushed("late", JobState.Delayed) { Seq = 3 }, late);
+
+        var first = Reserve();
+        Assert.Equal(("report-7", 2L), (first.Job.Id, first.Seq));
+        var second = Reserve();
+        Assert.Equal(("1", 1L), (second.Job.Id, second.Seq));
+        var byId = Accept<Reserved>(_s.ReserveJob(new ReserveJob("late"), "w1", ++_lastToken));
+        Assert.Equal(("late", 3L), (byId.Job.Id, byId.Seq));
+        Assert.Equal([1L, 2L, 3L], _s.ReservedJobs.Select(v => v.Seq).Order());
+    }
+
+    [Fact]
+    public void A_job_with_an_id_of_its_own_is_reserved_touched_released_buried_kicked_and_completed_by_its_sequence_number()
+    {
+        PushJob();                                   // seq 1, id "1"
+        PushJob("report-7", priority: 5, ttr: 30);   // seq 2
+        PushJob("other", priority: 0);               // seq 3: first in the ready order
+        const string seq = "2";
+
+        var view = View(seq);
+        Assert.Equal(("report-7", 2L, JobState.Ready), (view.Job.Id, view.Seq, view.State));
+
+        // reserve-job
+        Go(1);
+        var reserveJob = _s.ReserveJob(new ReserveJob(seq), "w1", 500);
+        Assert.Equal(new JobReserved(At(1), "report-7", 500, At(31), "w1"), reserveJob.Event);
+        var reserved = Accept<Reserved>(reserveJob);
+        Assert.Equal(("report-7", 2L, 500L), (reserved.Job.Id, reserved.Seq, reserved.Token));
+        Assert.True(_s.IsLeasedTo("report-7", "w1"));
+        Assert.Equal([("report-7", 500L)], _s.LeasesOf("w1"));
+
+        // touch
+        Go(2);
+        var touch = _s.Touch(new Touch(seq, 500));
+        Assert.Equal(new JobTouched(At(2), "report-7", At(32)), touch.Event);
+        Assert.Equal(new Touched("report-7", At(32)), Accept<Touched>(touch));
+
+        // release
+        var release = _s.Release(new Release(seq, 500) { Priority = 1, Error = "again" });
+        Assert.Equal(new JobReleased(At(2), "report-7", 1, null, "again"), release.Event);
+        Assert.Equal(new Released("report-7", JobState.Ready), Accept<Released>(release));
+        Assert.Equal((JobState.Ready, 1u), (View("report-7").State, View("report-7").Priority));
+
+        // bury
+        Accept<Reserved>(_s.ReserveJob(new ReserveJob(seq), "w1", 501));
+        var bury = _s.Bury(new Bury(seq, 501, "bad") { Priority = 9 });
+        Assert.Equal(new JobBuried(At(2), "report-7", "bad", 9), bury.Event);
+        Assert.Equal(new JobQueue.Buried("report-7"), Accept<JobQueue.Buried>(bury));
+        Assert.Equal(JobState.Buried, View(seq).State);
+
+        // kick-job
+        Go(3);
+        var kick = _s.KickJob(new KickJob(seq));
+        Assert.Equal(["report-7"], Assert.IsType<JobsKicked>(kick.Event).JobIds);
+        Assert.Equal(new KickedJob("report-7"), Accept<KickedJob>(kick));
+        Assert.Equal(JobState.Ready, View(seq).State);
+
+        // complete
+        var again = Accept<Reserved>(_s.ReserveJob(new ReserveJob(seq), "w2", 502));
+        Assert.Equal(2, again.Seq);
+        var complete = _s.Complete(new Complete(seq, 502));
+        Assert.Equal(new JobCompleted(At(3), "report-7"), complete.Event);
+        Assert.Equal(new Completed("report-7", null), Accept<Completed>(complete));
+        Assert.Null(_s.View(seq));
+        Assert.Null(_s.View("report-7"));
+        Assert.Equal(["other", "1"], ReadyIds);
+
+        // The events name the job by its id: they replay (an event naming "2" would be for an unknown job).
+        Assert.DoesNotContain(_events, e => e is JobReserved { JobId: "2" } or JobTouched { JobId: "2" } or JobReleased { JobId: "2" }
+            or JobBuried { JobId: "2" } or JobCompleted { JobId: "2" } or JobsKicked { JobIds: ["2"] });
+        AssertSame(_s.ToSnapshot(), Replay(_events).ToSnapshot());
+    }
+
+    [Theory]
+    [MemberData(nameof(AllStates))]
+    public void A_job_with_an_id_of_its_own_is_deleted_by_its_sequence_number_in_any_state(JobState state)
+    {
+        PushJob("keep");
+        PushJob("nightly", priority: 0, delay: state == JobState.Delayed ? 50 : 0);
+        if (state is JobState.Reserved or JobState.Buried)
+        {
+            var r = Reserve("w1");
+            Assert.Equal("nightly", r.Job.Id);
+            if (state == JobState.Buried)
+                Accept<JobQueue.Buried>(_s.Bury(new Bury("2", r.Token, "x")));
+        }
+        Assert.Equal(state, View("2").State);
+
+        Go(1);
+        var delete = _s.Delete(new Delete("2"));
+        Assert.Equal(new JobDeleted(At(1), "nightly"), delete.Event);
+        Assert.Equal(new Deleted("nightly"), Accept<Deleted>(delete));
+        Assert.Null(_s.View("nightly"));
+        Assert.Null(_s.View("2"));
+        Assert.Equal(new NotFound("2"), Refused<NotFound>(s => s.Delete(new Delete("2"))));
+        Assert.Empty(_s.Holders);
+        Assert.Equal("keep", Assert.Single(_s.ReadyJobs).Job.Id);
+        AssertSame(_s.ToSnapshot(), Replay(_events).ToSnapshot());
+    }
+
+    [Fact]
+    public void Refusals_of_a_job_named_by_its_sequence_number_carry_its_id()
+    {
+        PushJob("ready-one");       // seq 1
+        PushJob("held", priority: 0); // seq 2
+        var held = Reserve("w1");
+        Assert.Equal("held", held.Job.Id);
+
+        Assert.Equal(new NotReserved("ready-one", JobState.Ready), Refused<NotReserved>(s => s.Complete(new Complete("1", held.Token))));
+        Assert.Equal(new NotKickable("ready-one", JobState.Ready), Refused<NotKickable>(s => s.KickJob(new KickJob("1"))));
+        foreach (var (_, decide) in LeaseCommands("2", held.Token + 1))
+            Assert.Equal(new StaleLease("held"), Refused<StaleLease>(decide));
+        Assert.Equal(new NotKickable("held", JobState.Reserved), Refused<NotKickable>(s => s.KickJob(new KickJob("2"))));
+        Assert.Equal(new Leased("held"), Refused<Leased>(s => s.ReserveJob(new ReserveJob("2"), "w2", 9)));
+        Assert.Equal(new Leased("held"), Refused<Leased>(s => s.Delete(new Delete("2") { SpareLeased = true })));
+    }
+
+    [Fact]
+    public void A_generated_id_job_is_found_by_its_id_beside_jobs_with_ids_of_their_own()
+    {
+        PushJob();             // "1"
+        PushJob("named");      // seq 2
+        PushJob(priority: 0);  // "3"
+        PushJob(delay: 30);    // "4"
+
+        Assert.Equal(("1", 1L), (View("1").Job.Id, View("1").Seq));
+        Assert.Equal(("3", 3L), (View("3").Job.Id, View("3").Seq));
+        var r = Accept<Reserved>(_s.ReserveJob(new ReserveJob("3"), "w1", 77));
+        Assert.Equal(("3", 3L), (r.Job.Id, r.Seq));
+        Assert.Equal(new Completed("3", null), Accept<Completed>(_s.Complete(new Complete("3", 77))));
+        Assert.Equal(new KickedJob("4"), Accept<KickedJob>(_s.KickJob(new KickJob("4"))));
+        Assert.Equal(new Deleted("1"), Accept<Deleted>(_s.Delete(new Delete("1"))));
+        Assert.Equal(["named", "4"], ReadyIds);
+    }
+
+    [Fact]
+    public void A_queue_of_generated_ids_only_finds_its_jobs_as_before()
+    {
+        PushJob();
+        PushJob();
+        var r = Reserve();
+        Assert.Equal(("1", 1L), (r.Job.Id, r.Seq));
+        Assert.Equal(new Released("1", JobState.Ready), Accept<Released>(_s.Release(new Release("1", r.Token))));
+        Assert.Equal(new Deleted("2"), Accept<Deleted>(_s.Delete(new Delete("2"))));
+        Assert.Equal(new NotFound("3"), Refused<NotFound>(s => s.Delete(new Delete("3"))));
+        Assert.Equal(["1"], ReadyIds);
+    }
+
+    public static TheoryData<string> DigitsOfNoJob => new()
+    {
+        "4",                      // the next sequence number: not pushed yet
+        "3",                      // a job that was deleted
+        "0",
+        "99",
+        "9223372036854775807",    // long.MaxValue
+        "99999999999999999999",   // beyond a long
+    };
+
+    [Theory]
+    [MemberData(nameof(DigitsOfNoJob))]
+    public void Digits_that_name_no_job_are_NotFound(string digits)
+    {
+        PushJob("a");
+        PushJob("b");
+        PushJob("c");
+        Accept<Deleted>(_s.Delete(new Delete("c")));
+        var r = Reserve(); // "a", seq 1
+        AssertNotFound(digits, r.Token);
+    }
+
+    public static TheoryData<string> ZeroPrefixedDigits => new() { "01", "02", "001", "00" };
+
+    [Theory]
+    [MemberData(nameof(ZeroPrefixedDigits))]
+    public void Zero_prefixed_digits_are_NotFound(string digits)
+    {
+        PushJob("a", priority: 0); // seq 1
+        PushJob();                 // seq 2, id "2"
+        var r = Reserve();         // "a"
+        Assert.Equal("a", r.Job.Id);
+        AssertNotFound(digits, r.Token);
+    }
+
+    /// <summary>Every command that names a job is NotFound for <paramref name="digits"/>, carrying them, and changes nothing.</summary>
+    private void AssertNotFound(string digits, long token)
+    {
+        Assert.Null(_s.View(digits));
+        foreach (var (name, decide) in LeaseCommands(digits, token))
+            Assert.True(new NotFound(digits).Equals(Refused<NotFound>(decide)), name);
+        Assert.Equal(new NotFound(digits), Refused<NotFound>(s => s.ReserveJob(new ReserveJob(digits), "w9", 5)));
+        Assert.Equal(new NotFound(digits), Refused<NotFound>(s => s.KickJob(new KickJob(digits))));
+        Assert.Equal(new NotFound(digits), Refused<NotFound>(s => s.Delete(new Delete(digits))));
+        Assert.Equal(new NotFound(digits), Refused<NotFound>(s => s.Delete(new Delete(digits) { SpareLeased = true })));
+    }
+
+    [Fact]
+    public void A_sequence_number_names_its_job_after_a_replay_and_after_a_snapshot()
+    {
+        PushJob("a");
+        PushJob("b", delay: 20);
+        PushJob();
+        PushJob("d");
+        Accept<Deleted>(_s.Delete(new Delete("a")));
+
+        var replayed = Replay(_events);
+        var restored = JobQueueState.FromSnapshot(_s.ToSnapshot());
+        foreach (var s in new[] { _s, replayed, restored })
+        {
+            Assert.Null(s.View("1"));
+            Assert.Equal("b", s.View("2")?.Job.Id);
+            Assert.Equal("3", s.View("3")?.Job.Id);
+            Assert.Equal("d", s.View("4")?.Job.Id);
+            var kick = s.KickJob(new KickJob("2"));
+            Assert.Equal(new KickedJob("b"), kick.Reply);
+            s.Apply(kick.Event!);
+            var reserved = s.ReserveJob(new ReserveJob("4"), "w1", 3);
+            Assert.Equal(("d", 4L), (((Reserved)reserved.Reply).Job.Id, ((Reserved)reserved.Reply).Seq));
+            s.Apply(reserved.Event!);
+            Assert.Equal(new Completed("d", null), s.Complete(new Complete("4", 3)).Reply);
+        }
+        AssertSame(_s.ToSnapshot(), replayed.ToSnapshot());
+        AssertSame(_s.ToSnapshot(), restored.ToSnapshot());
+    }
+
+    // ================================================================ replaying in batches
+
+    [Fact]
+    public void An_empty_batch_changes_nothing()
+    {
+        PushJob("a");
+        var before = _s.ToSnapshot();
+        _s.Apply(new EventBatch([]));
+        AssertSame(before, _s.ToSnapshot());
+    }
+
+    [Fact]
+    public void A_batch_is_applied_in_order_each_event_at_its_own_time()
+    {
+        // A lease that expires between two events of one batch: the reserve after it finds the job ready again.
+        PushJob("job", ttr: 5, maxRetries: -1);
+        Reserve("w1");
+        Go(6); // expired at 5
+        var second = Reserve("w2");
+        Assert.Equal(2, second.Attempt);
+        var live = _s.ToSnapshot();
+
+        var batched = new JobQueueState(Q);
+        batched.Apply(new EventBatch(_events));
+        batched.Advance(_s.Now);
+        AssertSame(live, batched.ToSnapshot());
+        Assert.Equal(1, batched.LeaseTimeouts);
+    }
+
+    [Theory]
+    [InlineData(11)]
+    [InlineData(12)]
+    [InlineData(13)]
+    [InlineData(20260202)]
+    public void Replaying_in_batches_of_any_size_gives_the_same_state_as_one_event_at_a_time(int seed)
+    {
+        var limits = new QueueLimits { DefaultMaxRetries = 2, MaxTextLength = 20 };
+        UseLimits(limits);
+        var rnd = new Random(seed);
+        RandomScenario(rnd, operations: 2500);
+        Assert.True(_events.Count > 1000, $"only {_events.Count} events");
+        var end = _s.Now + TimeSpan.FromHours(1);
+        _s.Advance(end);
+        var live = _s.ToSnapshot();
+
+        var chunks = new Random(seed * 7919);
+        var oneByOne = new JobQueueState(Q, limits);
+        var batched = new JobQueueState(Q, limits);
+        var at = 0;
+        var batches = 0;
+        while (at < _events.Count)
+        {
+            var size = Math.Min(chunks.Next(1, 201), _events.Count - at);
+            var chunk = _events.GetRange(at, size);
+            batched.Apply(new EventBatch(chunk));
+            foreach (var e in chunk)
+                oneByOne.Apply(e);
+            at += size;
+            batches++;
+            AssertSame(oneByOne.ToSnapshot(), batched.ToSnapshot());
+        }
+        Assert.True(batches > 5, $"only {batches} batches");
+        batched.Advance(end);
+        oneByOne.Advance(end);
+        AssertSame(live, oneByOne.ToSnapshot());
+        AssertSame(live, batched.ToSnapshot());
+        Assert.Equal(oneByOne.LeaseTimeouts, batched.LeaseTimeouts);
+        CheckInvariants(batched);
+
+        // From a snapshot in the middle, the rest in batches.
+        var half = _events.Count / 2;
+        var restored = JobQueueState.FromSnapshot(Replay(_events.Take(half), limits).ToSnapshot(), limits);
+        for (at = half; at < _events.Count;)
+        {
+            var size = Math.Min(chunks.Next(1, 201), _events.Count - at);
+            restored.Apply(new EventBatch(_events.GetRange(at, size)));
+            at += size;
+        }
+        restored.Advance(end);
+        AssertSame(live, restored.ToSnapshot());
+    }
+
+    /// <summary>
+    /// Random operations on <see cref="_s"/>, recorded in <see cref="_events"/>, in the style of
+    /// <see cref="Random_operations_keep_the_invariants_and_replay_to_the_same_state"/>: jobs of both kinds
+    /// of id, named by id or by sequence number, and every kind of event.
+    /// </summary>
+    private void RandomScenario(Random rnd, int operations)
+    {
+        var ids = Enumerable.Range(0, 30).Select(i => $"job-{i}").ToArray();
+        uint[] priorities = [0, 5, 1023, 1024, 2000];
+        int?[] retries = [null, -1, 0, 1, 3];
+        double Seconds(double max) => Math.Round(rnd.NextDouble() * max, 3);
+        string AnyName() => rnd.Next(3) == 0 ? Digits(rnd.NextInt64(1, _s.NextSeq + 1)) : ids[rnd.Next(ids.Length)];
+
+        void Decide(Decision d)
+        {
+            if (d.Event is null)
+                return;
+            _s.Apply(d.Event);
+            _events.Add(d.Event);
+        }
+
+        for (var i = 0; i < operations; i++)
+        {
+            var leases = _s.Holders.SelectMany(_s.LeasesOf).OrderBy(l => l.JobId, StringComparer.Ordinal).ToArray();
+            // Lease commands name the job by id or, for one of its own, by its sequence number.
+            string Name((string JobId, long Token) lease) =>
+                rnd.Next(2) == 0 && !Names.IsDigits(lease.JobId) ? Digits(_s.View(lease.JobId)!.Seq) : lease.JobId;
+            switch (rnd.Next(12))
+            {
+                case 0 or 1:
+                    Decide(_s.Push(NewPush(
+                        rnd.Next(3) == 0 ? null : ids[rnd.Next(ids.Length)],
+                        priority: rnd.Next(4) == 0 ? null : priorities[rnd.Next(priorities.Length)],
+                        delay: rnd.Next(2) == 0 ? 0 : Seconds(20),
+                        ttr: rnd.Next(4) == 0 ? null : 0.5 + Seconds(15),
+                        maxRetries: retries[rnd.Next(retries.Length)],
+                        period: rnd.Next(4) == 0 ? 1 + Seconds(40) : null)));
+                    break;
+                case 2:
+                    _s.Advance(_s.Now + Sec(rnd.Next(10) == 0 ? Seconds(90) : Seconds(3)));
+                    break;
+                case 3 or 4:
+                    if (_s.CanReserve)
+                        Decide(_s.Reserve($"w{rnd.Next(4)}", rnd.NextInt64(1, long.MaxValue)));
+                    else
+                        Decide(_s.ReserveJob(new ReserveJob(AnyName()), $"w{rnd.Next(4)}", rnd.NextInt64(1, long.MaxValue)));
+                    break;
+                case 5 or 6:
+                {
+                    if (leases.Length == 0)
+                        break;
+                    var lease = leases[rnd.Next(leases.Length)];
+                    var name = Name(lease);
+                    Decide(rnd.Next(4) switch
+                    {
+                        0 => _s.Complete(new Complete(name, lease.Token)),
+                        1 => _s.Release(new Release(name, lease.Token) { Delay = rnd.Next(2) == 0 ? TimeSpan.Zero : Sec(Seconds(10)), Error = rnd.Next(2) == 0 ? null : "e" }),
+                        2 => _s.Bury(new Bury(name, lease.Token, "r") { Priority = rnd.Next(2) == 0 ? null : priorities[rnd.Next(priorities.Length)] }),
+                        _ => _s.Touch(new Touch(name, lease.Token)),
+                    });
+                    break;
+                }
+                case 7:
+                {
+                    if (leases.Length == 0)
+                        break;
+                    var (jobId, token) = leases[rnd.Next(leases.Length)];
+                    var lost = _s.LoseLease(jobId, token, "holder died");
+                    Assert.NotNull(lost);
+                    _s.Apply(lost);
+                    _events.Add(lost);
+                    break;
+                }
+                case 8:
+                    Decide(_s.Kick(new Kick(rnd.Next(4))));
+                    break;
+                case 9:
+                    Decide(_s.KickJob(new KickJob(AnyName())));
+                    break;
+                case 10:
+                    Decide(_s.Delete(new Delete(AnyName())));
+                    break;
+                default:
+                    Decide(rnd.Next(3) == 0 ? _s.Pause(new Pause(Sec(Seconds(10)))) : _s.Resume());
+                    break;
+            }
+        }
+        // Every kind of event is in the scenario.
+        foreach (var kind in new[] { typeof(JobPushed), typeof(JobReserved), typeof(JobTouched), typeof(JobCompleted), typeof(JobReleased),
+                     typeof(JobBuried), typeof(JobsKicked), typeof(JobDeleted), typeof(LeaseLost), typeof(QueuePaused), typeof(QueueResumed) })
+            Assert.Contains(_events, e => e.GetType() == kind);
+    }
 }

@@ -171,7 +171,8 @@ public sealed partial class JobQueueState
             return null;
         if (_jobs.TryGetValue(idOrSeq, out var e))
             return e;
-        return _bySeq.Count > 0 && Names.IsDigits(idOrSeq) && long.TryParse(idOrSeq, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq)
+        // A sequence number in its one spelling: digits with no leading zero ("01" names nothing).
+        return _bySeq.Count > 0 && Names.IsDigits(idOrSeq) && idOrSeq[0] != '0' && long.TryParse(idOrSeq, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq)
                && _bySeq.TryGetValue(seq, out e)
             ? e
             : null;
