@@ -18,14 +18,26 @@ public sealed partial class JobQueueActor
         var sequenceNr = LastSequenceNr + (_writes.InFlight is null ? 0 : 1);
         var metadata = new SnapshotMetadata(PersistenceId, sequenceNr, _time.GetUtcNow().UtcDateTime);
         _snapshots.Taken(snapshot.Jobs.Count);
-        var save = () => SnapshotStore.Tell(new SaveSnapshot(metadata, snapshot), Self);
+        var save = () =>
+        {
+            // No row is written until the store answers (see LindaSettings.SnapshotPausesWrites).
+            _writes.Paused = _settings.SnapshotPausesWrites;
+            SnapshotStore.Tell(new SaveSnapshot(metadata, snapshot), Self);
+        };
         if (!_writes.AfterAll(save))
             save();
     }
 
-    private void OnSnapshotSaved(SnapshotMetadata metadata)
+    /// <summary>The snapshot store answered: the next snapshot may be taken, and the writes go on (after the command, <see cref="AfterCommand"/> starts the next one).</summary>
+    private void OnSnapshotDone()
     {
         _snapshots.Done();
+        _writes.Paused = false;
+    }
+
+    private void OnSnapshotSaved(SnapshotMetadata metadata)
+    {
+        OnSnapshotDone();
         if (!_settings.DeleteEventsOnSnapshot)
             return;
         DeleteMessages(metadata.SequenceNr);

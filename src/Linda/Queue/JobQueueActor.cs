@@ -149,6 +149,13 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
         }
         if (_stopping)
         {
+            if (message is SaveSnapshotSuccess or SaveSnapshotFailure)
+            {
+                // The writes it paused finish, and then the stop.
+                OnSnapshotDone();
+                WriteNext();
+                return;
+            }
             // Told at once (it reveals nothing): a reply queued behind the writes would come after the stop.
             if (message is ICommand or InspectState)
                 Sender.Tell(new Unavailable($"queue {_queue} is stopping (moving to another node); nothing changed, send the command again"), Self);
@@ -189,7 +196,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
             case NodeGone g: OnNodeRemoved(g.Address); break;
             case SaveSnapshotSuccess s: OnSnapshotSaved(s.Metadata); break;
             case SaveSnapshotFailure f:
-                _snapshots.Done();
+                OnSnapshotDone();
                 _log.Warning(f.Cause, "queue {0}: snapshot at {1} failed", _queue, f.Metadata.SequenceNr);
                 break;
             case DeleteMessagesSuccess or DeleteSnapshotsSuccess: break;
@@ -205,7 +212,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
     {
         ServeWaiters();
         ScheduleTimer();
-        if (_writes.InFlight is null && !_writes.NothingWaiting && !_flushSent)
+        if (_writes.InFlight is null && !_writes.NothingWaiting && !_writes.Paused && !_flushSent)
         {
             _flushSent = true;
             Self.Tell(Flush.Instance);

@@ -52,6 +52,12 @@ internal sealed class WriteBatches(int maxBytes)
     /// <summary>The batch being written, if any.</summary>
     public Batch? InFlight { get; private set; }
 
+    /// <summary>
+    /// True while no write may start (a snapshot is being saved): events keep collecting, and
+    /// <see cref="StartNext"/> gives nothing until it is false again.
+    /// </summary>
+    public bool Paused { get; set; }
+
     /// <summary>True when no event is waiting for a write (the open batch is empty); one may be in flight.</summary>
     public bool NothingWaiting => _waiting.Count == 0;
 
@@ -140,10 +146,10 @@ internal sealed class WriteBatches(int maxBytes)
         return true;
     }
 
-    /// <summary>The next batch to write, now in flight; null while a write is in flight or nothing waits.</summary>
+    /// <summary>The next batch to write, now in flight; null while a write is in flight, writes are <see cref="Paused"/>, or nothing waits.</summary>
     public Batch? StartNext()
     {
-        if (InFlight is not null || !_waiting.TryDequeue(out var next))
+        if (InFlight is not null || Paused || !_waiting.TryDequeue(out var next))
             return null;
         if (ReferenceEquals(next, _open))
             _open = null;
@@ -186,6 +192,7 @@ internal sealed class WriteBatches(int maxBytes)
         all.AddRange(_waiting);
         InFlight = null;
         _open = null;
+        Paused = false;
         _waiting.Clear();
         _latestOfJob.Clear();
         _lastReplyTo.Clear();

@@ -17,6 +17,13 @@ public sealed record LindaSettings
     public int SnapshotEvery { get; init; } = 10_000;
 
     /// <summary>
+    /// True: no journal row is written while a snapshot is being saved (events collect in the open
+    /// batch meanwhile), so the snapshot store never competes with the journal for SQLite's write lock.
+    /// <b>Default:</b> true (<c>linda.queue.snapshot-pauses-writes</c>).
+    /// </summary>
+    public bool SnapshotPausesWrites { get; init; } = true;
+
+    /// <summary>
     /// The largest journal row a queue writes, in (estimated) bytes of its events: events applied while
     /// a write is in flight all go into the next write as one row, up to this size; the rest into the
     /// write after it. <b>Default:</b> 1 MiB.
@@ -100,6 +107,7 @@ public sealed record LindaSettings
                 MaxTextLength = q.GetInt("max-text-length"),
             },
             SnapshotEvery = q.GetInt("snapshot-every"),
+            SnapshotPausesWrites = q.GetBoolean("snapshot-pauses-writes", true),
             MaxWriteBytes = q.GetByteSize("max-write-bytes") is var bytes && bytes is >= 1024 and <= int.MaxValue
                 ? (int)bytes
                 : throw new ConfigurationException($"linda.queue.max-write-bytes must be between 1 KiB and 2 GiB, not {bytes}"),

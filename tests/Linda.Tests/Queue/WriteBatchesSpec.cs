@@ -154,6 +154,38 @@ public sealed class WriteBatchesSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void While_paused_no_write_starts_and_the_events_wait_together_for_the_next_one()
+    {
+        var writes = new WriteBatches(Roomy);
+        var first = Pushed("a");
+        var second = Pushed("b");
+        writes.Paused = true;
+        writes.Add(first);
+        writes.Add(second);
+
+        Assert.Null(writes.StartNext());
+        Assert.Null(writes.InFlight);
+        Assert.False(writes.NothingWaiting);
+
+        writes.Paused = false;
+        Assert.Equal([first, second], Start(writes).Events);
+    }
+
+    [Fact]
+    public void A_failed_write_ends_a_pause()
+    {
+        var writes = new WriteBatches(Roomy);
+        writes.Add(Pushed("a"));
+        writes.Paused = true;
+
+        Assert.Single(writes.TakeAll());
+
+        Assert.False(writes.Paused);
+        writes.Add(Pushed("b"));
+        Assert.NotNull(writes.StartNext());
+    }
+
+    [Fact]
     public void Once_the_last_write_is_done_the_queue_is_idle_again()
     {
         var writes = new WriteBatches(Roomy);
