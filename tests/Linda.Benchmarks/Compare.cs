@@ -57,6 +57,7 @@ internal static partial class Program
         }
 
         Console.Error.WriteLine($"# compare: all figures in {sw.Elapsed.TotalMinutes:F1} min");
+        Console.WriteLine($"# in-process figures with {(System.Runtime.GCSettings.IsServerGC ? "Server" : "Workstation")} GC (DOTNET_gcServer=0|1 to choose)");
         PrintComparison(lines);
     }
 

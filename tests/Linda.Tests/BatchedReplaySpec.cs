@@ -166,21 +166,6 @@ public sealed class BatchedReplaySpec(ITestOutputHelper output) : QueueSpec(outp
         }
     }
 
-    /// <summary>
-    /// Returns once the queue actor has handled every message told before, and the write those
-    /// messages start is started: two rounds of <see cref="Locate"/>, answered at once (see <c>WritePathSpec</c>).
-    /// </summary>
-    private void Settled(IActorRef q)
-    {
-        var probe = CreateTestProbe();
-        for (var i = 0; i < 2; i++)
-        {
-            q.Tell(Locate.Instance, probe.Ref);
-            probe.ExpectMsg<Located>(Wait);
-        }
-        Sys.Stop(probe.Ref);
-    }
-
     /// <summary>One sender's burst: 1 to 14 commands, drawn from what it holds and the ids it knows.</summary>
     private static List<object> Burst(Random rng, Sender s, List<string> known, int round)
     {

@@ -33,24 +33,6 @@ public sealed class WritePathSpec(ITestOutputHelper output) : QueueSpec(output, 
     private static string[][] PushedIds(IEnumerable<JournalRows.Row> rows) =>
         rows.Select(r => r.Events.Select(e => e is JobPushed p ? p.Job.Id : e.GetType().Name).ToArray()).ToArray();
 
-    /// <summary>
-    /// Returns once the queue actor has handled every message told to it before the call, and the
-    /// <c>Flush</c> it sent itself meanwhile (so a write it was about to start is started): two rounds
-    /// of <see cref="Locate"/> from a sender with nothing pending, which are answered at once. The
-    /// first is behind everything told before it; the second is behind the Flush the earlier messages
-    /// sent, which was enqueued before the first was answered.
-    /// </summary>
-    private IActorRef Settled(IActorRef queue)
-    {
-        var probe = CreateTestProbe();
-        queue.Tell(Locate.Instance, probe.Ref);
-        probe.ExpectMsg<Located>(Wait);
-        queue.Tell(Locate.Instance, probe.Ref);
-        var located = probe.ExpectMsg<Located>(Wait).Queue;
-        Sys.Stop(probe.Ref);
-        return located;
-    }
-
     private void Sql(string sql)
     {
         using var connection = new SqliteConnection(JournalRows.ConnectionString(DatabasePath));

@@ -30,6 +30,24 @@ public abstract class QueueSpec : Akka.TestKit.Xunit2.TestKit
 
     protected static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Returns once the queue actor has handled every message told to it before the call, and the
+    /// <c>Flush</c> it sent itself meanwhile (so a write it was about to start is started): two rounds
+    /// of <see cref="JobQueue.Locate"/> from a sender with nothing pending, which are answered at once. The
+    /// first is behind everything told before it; the second is behind the Flush the earlier messages
+    /// sent, which was enqueued before the first was answered.
+    /// </summary>
+    protected IActorRef Settled(IActorRef queue)
+    {
+        var probe = CreateTestProbe();
+        queue.Tell(JobQueue.Locate.Instance, probe.Ref);
+        probe.ExpectMsg<JobQueue.Located>(Wait);
+        queue.Tell(JobQueue.Locate.Instance, probe.Ref);
+        var located = probe.ExpectMsg<JobQueue.Located>(Wait).Queue;
+        Sys.Stop(probe.Ref);
+        return located;
+    }
+
     /// <summary>Starts a queue actor on the manual clock.</summary>
     protected IActorRef StartQueue(string name = "jobs", LindaSettings? settings = null) =>
         Sys.ActorOf(JobQueueActor.Props(name, settings ?? Settings, Clock));
