@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Linda.Telemetry;
 using static Linda.JobQueue;
 
 namespace Linda.Hosting;
@@ -77,12 +78,22 @@ public sealed class LindaClient(ActorSystem system) : ILindaClient
         // proxy, which finds the new node) until the timeout; an ask without an answer throws.
         var deadline = DateTime.UtcNow + _timeout;
         var askAgain = _askAgain with { GiveUpAfter = _timeout };
-        var reply = await askAgain.AskAsync(async ct =>
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
         {
-            var left = deadline - DateTime.UtcNow;
-            return await proxy.Ask<IReply>(command, left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1), ct);
-        }, TimeProvider.System, cancellationToken);
-        return reply!;
+            var reply = await askAgain.AskAsync(async ct =>
+            {
+                var left = deadline - DateTime.UtcNow;
+                return await proxy.Ask<IReply>(command, left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1), ct);
+            }, TimeProvider.System, cancellationToken);
+            LindaTelemetry.ClientOperation(queue!, command, started, reply is IFailure ? reply.GetType().Name : null);
+            return reply!;
+        }
+        catch (Exception e)
+        {
+            LindaTelemetry.ClientOperation(queue!, command, started, e.GetType().Name);
+            throw;
+        }
     }
 
     /// <inheritdoc />

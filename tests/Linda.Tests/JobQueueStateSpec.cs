@@ -201,6 +201,80 @@ public sealed class JobQueueStateSpec
         Assert.Equal(3, _s.ReadyCount);
     }
 
+    // ================================================================ lag: the oldest ready job
+
+    [Fact]
+    public void The_oldest_ready_job_is_the_one_ready_longest_whatever_its_priority()
+    {
+        Assert.Null(_s.OldestReadySince);
+        PushJob("low", priority: 5000);
+        Go(2);
+        PushJob("urgent", priority: 0);
+        Assert.Equal(T0, _s.OldestReadySince); // "low" waits longest, though "urgent" goes first
+        Assert.Equal("urgent", Reserve().Job.Id);
+        Assert.Equal(T0, _s.OldestReadySince);
+        Reserve();
+        Assert.Null(_s.OldestReadySince);
+    }
+
+    [Fact]
+    public void A_job_counts_as_ready_from_when_it_came_due_or_back_not_from_when_time_was_looked_at()
+    {
+        PushJob("delayed", delay: 3);
+        PushJob("leased", ttr: 5);
+        var lease = Reserve();
+        Assert.Equal("leased", lease.Job.Id);
+        Assert.Null(_s.OldestReadySince);
+
+        Go(10); // "delayed" came due at 3, the lease ended at 5: both in their own time
+        Assert.Equal(At(3), _s.OldestReadySince);
+        Assert.Equal("delayed", Reserve().Job.Id);
+        Assert.Equal(At(5), _s.OldestReadySince);
+
+        var again = Reserve();
+        Go(12);
+        Accept<Released>(_s.Release(new Release(again.Job.Id, again.Token)));
+        Assert.Equal(At(12), _s.OldestReadySince);
+        Accept<Deleted>(_s.Delete(new Delete(again.Job.Id)));
+        Assert.Null(_s.OldestReadySince);
+    }
+
+    [Fact]
+    public void Kicked_jobs_are_ready_from_the_kick_and_buries_are_counted()
+    {
+        PushJob("a", maxRetries: 0, ttr: 1);
+        var r = Reserve();
+        Accept<Buried>(_s.Bury(new Bury(r.Job.Id, r.Token, "bad")));
+        PushJob("b", maxRetries: 0, ttr: 1);
+        Reserve();
+        Go(2); // b's lease expires without retries left: buried too
+        Assert.Equal(2, _s.TotalBuries);
+        Assert.Equal(1, _s.LeaseTimeouts);
+        Go(4);
+        Accept<Kicked>(_s.Kick(new Kick(5)));
+        Assert.Equal(At(4), _s.OldestReadySince);
+    }
+
+    [Fact]
+    public void A_restored_state_counts_its_ready_jobs_from_their_push()
+    {
+        PushJob("first");
+        Go(1);
+        PushJob("second");
+        Go(7);
+        var restored = JobQueueState.FromSnapshot(_s.ToSnapshot(), QueueLimits.Default);
+        Assert.Equal(T0, restored.OldestReadySince);
+        Assert.Equal("first", Accept(restored, restored.Reserve("w", 1)).Job.Id);
+        Assert.Equal(At(1), restored.OldestReadySince);
+        Assert.Equal(0, restored.TotalBuries);
+
+        static Reserved Accept(JobQueueState state, Decision d)
+        {
+            state.Apply(d.Event!);
+            return Assert.IsType<Reserved>(d.Reply);
+        }
+    }
+
     // ================================================================ push
 
     [Fact]

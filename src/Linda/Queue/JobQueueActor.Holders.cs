@@ -92,6 +92,7 @@ public sealed partial class JobQueueActor
     protected override void PostStop()
     {
         _timer?.Dispose();
+        _telemetry.Dispose();
         _holders.Cluster?.Unsubscribe(Self);
         base.PostStop();
     }

@@ -1,3 +1,4 @@
+using Linda.Telemetry;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
@@ -40,6 +41,8 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
     private ITimer? _timer;
     private DateTimeOffset? _timerDue;
     private bool _stopping;
+    private readonly QueueTelemetry _telemetry;
+    private long _writeStartedAt;
 
     /// <summary>Use <see cref="Props"/>.</summary>
     public JobQueueActor(string queue, LindaSettings settings, TimeProvider time)
@@ -51,6 +54,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
         _writes = new WriteBatches(settings.MaxWriteBytes);
         _holders = new LeaseHolders(Context);
         _snapshots = new SnapshotPolicy(settings.SnapshotEvery);
+        _telemetry = new QueueTelemetry(queue, time);
         if (settings.JournalPluginId is not null)
             JournalPluginId = settings.JournalPluginId;
         if (settings.SnapshotPluginId is not null)
@@ -123,6 +127,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
                     _queue, LastSequenceNr, _state.ReadyCount, _state.DelayedCount, _state.ReservedCount, _state.BuriedCount);
                 foreach (var path in _state.Holders.ToArray())
                     WatchRecoveredHolder(path);
+                _telemetry.Recovered(_state);
                 AfterCommand();
                 break;
         }
@@ -212,6 +217,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
     {
         ServeWaiters();
         ScheduleTimer();
+        _telemetry.Publish(_state);
         if (_writes.InFlight is null && !_writes.NothingWaiting && !_writes.Paused && !_flushSent)
         {
             _flushSent = true;
@@ -269,6 +275,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
         _state.Apply(evt);
         _writes.Add(evt);
         _snapshots.Applied();
+        _telemetry.Applied(evt);
     }
 
     /// <summary>A reply that changes nothing: after every pending write, or at once when none is pending.</summary>
@@ -288,12 +295,16 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
     private void WriteNext()
     {
         if (_writes.StartNext() is { } batch)
+        {
+            _writeStartedAt = System.Diagnostics.Stopwatch.GetTimestamp();
             PersistAsync(new EventBatch(batch.Events), OnWritten);
+        }
     }
 
     private void OnWritten(EventBatch _)
     {
         var batch = _writes.Written();
+        _telemetry.Written(_writeStartedAt, batch.Events.Count, batch.Pushes);
         foreach (var (to, message) in batch.Replies)
             to.Tell(message, Self);
         if (batch.Then is { } then)

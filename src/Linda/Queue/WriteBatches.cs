@@ -25,6 +25,9 @@ internal sealed class WriteBatches(int maxBytes)
         public long Number;
         public int Bytes;
 
+        /// <summary>Pushes among its events: acknowledged when it is written.</summary>
+        public int Pushes;
+
         /// <summary>A new list per batch: the journal holds on to it (an in-memory journal keeps the object).</summary>
         public List<IEvent> Events = [];
 
@@ -76,6 +79,8 @@ internal sealed class WriteBatches(int maxBytes)
         }
         _open.Events.Add(e);
         _open.Bytes += bytes;
+        if (e is JobPushed)
+            _open.Pushes++;
         switch (e)
         {
             case JobsKicked kicked:
@@ -204,6 +209,7 @@ internal sealed class WriteBatches(int maxBytes)
     {
         batch.Events = [];
         batch.Bytes = 0;
+        batch.Pushes = 0;
         batch.Replies.Clear();
         batch.Then = null;
         if (_free.Count < 4)

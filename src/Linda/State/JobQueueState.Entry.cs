@@ -36,6 +36,11 @@ public sealed partial class JobQueueState
 
         public long DueTicks => _dueAt;
 
+        /// <summary>When the job last became ready (UTC ticks), and its neighbours in that order: <see cref="ReadySinceList"/>.</summary>
+        public long ReadySince;
+        public Entry? ReadyPrev;
+        public Entry? ReadyNext;
+
         public long DeadlineTicks => _deadline;
 
         public TimeSpan Delay;
@@ -102,5 +107,42 @@ public sealed partial class JobQueueState
     {
         public static readonly BuryOrder Instance = new();
         public int Compare(Entry? x, Entry? y) => x!.BuryOrder.CompareTo(y!.BuryOrder);
+    }
+
+    /// <summary>
+    /// The ready jobs in the order they became ready (an intrusive list through the entries: O(1) to
+    /// add at the end and to take out anywhere), so the oldest is at hand for the queue's lag.
+    /// </summary>
+    private sealed class ReadySinceList
+    {
+        private Entry? _first;
+        private Entry? _last;
+
+        public Entry? Oldest => _first;
+
+        public void Append(Entry e, long since)
+        {
+            e.ReadySince = since;
+            e.ReadyPrev = _last;
+            e.ReadyNext = null;
+            if (_last is null)
+                _first = e;
+            else
+                _last.ReadyNext = e;
+            _last = e;
+        }
+
+        public void Remove(Entry e)
+        {
+            if (e.ReadyPrev is null)
+                _first = e.ReadyNext;
+            else
+                e.ReadyPrev.ReadyNext = e.ReadyNext;
+            if (e.ReadyNext is null)
+                _last = e.ReadyPrev;
+            else
+                e.ReadyNext.ReadyPrev = e.ReadyPrev;
+            e.ReadyPrev = e.ReadyNext = null;
+        }
     }
 }

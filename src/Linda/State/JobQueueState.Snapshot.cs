@@ -99,8 +99,25 @@ public sealed partial class JobQueueState
         public void Finish()
         {
             _state._ready = Sorted(_ready, ReadyOrder.Instance);
+            // In push order (as a snapshot lists them, unless they came back to Ready later): sorted only when not already.
+            for (var i = 1; i < _ready.Count; i++)
+            {
+                if (SinceOrder(_ready[i - 1], _ready[i]) > 0)
+                {
+                    _ready.Sort(SinceOrder);
+                    break;
+                }
+            }
+            foreach (var e in _ready)
+                _state._readySince.Append(e, e.Job.CreatedAt.UtcTicks);
             _state._delayed = Sorted(_delayed, DueOrder.Instance);
             _state._buried = Sorted(_buried, BuryOrder.Instance);
+        }
+
+        private static int SinceOrder(Entry a, Entry b)
+        {
+            var c = a.Job.CreatedAt.UtcTicks.CompareTo(b.Job.CreatedAt.UtcTicks);
+            return c != 0 ? c : a.Seq.CompareTo(b.Seq);
         }
 
         private static InvalidOperationException Corrupt(Job job, string what) => new($"snapshot of job '{job.Id}' has no valid {what}");

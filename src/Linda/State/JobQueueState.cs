@@ -27,6 +27,7 @@ public sealed partial class JobQueueState
     private SortedSet<Entry> _leases = new(DeadlineOrder.Instance);
     private SortedSet<Entry> _buried = new(BuryOrder.Instance);
     private readonly Dictionary<string, HashSet<Entry>> _byHolder = new(StringComparer.Ordinal);
+    private readonly ReadySinceList _readySince = new();
     private int _urgent;
     private long _buryCounter;
 
@@ -57,6 +58,16 @@ public sealed partial class JobQueueState
 
     /// <summary>Leases that expired since this state was built (from the journal or a snapshot): beanstalkd's <c>job-timeouts</c>.</summary>
     public long LeaseTimeouts { get; private set; }
+
+    /// <summary>
+    /// When the ready job that has waited longest became ready (null with none ready): the queue's lag
+    /// is the time since. After a restore from a snapshot, a job that was ready then counts from when
+    /// it was pushed (snapshots don't keep the time a job became ready).
+    /// </summary>
+    public DateTimeOffset? OldestReadySince => _readySince.Oldest is { } e ? new DateTimeOffset(e.ReadySince, TimeSpan.Zero) : null;
+
+    /// <summary>Jobs buried since this state was built (by a verdict, or with their retries used up).</summary>
+    public long TotalBuries { get; private set; }
 
     /// <summary>While set, no job is handed out until then.</summary>
     public DateTimeOffset? PausedUntil { get; private set; }
@@ -139,7 +150,7 @@ public sealed partial class JobQueueState
             else if (due is not null)
             {
                 _delayed.Remove(due);
-                AddReady(due);
+                AddReady(due, due.DueAt);
             }
             else
             {
@@ -245,7 +256,7 @@ public sealed partial class JobQueueState
         {
             case AfterFailure.Retry:
                 e.LastError = reason; // why the attempt ended: shown with the job (stats-job, JobView)
-                AddReady(e);
+                AddReady(e, at);
                 break;
             case AfterFailure.NextRun:
                 e.LastError = last;
@@ -257,10 +268,12 @@ public sealed partial class JobQueueState
         }
     }
 
-    private void AddReady(Entry e)
+    /// <summary>Puts a job in Ready, ready since <paramref name="since"/> (default: now), for the queue's lag.</summary>
+    private void AddReady(Entry e, DateTimeOffset? since = null)
     {
         e.State = JobState.Ready;
         _ready.Add(e);
+        _readySince.Append(e, (since ?? Now).UtcTicks);
         if (e.Priority < Job.UrgentBelow)
             _urgent++;
     }
@@ -276,6 +289,7 @@ public sealed partial class JobQueueState
     {
         e.State = JobState.Buried;
         e.Buries++;
+        TotalBuries++;
         e.LastError = reason;
         e.BuryOrder = ++_buryCounter;
         _buried.Add(e);
@@ -288,6 +302,7 @@ public sealed partial class JobQueueState
         {
             case JobState.Ready:
                 _ready.Remove(e);
+                _readySince.Remove(e);
                 if (e.Priority < Job.UrgentBelow)
                     _urgent--;
                 break;

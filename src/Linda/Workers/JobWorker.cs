@@ -1,3 +1,4 @@
+using Linda.Telemetry;
 using Akka.Actor;
 using Akka.Event;
 using Microsoft.Extensions.DependencyInjection;
@@ -207,13 +208,16 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         var worker = this;
         var context = new JobContext(reserved, () => worker._route, self, scope.ServiceProvider, _settings, _time, token);
         context.Start();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await handler(context);
+            LindaTelemetry.Processed(reserved.Job.Queue, started, null);
             return new Outcome(reserved, context.SnoozedFor, null, Bury: false);
         }
         catch (Exception e)
         {
+            LindaTelemetry.Processed(reserved.Job.Queue, started, e.GetType().FullName);
             return new Outcome(reserved, null, $"{e.GetType().Name}: {e.Message}", Bury: false);
         }
         finally
