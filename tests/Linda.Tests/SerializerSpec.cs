@@ -134,6 +134,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new Pause(TimeSpan.MaxValue));
         Add(JobQueue.Resume.Instance);
         Add(Locate.Instance);
+        Add(GetHealth.Instance);
 
         // ------------------------------------------------------------ replies
         foreach (var state in Enum.GetValues<JobState>())
@@ -200,6 +201,8 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new WriteFailed("disk full"));
         Add(new WriteFailed(NonAscii));
         Add(new Unavailable("queue jobs is stopping"));
+        Add(new QueueHealth("jobs", true, T0, null, null, null, null, 0), "never wrote");
+        Add(new QueueHealth("jobs", false, T0.AddSeconds(9), T0.AddSeconds(8), T0.AddSeconds(7), T0.AddSeconds(6), "the journal failed to write at 5: disk full", 3), "restarting after failures");
         Add(new Located(Akka.Actor.ActorRefs.Nobody)); // the round trip uses a live actor instead (see WithLiveRefs)
 
         // ------------------------------------------------------------ events
@@ -412,6 +415,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["cPau"] = "Linda.JobQueue+Pause",
             ["cRes"] = "Linda.JobQueue+Resume",
             ["cLoc"] = "Linda.JobQueue+Locate",
+            ["cHlth"] = "Linda.JobQueue+GetHealth",
             // replies
             ["rPushed2"] = "Linda.JobQueue+Pushed",
             ["rRsv2"] = "Linda.JobQueue+Reserved",
@@ -437,6 +441,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["rRej"] = "Linda.JobQueue+Rejected",
             ["rWF"] = "Linda.JobQueue+WriteFailed",
             ["rUna"] = "Linda.JobQueue+Unavailable",
+            ["rHlth"] = "Linda.JobQueue+QueueHealth",
             ["rLoc"] = "Linda.JobQueue+Located",
             // events
             ["ePush"] = "Linda.JobQueue+JobPushed",

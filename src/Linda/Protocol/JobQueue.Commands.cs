@@ -176,4 +176,15 @@ public static partial class JobQueue
         /// <summary>The one instance.</summary>
         public static readonly Locate Instance = new();
     }
+
+    /// <summary>
+    /// Asks how the queue and its journal are doing: answered at once with <see cref="QueueHealth"/>,
+    /// by the queue actor, or by its supervisor while the queue is being started again after a failed
+    /// write. A health check's question; it changes nothing.
+    /// </summary>
+    public sealed record GetHealth : ICommand
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly GetHealth Instance = new();
+    }
 }

@@ -170,4 +170,23 @@ public static partial class JobQueue
 
     /// <summary>The answer to <see cref="Locate"/>: the queue actor itself, which commands may go to directly.</summary>
     public sealed record Located(Akka.Actor.IActorRef Queue) : IReply;
+
+    /// <summary>The answer to <see cref="GetHealth"/>, by the queue's clock.</summary>
+    /// <param name="Queue">The queue.</param>
+    /// <param name="Running">False while the queue is being started again after a failed write (its supervisor answers).</param>
+    /// <param name="Now">When this was answered.</param>
+    /// <param name="WriteInFlightSince">When the journal write in flight started; null with none in flight.</param>
+    /// <param name="LastWriteAt">When the journal last acknowledged a write (since this node started the queue).</param>
+    /// <param name="LastFailureAt">When the journal last failed or rejected a write; null if it never did.</param>
+    /// <param name="LastFailure">What that failure said.</param>
+    /// <param name="Failures">Failed writes since this node started the queue.</param>
+    public sealed record QueueHealth(
+        string Queue,
+        bool Running,
+        DateTimeOffset Now,
+        DateTimeOffset? WriteInFlightSince,
+        DateTimeOffset? LastWriteAt,
+        DateTimeOffset? LastFailureAt,
+        string? LastFailure,
+        int Failures) : IReply;
 }

@@ -43,10 +43,18 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
     private bool _stopping;
     private readonly QueueTelemetry _telemetry;
     private long _writeStartedAt;
+    private DateTimeOffset _writeStartedClock;
+    private readonly JournalHealth _journalHealth;
 
     /// <summary>Use <see cref="Props"/>.</summary>
-    public JobQueueActor(string queue, LindaSettings settings, TimeProvider time)
+    public JobQueueActor(string queue, LindaSettings settings, TimeProvider time) : this(queue, settings, time, new JournalHealth())
     {
+    }
+
+    /// <summary>Use <see cref="Props"/>: a queue actor that shares <paramref name="health"/> with its supervisor.</summary>
+    public JobQueueActor(string queue, LindaSettings settings, TimeProvider time, JournalHealth health)
+    {
+        _journalHealth = health;
         _queue = queue;
         _state = new JobQueueState(queue, settings.Limits);
         _settings = settings;
@@ -99,8 +107,9 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
         if (invalid is not null)
             throw new ArgumentException(invalid, nameof(queue));
         var clock = time ?? TimeProvider.System;
-        var child = Akka.Actor.Props.Create(() => new JobQueueActor(queue, settings, clock));
-        return Akka.Actor.Props.Create(() => new QueueSupervisor(child, settings.RestartBackoff, settings.RestartBackoffMax, clock));
+        var health = new JournalHealth();
+        var child = Akka.Actor.Props.Create(() => new JobQueueActor(queue, settings, clock, health));
+        return Akka.Actor.Props.Create(() => new QueueSupervisor(child, settings.RestartBackoff, settings.RestartBackoffMax, clock, queue, health));
     }
 
     // ================================================================ recovery
@@ -194,6 +203,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
             case ReserveJob m: _counters.Count(CountedCommand.ReserveJob); OnReserveJob(m); break;
             case CancelReserve: OnCancelReserve(); break;
             case Locate: Send(Sender, new Located(Self), inOrder: true); break;
+            case GetHealth: Send(Sender, _journalHealth.Report(_queue, running: true, Clock(), _writes.InFlight is null ? null : _writeStartedClock), inOrder: true); break;
             case InspectState: Send(Sender, _state.ToSnapshot()); break;
             case Tick: _timerDue = null; break; // fired, so no longer armed (it may fire a little early)
             case Terminated t: HolderGone(t.ActorRef, "died"); break;
@@ -297,6 +307,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
         if (_writes.StartNext() is { } batch)
         {
             _writeStartedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            _writeStartedClock = _time.GetUtcNow();
             PersistAsync(new EventBatch(batch.Events), OnWritten);
         }
     }
@@ -305,6 +316,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
     {
         var batch = _writes.Written();
         _telemetry.Written(_writeStartedAt, batch.Events.Count, batch.Pushes);
+        _journalHealth.Written(_time.GetUtcNow());
         foreach (var (to, message) in batch.Replies)
             to.Tell(message, Self);
         if (batch.Then is { } then)
@@ -321,6 +333,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         _log.Error(cause, "queue {0}: the journal failed to write at {1}; answering the pending commands and restarting from the journal", _queue, sequenceNr);
+        _journalHealth.Failed(_time.GetUtcNow(), $"the journal failed to write at {sequenceNr}: {cause.Message}");
         FailPending($"the journal failed to write: {cause.Message}");
         // Akka.Persistence stops the actor now; the supervisor starts it again from the journal.
     }
@@ -329,6 +342,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
         _log.Error(cause, "queue {0}: the journal rejected the write at {1}; restarting from the journal", _queue, sequenceNr);
+        _journalHealth.Failed(_time.GetUtcNow(), $"the journal rejected the write at {sequenceNr}: {cause.Message}");
         FailPending($"the journal rejected the write: {cause.Message}");
         // The state already holds the rejected events: start again from what the journal has.
         Context.Stop(Self);

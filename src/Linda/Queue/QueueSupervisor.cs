@@ -22,8 +22,13 @@ internal sealed class QueueSupervisor : UntypedActor, IWithUnboundedStash, IWith
 
     private readonly TimeProvider _time;
 
-    public QueueSupervisor(Props childProps, TimeSpan minBackoff, TimeSpan maxBackoff, TimeProvider time)
+    private readonly string _queue;
+    private readonly JournalHealth _health;
+
+    public QueueSupervisor(Props childProps, TimeSpan minBackoff, TimeSpan maxBackoff, TimeProvider time, string queue, JournalHealth health)
     {
+        _queue = queue;
+        _health = health;
         _time = time;
         _childProps = childProps;
         _minBackoff = minBackoff;
@@ -91,6 +96,10 @@ internal sealed class QueueSupervisor : UntypedActor, IWithUnboundedStash, IWith
                 Stash.UnstashAll();
                 break;
             case ChildFailing:
+                break;
+            case JobQueue.GetHealth:
+                // No queue actor to ask: the supervisor knows why.
+                Sender.Tell(_health.Report(_queue, running: false, _time.GetUtcNow(), null));
                 break;
             default:
                 Stash.Stash();

@@ -154,6 +154,7 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Add<Pause>("cPau", (w, m) => w.Duration(m.Duration), r => new Pause(r.Duration()));
         AddSingleton("cRes", JobQueue.Resume.Instance);
         AddSingleton("cLoc", Locate.Instance);
+        AddSingleton("cHlth", GetHealth.Instance);
 
         // ------------------------------------------------------------ replies
         // "rPushed" and "rRsv" (before Seq) are retired.
@@ -217,6 +218,19 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Add<Rejected>("rRej", (w, m) => { w.Int((int)m.Reason); w.String(m.Message); }, r => new Rejected(ReadRejectReason(r), r.String()));
         Add<WriteFailed>("rWF", (w, m) => w.String(m.Message), r => new WriteFailed(r.String()));
         Add<Unavailable>("rUna", (w, m) => w.String(m.Message), r => new Unavailable(r.String()));
+        Add<QueueHealth>("rHlth", (w, m) =>
+        {
+            w.String(m.Queue);
+            w.Bool(m.Running);
+            w.Time(m.Now);
+            w.NullableTime(m.WriteInFlightSince);
+            w.NullableTime(m.LastWriteAt);
+            w.NullableTime(m.LastFailureAt);
+            w.Bool(m.LastFailure is not null);
+            if (m.LastFailure is not null)
+                w.String(m.LastFailure);
+            w.Int(m.Failures);
+        }, r => new QueueHealth(r.String(), r.Bool(), r.Time(), r.NullableTime(), r.NullableTime(), r.NullableTime(), r.Bool() ? r.String() : null, r.Int()));
         // An actor path, resolved in FromBinary (resolving needs the actor system).
         Writers.Add(typeof(Located), ("rLoc", (w, m) => w.String(Akka.Serialization.Serialization.SerializedActorPath(((Located)m).Queue))));
         Readers.Add("rLoc", r => new LocatedPath(r.String()));
