@@ -79,6 +79,10 @@ public sealed class LindaClient(ActorSystem system) : ILindaClient
         var deadline = DateTime.UtcNow + _timeout;
         var askAgain = _askAgain with { GiveUpAfter = _timeout };
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // A push is a PRODUCER span; the job carries its context (or the caller's, when nothing listens to Linda's spans).
+        using var span = command is Push ? LindaTelemetry.StartSend(queue!) : null;
+        if (command is Push { TraceParent: null } push && (span ?? System.Diagnostics.Activity.Current) is { } context)
+            command = push with { TraceParent = context.Id };
         try
         {
             var reply = await askAgain.AskAsync(async ct =>
@@ -87,11 +91,14 @@ public sealed class LindaClient(ActorSystem system) : ILindaClient
                 return await proxy.Ask<IReply>(command, left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1), ct);
             }, TimeProvider.System, cancellationToken);
             LindaTelemetry.ClientOperation(queue!, command, started, reply is IFailure ? reply.GetType().Name : null);
+            if (span is not null)
+                LindaTelemetry.Sent(span, reply!);
             return reply!;
         }
         catch (Exception e)
         {
             LindaTelemetry.ClientOperation(queue!, command, started, e.GetType().Name);
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message).SetTag(LindaTelemetry.Attributes.ErrorType, e.GetType().FullName);
             throw;
         }
     }

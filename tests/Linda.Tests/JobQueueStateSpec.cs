@@ -201,6 +201,22 @@ public sealed class JobQueueStateSpec
         Assert.Equal(3, _s.ReadyCount);
     }
 
+    // ================================================================ trace context
+
+    [Theory]
+    [InlineData("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", true)]
+    [InlineData("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", true)]
+    [InlineData("not a traceparent", false)]
+    [InlineData("00-00000000000000000000000000000000-b7ad6b7169203331-01", false)] // all-zero trace id
+    [InlineData("", false)]
+    public void A_push_keeps_a_valid_traceparent_with_its_job_and_ignores_one_that_does_not_parse(string traceparent, bool kept)
+    {
+        var pushed = Accept<Pushed>(_s.Push(NewPush("t") with { TraceParent = traceparent }));
+        Assert.Equal(kept ? traceparent : null, View(pushed.JobId).Job.TraceParent);
+        Assert.Equal(kept ? traceparent : null, Reserve().Job.TraceParent);
+        Assert.Equal(kept ? traceparent : null, Assert.IsType<JobPushed>(_events[0]).Job.TraceParent);
+    }
+
     // ================================================================ lag: the oldest ready job
 
     [Fact]

@@ -48,6 +48,8 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
     /// <summary>Args of ~100 KB, so the buffer grows and lengths take several varint bytes.</summary>
     private static readonly JobPayload LargePayload = JobPayload.Create("big", new string('x', 100_000), Enumerable.Range(0, 1000).ToArray());
 
+    private const string Traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
     private static readonly Job PlainJob = new("1", "jobs", SimplePayload, Job.DefaultPriority, TimeSpan.FromSeconds(60), 10, null, T0);
 
     private static readonly Job FancyJob = new(
@@ -75,6 +77,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
 
         // ------------------------------------------------------------ commands
         Add(new Push("jobs", SimplePayload), "options unset");
+        Add(new Push("jobs", SimplePayload) { TraceParent = Traceparent }, "with a trace context");
         Add(new Push("очередь-🚀", BinaryishPayload)
         {
             Id = NonAscii,
@@ -143,6 +146,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new Reserved(PlainJob, 1, T0.AddSeconds(60), 1));
         Add(new Reserved(PlainJob with { Payload = JobPayload.Raw("beanstalk", [0, 13, 10, 255, 13, 10]) }, 1, T0.AddSeconds(60), 1));
         Add(new Reserved(PlainJob, 1, T0.AddSeconds(60), 1) { Pull = 42 });
+        Add(new Reserved(PlainJob with { TraceParent = Traceparent }, 1, T0.AddSeconds(60), 1), "with a trace context");
         Add(new Reserved(PlainJob, 1, T0.AddSeconds(60), 1) { Seq = long.MaxValue });
         Add(new Pushed("own-id", JobState.Ready) { Seq = 1L << 40 });
         Add(new Reserved(FancyJob, long.MinValue, TIndia, int.MaxValue));
@@ -207,6 +211,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
 
         // ------------------------------------------------------------ events
         Add(new JobPushed(T0, PlainJob, null), "ready");
+        Add(new JobPushed(T0, PlainJob with { TraceParent = Traceparent }, null), "with a trace context");
         Add(new JobPushed(TIndia, FancyJob, TWest), "delayed");
         Add(new JobPushed(DateTimeOffset.MinValue, EdgeJob, DateTimeOffset.MaxValue), "edge");
         Add(new JobPushed(DateTimeOffset.MaxValue, MaxJob, DateTimeOffset.MinValue), "large");
@@ -261,7 +266,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             // ready: nothing state-specific
             new JobSnapshot(PlainJob, 1, JobState.Ready, 1024, null, T0, 0, null, null, 0, 0, 0, 0, 0, 0, 0, null),
             // ready again after a release, with counters and an error
-            new JobSnapshot(PlainJob with { Id = "2" }, 2, JobState.Ready, 3, null, T0, 0, null, null, 0, 2, 2, 1, 1, 0, 1, "timed out"),
+            new JobSnapshot(PlainJob with { Id = "2", TraceParent = Traceparent }, 2, JobState.Ready, 3, null, T0, 0, null, null, 0, 2, 2, 1, 1, 0, 1, "timed out"),
             // delayed: DueAt
             new JobSnapshot(FancyJob, 5, JobState.Delayed, uint.MaxValue, TWest, TWest, 0, null, null, 0, 0, 0, 0, 0, 0, 0, null),
             // reserved: token, lease deadline, holder
@@ -395,7 +400,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         var expected = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
             // commands
-            ["cPush"] = "Linda.JobQueue+Push",
+            ["cPush2"] = "Linda.JobQueue+Push",
             ["cRsv"] = "Linda.JobQueue+Reserve",
             ["cCmp"] = "Linda.JobQueue+Complete",
             ["cRel"] = "Linda.JobQueue+Release",
@@ -418,7 +423,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["cHlth"] = "Linda.JobQueue+GetHealth",
             // replies
             ["rPushed2"] = "Linda.JobQueue+Pushed",
-            ["rRsv2"] = "Linda.JobQueue+Reserved",
+            ["rRsv3"] = "Linda.JobQueue+Reserved",
             ["rRsvTO"] = "Linda.JobQueue+ReserveTimedOut",
             ["rCmp"] = "Linda.JobQueue+Completed",
             ["rRel"] = "Linda.JobQueue+Released",
@@ -444,7 +449,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["rHlth"] = "Linda.JobQueue+QueueHealth",
             ["rLoc"] = "Linda.JobQueue+Located",
             // events
-            ["ePush"] = "Linda.JobQueue+JobPushed",
+            ["ePush2"] = "Linda.JobQueue+JobPushed",
             ["eRsv"] = "Linda.JobQueue+JobReserved",
             ["eTch"] = "Linda.JobQueue+JobTouched",
             ["eCmp"] = "Linda.JobQueue+JobCompleted",
@@ -457,7 +462,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["eRes"] = "Linda.JobQueue+QueueResumed",
             ["eBatch"] = "Linda.JobQueue+EventBatch",
             // snapshots
-            ["sQueue3"] = "Linda.JobQueueSnapshot",
+            ["sQueue4"] = "Linda.JobQueueSnapshot",
         };
 
         var actual = new SortedDictionary<string, string>(

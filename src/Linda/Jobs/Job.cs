@@ -31,6 +31,12 @@ public sealed record Job(
     /// <summary>Jobs below this priority count as urgent in the stats (beanstalkd's rule).</summary>
     public const uint UrgentBelow = 1024;
 
+    /// <summary>
+    /// The W3C <c>traceparent</c> of the span that pushed the job (null without one): kept with the job
+    /// in the journal and snapshots, so its run, whenever and wherever it happens, joins that trace.
+    /// </summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>True for a job that is scheduled again after each run.</summary>
     public bool IsPeriodic => Period is not null;
 }

@@ -28,6 +28,12 @@ public static partial class JobQueue
 
         /// <summary>Makes the job periodic: after each run it is due again one period after its previous due time.</summary>
         public TimeSpan? Period { get; init; }
+
+        /// <summary>
+        /// The W3C <c>traceparent</c> of the pushing span; <c>ILindaClient</c> fills it in. One that
+        /// doesn't parse is ignored, as W3C Trace Context says, and the job is pushed without it.
+        /// </summary>
+        public string? TraceParent { get; init; }
     }
 
     /// <summary>A <see cref="Push"/> that waits <paramref name="delay"/> before the job is ready.</summary>

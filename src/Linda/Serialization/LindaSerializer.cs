@@ -102,7 +102,8 @@ public sealed class LindaSerializer : SerializerWithStringManifest
     static LindaSerializer()
     {
         // ------------------------------------------------------------ commands
-        Add<Push>("cPush", (w, m) =>
+        // "cPush2" is "cPush" and the push's trace context; "cPush" is still read.
+        Add<Push>("cPush2", (w, m) =>
         {
             w.String(m.Queue);
             WritePayload(w, m.Payload);
@@ -112,15 +113,9 @@ public sealed class LindaSerializer : SerializerWithStringManifest
             w.NullableDuration(m.TimeToRun);
             w.NullableInt(m.MaxRetries);
             w.NullableDuration(m.Period);
-        }, r => new Push(r.SharedString(), ReadPayload(r))
-        {
-            Id = r.NullableString(),
-            Priority = r.NullableUInt(),
-            Delay = r.Duration(),
-            TimeToRun = r.NullableDuration(),
-            MaxRetries = r.NullableInt(),
-            Period = r.NullableDuration(),
-        });
+            w.String(m.TraceParent);
+        }, r => ReadPush(r) with { TraceParent = r.NullableString() });
+        Readers.Add("cPush", ReadPush);
         Add<Reserve>("cRsv", (w, m) => { w.Duration(m.Wait); w.Bool(m.HoldsNone); w.Long(m.Pull); }, r => new Reserve(r.Duration()) { HoldsNone = r.Bool(), Pull = r.Long() });
         Add<Complete>("cCmp", (w, m) => { w.String(m.JobId); w.Long(m.Token); }, r => new Complete(r.String(), r.Long()));
         Add<Release>("cRel", (w, m) =>
@@ -159,15 +154,17 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         // ------------------------------------------------------------ replies
         // "rPushed" and "rRsv" (before Seq) are retired.
         Add<Pushed>("rPushed2", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); w.VarLong(m.Seq); }, r => new Pushed(r.String(), ReadState(r)) { Seq = r.VarLong() });
-        Add<Reserved>("rRsv2", (w, m) =>
+        // "rRsv3" is "rRsv2" with the job's trace context; "rRsv2" is still read.
+        Readers.Add("rRsv2", r => new Reserved(ReadJob(r), r.Long(), r.Time(), r.Int()) { Pull = r.Long(), Seq = r.VarLong() });
+        Add<Reserved>("rRsv3", (w, m) =>
         {
-            WriteJob(w, m.Job);
+            WriteTracedJob(w, m.Job);
             w.Long(m.Token);
             w.Time(m.Deadline);
             w.Int(m.Attempt);
             w.Long(m.Pull);
             w.VarLong(m.Seq);
-        }, r => new Reserved(ReadJob(r), r.Long(), r.Time(), r.Int()) { Pull = r.Long(), Seq = r.VarLong() });
+        }, r => new Reserved(ReadTracedJob(r), r.Long(), r.Time(), r.Int()) { Pull = r.Long(), Seq = r.VarLong() });
         AddSingleton("rRsvTO", ReserveTimedOut.Instance);
         Add<Completed>("rCmp", (w, m) => { w.String(m.JobId); w.NullableTime(m.NextRunAt); }, r => new Completed(r.String(), r.NullableTime()));
         Add<Released>("rRel", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new Released(r.String(), ReadState(r)));
@@ -236,12 +233,14 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Readers.Add("rLoc", r => new LocatedPath(r.String()));
 
         // ------------------------------------------------------------ events
-        Add<JobPushed>("ePush", (w, e) =>
+        // "ePush2" is "ePush" with the job's trace context (after the job); "ePush" is still read.
+        Readers.Add("ePush", r => new JobPushed(r.Time(), ReadJob(r), r.NullableTime()));
+        Add<JobPushed>("ePush2", (w, e) =>
         {
             w.Time(e.At);
-            WriteJob(w, e.Job);
+            WriteTracedJob(w, e.Job);
             w.NullableTime(e.DueAt);
-        }, r => new JobPushed(r.Time(), ReadJob(r), r.NullableTime()));
+        }, r => new JobPushed(r.Time(), ReadTracedJob(r), r.NullableTime()));
         Add<JobReserved>("eRsv", (w, e) =>
         {
             w.Time(e.At);
@@ -310,7 +309,9 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         // "sQueue1" (jobs without their delay) and "sQueue2" (every name in every job) are still read.
         Readers.Add("sQueue1", r => ReadSnapshot(r, withDelay: false));
         Readers.Add("sQueue2", r => ReadSnapshot(r, withDelay: true));
-        Add<JobQueueSnapshot>("sQueue3", SnapshotCodec.Write, SnapshotCodec.Read);
+        // "sQueue4" is "sQueue3" with each job's trace context; "sQueue3" is still read.
+        Readers.Add("sQueue3", r => SnapshotCodec.Read(r, withTrace: false));
+        Add<JobQueueSnapshot>("sQueue4", SnapshotCodec.Write, r => SnapshotCodec.Read(r, withTrace: true));
     }
 
     private static EventBatch ReadBatch(BinaryReader r)
@@ -368,6 +369,25 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         w.NullableDuration(j.Period);
         w.Time(j.CreatedAt);
     }
+
+    /// <summary>A job and its trace context (<see cref="Job.TraceParent"/>), as events, leases and snapshots since version 4 carry it.</summary>
+    private static void WriteTracedJob(BinaryWriter w, Job j)
+    {
+        WriteJob(w, j);
+        w.String(j.TraceParent);
+    }
+
+    private static Job ReadTracedJob(BinaryReader r) => ReadJob(r) with { TraceParent = r.NullableString() };
+
+    private static Push ReadPush(BinaryReader r) => new(r.SharedString(), ReadPayload(r))
+    {
+        Id = r.NullableString(),
+        Priority = r.NullableUInt(),
+        Delay = r.Duration(),
+        TimeToRun = r.NullableDuration(),
+        MaxRetries = r.NullableInt(),
+        Period = r.NullableDuration(),
+    };
 
     private static Job ReadJob(BinaryReader r) =>
         new(r.String(), r.SharedString(), ReadPayload(r), r.UInt(), r.Duration(), r.NullableInt(), r.NullableDuration(), r.Time());

@@ -97,20 +97,22 @@ internal static class SnapshotCodec
             if (j.LastError is { } error)
                 w.String(error);
             w.Duration(j.Delay);
+            w.String(job.TraceParent);
         }
     }
 
-    public static JobQueueSnapshot Read(BinaryReader r)
+    /// <summary>Reads a snapshot: <paramref name="withTrace"/> for sQueue4 (each job ends with its trace context), else sQueue3.</summary>
+    public static JobQueueSnapshot Read(BinaryReader r, bool withTrace)
     {
         var (queue, now, nextSeq, buryCounter, paused) = (BinaryReader.Share(r.String()), r.Time(), r.VarLong(), r.VarLong(), r.NullableTime());
         var table = new string[r.Count()];
         for (var i = 0; i < table.Length; i++)
             table[i] = BinaryReader.Share(r.String());
-        var jobs = new Jobs(r.Data, queue, table, r.Count(), r.Position);
+        var jobs = new Jobs(r.Data, queue, table, r.Count(), r.Position, withTrace);
         // Check every job now (a malformed snapshot fails here, not while a state is restored from it).
         var seq = 0L;
         for (var i = 0; i < jobs.Count; i++)
-            ReadJob(r, queue, table, ref seq, materialize: false);
+            ReadJob(r, queue, table, ref seq, withTrace, materialize: false);
         return new JobQueueSnapshot(queue, now, nextSeq, buryCounter, paused, jobs);
     }
 
@@ -118,7 +120,7 @@ internal static class SnapshotCodec
     /// The next job: handed to <paramref name="restoring"/> if given, else returned; with
     /// <paramref name="materialize"/> false, only checked and skipped (returns null).
     /// </summary>
-    private static JobSnapshot? ReadJob(BinaryReader r, string queue, string[] table, ref long seq, bool materialize, JobQueueState.Restoring? restoring = null)
+    private static JobSnapshot? ReadJob(BinaryReader r, string queue, string[] table, ref long seq, bool withTrace, bool materialize, JobQueueState.Restoring? restoring = null)
     {
         var flags = r.Byte();
         seq = checked(seq + r.VarLong());
@@ -158,10 +160,18 @@ internal static class SnapshotCodec
                 SkipRequired(r);
         }
         var delay = r.Duration();
+        string? trace = null;
+        if (withTrace)
+        {
+            if (materialize)
+                trace = r.NullableString();
+            else
+                r.SkipString();
+        }
         if (!materialize)
             return null;
         var payload = JobPayload.Trusted(@class, body!, raw: (flags & RawPayload) != 0);
-        var job = new Job(id ?? seq.ToString(CultureInfo.InvariantCulture), jobQueue, payload, jobPriority, ttr, maxRetries, period, createdAt);
+        var job = new Job(id ?? seq.ToString(CultureInfo.InvariantCulture), jobQueue, payload, jobPriority, ttr, maxRetries, period, createdAt) { TraceParent = trace };
         if (restoring is not null)
         {
             restoring.Add(job, seq, state, priority, dueAt, runDueAt, token, deadline, holder, buryOrder,
@@ -185,14 +195,14 @@ internal static class SnapshotCodec
     }
 
     /// <summary>The jobs of a snapshot read from <c>sQueue3</c>: decoded as they are enumerated, each time.</summary>
-    private sealed class Jobs(byte[] data, string queue, string[] table, int count, int start) : IReadOnlyList<JobSnapshot>, IRestorableJobs
+    private sealed class Jobs(byte[] data, string queue, string[] table, int count, int start, bool withTrace) : IReadOnlyList<JobSnapshot>, IRestorableJobs
     {
         public void RestoreInto(JobQueueState.Restoring restoring)
         {
             var r = new BinaryReader(data) { Position = start };
             var seq = 0L;
             for (var i = 0; i < count; i++)
-                ReadJob(r, queue, table, ref seq, materialize: true, restoring);
+                ReadJob(r, queue, table, ref seq, withTrace, materialize: true, restoring);
         }
 
         private JobSnapshot[]? _all;
@@ -212,7 +222,7 @@ internal static class SnapshotCodec
             var r = new BinaryReader(data) { Position = start };
             var seq = 0L;
             for (var i = 0; i < count; i++)
-                yield return ReadJob(r, queue, table, ref seq, materialize: true)!;
+                yield return ReadJob(r, queue, table, ref seq, withTrace, materialize: true)!;
         }
 
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

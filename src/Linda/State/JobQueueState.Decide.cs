@@ -46,7 +46,10 @@ public sealed partial class JobQueueState
             return Decision.Refuse(new AlreadyExists(id));
 
         var maxRetries = cmd.MaxRetries is { } m ? (m < 0 ? null : m) : Limits.DefaultMaxRetries;
-        var job = new Job(id, Queue, cmd.Payload, cmd.Priority ?? Job.DefaultPriority, ttr, maxRetries, cmd.Period, Now);
+        var job = new Job(id, Queue, cmd.Payload, cmd.Priority ?? Job.DefaultPriority, ttr, maxRetries, cmd.Period, Now)
+        {
+            TraceParent = cmd.TraceParent is { } trace && System.Diagnostics.ActivityContext.TryParse(trace, null, out _) ? trace : null,
+        };
         DateTimeOffset? dueAt = cmd.Delay > TimeSpan.Zero ? Now + cmd.Delay : null;
         return Decision.Accept(new JobPushed(Now, job, dueAt), new Pushed(id, dueAt is null ? JobState.Ready : JobState.Delayed) { Seq = NextSeq });
     }

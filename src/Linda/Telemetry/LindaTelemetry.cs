@@ -34,6 +34,15 @@ public static class LindaTelemetry
         public const string Operation = "messaging.operation.name";
         /// <summary><c>error.type</c>.</summary>
         public const string ErrorType = "error.type";
+
+        /// <summary><c>messaging.message.id</c>: the job's id.</summary>
+        public const string MessageId = "messaging.message.id";
+
+        /// <summary><c>linda.job.class</c>: the handler class, on spans only.</summary>
+        public const string JobClass = "linda.job.class";
+
+        /// <summary><c>linda.job.attempt</c>: which attempt a run is, on spans only.</summary>
+        public const string Attempt = "linda.job.attempt";
         /// <summary><c>linda.job.state</c>.</summary>
         public const string JobState = "linda.job.state";
     }
@@ -156,6 +165,47 @@ public static class LindaTelemetry
         if (errorType is not null)
             tags.Add(Attributes.ErrorType, errorType);
         ProcessDuration.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds, tags);
+    }
+
+    /// <summary>A push's PRODUCER span, <c>send {queue}</c>; null when nothing listens.</summary>
+    internal static Activity? StartSend(string queue)
+    {
+        var span = Source.StartActivity($"send {queue}", ActivityKind.Producer);
+        span?.SetTag(Attributes.MessagingSystem, System).SetTag(Attributes.Destination, queue).SetTag(Attributes.Operation, "send");
+        return span;
+    }
+
+    /// <summary>The push's answer, on its span: the job's id, or the refusal as an error.</summary>
+    internal static void Sent(Activity span, JobQueue.IReply reply)
+    {
+        switch (reply)
+        {
+            case JobQueue.Pushed p:
+                span.SetTag(Attributes.MessageId, p.JobId);
+                break;
+            case JobQueue.AlreadyExists e:
+                span.SetTag(Attributes.MessageId, e.JobId);
+                break;
+            case JobQueue.IFailure f:
+                span.SetStatus(ActivityStatusCode.Error, f.Message).SetTag(Attributes.ErrorType, f.GetType().Name);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// A handler's run: the CONSUMER span <c>process {queue}</c>, a child of the span that pushed the
+    /// job (so both are in one trace) and linked to it; null when nothing listens.
+    /// </summary>
+    internal static Activity? StartProcess(JobQueue.Reserved reserved)
+    {
+        var job = reserved.Job;
+        ActivityContext parent = default;
+        var hasParent = job.TraceParent is { } trace && ActivityContext.TryParse(trace, null, isRemote: true, out parent);
+        var span = Source.StartActivity($"process {job.Queue}", ActivityKind.Consumer, parent,
+            links: hasParent ? [new ActivityLink(parent)] : null);
+        span?.SetTag(Attributes.MessagingSystem, System).SetTag(Attributes.Destination, job.Queue).SetTag(Attributes.Operation, "process")
+            .SetTag(Attributes.MessageId, job.Id).SetTag(Attributes.JobClass, job.Payload.Class).SetTag(Attributes.Attempt, reserved.Attempt);
+        return span;
     }
 
     internal static void Register(QueueTelemetry queue)

@@ -209,6 +209,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         var context = new JobContext(reserved, () => worker._route, self, scope.ServiceProvider, _settings, _time, token);
         context.Start();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var span = LindaTelemetry.StartProcess(reserved);
         try
         {
             await handler(context);
@@ -218,6 +219,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         catch (Exception e)
         {
             LindaTelemetry.Processed(reserved.Job.Queue, started, e.GetType().FullName);
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message).SetTag(LindaTelemetry.Attributes.ErrorType, e.GetType().FullName);
             return new Outcome(reserved, null, $"{e.GetType().Name}: {e.Message}", Bury: false);
         }
         finally
