@@ -75,6 +75,9 @@ internal static partial class Program
             ThreadPool.GetMinThreads(out _, out var io);
             ThreadPool.SetMinThreads(minThreads, Math.Max(io, minThreads));
         }
+        // --telemetry=on: Linda's meter and spans are listened to, as an OpenTelemetry exporter would
+        // (every instrument enabled, each measurement added up; every span sampled and recorded).
+        using var telemetry = o.Str("telemetry", "off") == "on" ? TelemetryListeners.Start() : null;
         try
         {
             switch (o.Mode)
