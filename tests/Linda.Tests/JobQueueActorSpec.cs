@@ -32,6 +32,25 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
     }
 
     [Fact]
+    public void A_queue_lists_a_states_jobs_in_pages_and_refuses_a_bad_cursor()
+    {
+        var q = StartQueue();
+        foreach (var id in new[] { "a", "b", "c" })
+            q.Tell(TestJobs.Push(id));
+        q.Tell(new ListJobs(JobState.Ready) { Limit = 2 }); // behind the pushes' write: it sees them
+        ReceiveN(3, Wait);
+        var first = ExpectMsg<JobList>(Wait);
+        Assert.Equal(["a", "b"], first.Jobs.Select(j => j.Job.Id));
+        Assert.Equal(3, first.Total);
+        q.Tell(new ListJobs(JobState.Ready) { After = first.Next, Limit = 2 });
+        var second = ExpectMsg<JobList>(Wait);
+        Assert.Equal(["c"], second.Jobs.Select(j => j.Job.Id));
+        Assert.Null(second.Next);
+        q.Tell(new ListJobs(JobState.Ready) { After = "x" });
+        Assert.Equal(RejectReason.InvalidCursor, ExpectMsg<Rejected>(Wait).Reason);
+    }
+
+    [Fact]
     public void Push_is_answered_and_the_job_can_be_reserved_and_completed()
     {
         var q = StartQueue();

@@ -201,6 +201,82 @@ public sealed class JobQueueStateSpec
         Assert.Equal(3, _s.ReadyCount);
     }
 
+    // ================================================================ listing jobs by state
+
+    private JobList List(JobState state, string? after = null, int limit = 50, bool reverse = false)
+    {
+        var decision = _s.ListJobs(new ListJobs(state) { After = after, Limit = limit, Reverse = reverse });
+        Assert.Null(decision.Event);
+        return Assert.IsType<JobList>(decision.Reply);
+    }
+
+    private static string[] Ids(JobList page) => page.Jobs.Select(j => j.Job.Id).ToArray();
+
+    [Fact]
+    public void Ready_jobs_are_listed_most_urgent_first_in_pages_that_follow_each_other()
+    {
+        foreach (var (id, pri) in new[] { ("a", 10u), ("b", 5u), ("c", 10u), ("d", 0u), ("e", 5u) })
+            PushJob(id, priority: pri);
+
+        var first = List(JobState.Ready, limit: 2);
+        Assert.Equal(["d", "b"], Ids(first));
+        Assert.Equal(5, first.Total);
+        var second = List(JobState.Ready, first.Next, limit: 2);
+        Assert.Equal(["e", "a"], Ids(second));
+        var last = List(JobState.Ready, second.Next, limit: 2);
+        Assert.Equal(["c"], Ids(last));
+        Assert.Null(last.Next);
+        Assert.Equal(["c", "a", "e", "b", "d"], Ids(List(JobState.Ready, reverse: true)));
+        Assert.Equal(["a", "e"], Ids(List(JobState.Ready, "10.3", reverse: true, limit: 2)));
+    }
+
+    [Fact]
+    public void A_page_starts_after_its_cursor_even_when_the_cursors_job_is_gone()
+    {
+        foreach (var id in new[] { "a", "b", "c", "d" })
+            PushJob(id);
+        var first = List(JobState.Ready, limit: 2);
+        Assert.Equal(["a", "b"], Ids(first));
+        Assert.Equal("a", Reserve().Job.Id); // a and b leave Ready
+        Assert.Equal("b", Reserve().Job.Id);
+        Assert.Equal(["c", "d"], Ids(List(JobState.Ready, first.Next)));
+        Assert.Equal(["a", "b"], Ids(List(JobState.Reserved)));
+    }
+
+    [Fact]
+    public void Delayed_reserved_and_buried_jobs_are_listed_in_their_own_orders()
+    {
+        PushJob("late", delay: 30);
+        PushJob("soon", delay: 5);
+        PushJob("x", ttr: 50);
+        PushJob("y", ttr: 10);
+        var x = Reserve();
+        var y = Reserve();
+        Assert.Equal(["soon", "late"], Ids(List(JobState.Delayed)));
+        Assert.Equal(["y", "x"], Ids(List(JobState.Reserved)));
+        Accept<Buried>(_s.Bury(new Bury("x", x.Token, "first")));
+        Accept<Buried>(_s.Bury(new Bury("y", y.Token, "second")));
+        Assert.Equal(["x", "y"], Ids(List(JobState.Buried)));
+        Assert.Equal(["y", "x"], Ids(List(JobState.Buried, reverse: true))); // the newest buried first
+        var page = List(JobState.Buried, limit: 1);
+        Assert.Equal(["y"], Ids(List(JobState.Buried, page.Next)));
+        Assert.Empty(List(JobState.Ready).Jobs);
+    }
+
+    [Theory]
+    [InlineData(0, null)]
+    [InlineData(1001, null)]
+    [InlineData(10, "nonsense")]
+    [InlineData(10, "5")]
+    [InlineData(10, "-1.2")]
+    [InlineData(10, "99999999999.1")] // over uint: not a priority
+    public void A_bad_limit_or_cursor_is_refused(int limit, string? cursor)
+    {
+        PushJob("a");
+        var rejected = Refused<Rejected>(s => s.ListJobs(new ListJobs(JobState.Ready) { Limit = limit, After = cursor }));
+        Assert.Equal(limit is < 1 or > 1000 ? RejectReason.InvalidLimit : RejectReason.InvalidCursor, rejected.Reason);
+    }
+
     // ================================================================ trace context
 
     [Theory]

@@ -138,6 +138,8 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(JobQueue.Resume.Instance);
         Add(Locate.Instance);
         Add(GetHealth.Instance);
+        Add(new ListJobs(JobState.Buried), "first page");
+        Add(new ListJobs(JobState.Ready) { After = "1024.57", Limit = 1000, Reverse = true }, "after a cursor, reversed");
 
         // ------------------------------------------------------------ replies
         foreach (var state in Enum.GetValues<JobState>())
@@ -183,6 +185,9 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new QueueStats("", int.MaxValue, int.MinValue, -1, 0, 1, int.MaxValue, long.MinValue, DateTimeOffset.MinValue,
             new Dictionary<string, long> { ["x"] = -1 }), "extremes");
         Add(new JobView(PlainJob, JobState.Ready, 1024, 1, null, null, 0, 0, 0, 0, 0, 0, null), "ready");
+        Add(new JobList(JobState.Delayed, [], null, 0), "empty");
+        Add(new JobList(JobState.Ready, [new JobView(PlainJob, JobState.Ready, 1024, 1, null, null, 0, 0, 0, 0, 0, 0, null),
+            new JobView(FancyJob, JobState.Ready, 5, 2, null, null, 1, 1, 0, 1, 0, 0, "retry later: " + NonAscii)], "5.2", 9), "a page with more after it");
         Add(new JobView(FancyJob, JobState.Delayed, 5, 2, TWest, null, 1, 1, 0, 1, 0, 0, "retry later: " + NonAscii), "delayed");
         Add(new JobView(PlainJob, JobState.Reserved, 0, long.MaxValue, null, T0.AddMinutes(1), 3, 3, 1, 1, 0, 0, ""), "reserved");
         Add(new JobView(EdgeJob, JobState.Buried, uint.MaxValue, long.MinValue, null, null, int.MaxValue, int.MaxValue, int.MinValue, -1, 7, 8, "gave up"), "buried");
@@ -421,6 +426,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["cRes"] = "Linda.JobQueue+Resume",
             ["cLoc"] = "Linda.JobQueue+Locate",
             ["cHlth"] = "Linda.JobQueue+GetHealth",
+            ["cList"] = "Linda.JobQueue+ListJobs",
             // replies
             ["rPushed2"] = "Linda.JobQueue+Pushed",
             ["rRsv3"] = "Linda.JobQueue+Reserved",
@@ -436,6 +442,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["rRes"] = "Linda.JobQueue+Resumed",
             ["rSta2"] = "Linda.JobQueue+QueueStats",
             ["rView2"] = "Linda.JobView",
+            ["rList"] = "Linda.JobQueue+JobList",
             ["rNF"] = "Linda.JobQueue+NotFound",
             ["rNoJob"] = "Linda.JobQueue+NoJob",
             ["rNR"] = "Linda.JobQueue+NotReserved",
@@ -696,7 +703,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
 
     [Theory]
     [InlineData(0)]
-    [InlineData(14)]
+    [InlineData(16)]
     [InlineData(-1)]
     [InlineData(int.MaxValue)]
     public void An_unknown_reject_reason_fails_with_a_serialization_exception(int reason)

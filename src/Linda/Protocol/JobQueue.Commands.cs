@@ -193,4 +193,21 @@ public static partial class JobQueue
         /// <summary>The one instance.</summary>
         public static readonly GetHealth Instance = new();
     }
+
+    /// <summary>
+    /// Asks for one page of the jobs in <paramref name="State"/>, in that state's order (see
+    /// <see cref="JobQueueState.ListJobs"/>); answered with <see cref="JobList"/>, or
+    /// <see cref="Rejected"/> for a bad limit or cursor. Changes nothing.
+    /// </summary>
+    public sealed record ListJobs(JobState State) : ICommand
+    {
+        /// <summary>The cursor a previous page gave (<see cref="JobList.Next"/>); null for the first page.</summary>
+        public string? After { get; init; }
+
+        /// <summary>The most jobs on the page, 1 to <see cref="JobQueueState.MaxListLimit"/>. <b>Default:</b> 50.</summary>
+        public int Limit { get; init; } = 50;
+
+        /// <summary>True for the reverse order: for buried jobs, the newest buried first; for ready, the least urgent.</summary>
+        public bool Reverse { get; init; }
+    }
 }

@@ -154,6 +154,10 @@ public static partial class JobQueue
         InvalidDuration = 12,
         /// <summary>A reserve came without a sender to hold the lease.</summary>
         NoHolder = 13,
+        /// <summary>A page limit is below 1 or over <see cref="JobQueueState.MaxListLimit"/>.</summary>
+        InvalidLimit = 14,
+        /// <summary>A listing's cursor is not one the queue gave for that state (or the state is unknown).</summary>
+        InvalidCursor = 15,
     }
 
     /// <summary>The command was refused because of its input; nothing changed.</summary>
@@ -189,4 +193,19 @@ public static partial class JobQueue
         DateTimeOffset? LastFailureAt,
         string? LastFailure,
         int Failures) : IReply;
+
+    /// <summary>The answer to <see cref="ListJobs"/>: one page of a state's jobs.</summary>
+    /// <param name="State">The state listed.</param>
+    /// <param name="Jobs">The page, in the order asked for.</param>
+    /// <param name="Next">The cursor of the next page (<see cref="ListJobs.After"/>); null on the last page.</param>
+    /// <param name="Total">How many jobs the state holds now.</param>
+    public sealed record JobList(JobState State, IReadOnlyList<JobView> Jobs, string? Next, int Total) : IReply
+    {
+        /// <summary>Equal when the pages hold the same jobs in the same order.</summary>
+        public bool Equals(JobList? other) =>
+            other is not null && State == other.State && Next == other.Next && Total == other.Total && Jobs.SequenceEqual(other.Jobs);
+
+        /// <inheritdoc />
+        public override int GetHashCode() => HashCode.Combine(State, Next, Total, Jobs.Count);
+    }
 }

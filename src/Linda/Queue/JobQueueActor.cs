@@ -198,6 +198,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
             case PeekBuried: _counters.Count(CountedCommand.PeekBuried); Answer(_state.PeekBuried() ?? (IReply)new NoJob(JobState.Buried)); break;
             case GetJob m: _counters.Count(CountedCommand.GetJob); Answer(_state.View(m.JobId) ?? (IReply)new NotFound(m.JobId ?? "")); break;
             case GetStats: _counters.Count(CountedCommand.Stats); Answer(Stats()); break;
+            case ListJobs m: Answer(_state.ListJobs(m).Reply); break;
             case Pause m: _counters.Count(CountedCommand.Pause); Record(_state.Pause(m)); break;
             case JobQueue.Resume: _counters.Count(CountedCommand.Resume); Record(_state.Resume()); break;
             case ReserveJob m: _counters.Count(CountedCommand.ReserveJob); OnReserveJob(m); break;

@@ -150,6 +150,13 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         AddSingleton("cRes", JobQueue.Resume.Instance);
         AddSingleton("cLoc", Locate.Instance);
         AddSingleton("cHlth", GetHealth.Instance);
+        Add<ListJobs>("cList", (w, m) =>
+        {
+            w.Byte((byte)m.State);
+            w.String(m.After);
+            w.Int(m.Limit);
+            w.Bool(m.Reverse);
+        }, r => new ListJobs(ReadState(r)) { After = r.NullableString(), Limit = r.Int(), Reverse = r.Bool() });
 
         // ------------------------------------------------------------ replies
         // "rPushed" and "rRsv" (before Seq) are retired.
@@ -205,6 +212,22 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         });
         // "rView" (before Delay) is retired.
         Add<JobView>("rView2", WriteView, ReadView);
+        Add<JobList>("rList", (w, m) =>
+        {
+            w.Byte((byte)m.State);
+            w.Int(m.Jobs.Count);
+            foreach (var v in m.Jobs)
+                WriteView(w, v);
+            w.String(m.Next);
+            w.Int(m.Total);
+        }, r =>
+        {
+            var state = ReadState(r);
+            var jobs = new JobView[r.Count()];
+            for (var i = 0; i < jobs.Length; i++)
+                jobs[i] = ReadView(r);
+            return new JobList(state, jobs, r.NullableString(), r.Int());
+        });
         Add<NotFound>("rNF", (w, m) => w.String(m.JobId), r => new NotFound(r.String()));
         Add<NoJob>("rNoJob", (w, m) => w.Byte((byte)m.State), r => new NoJob(ReadState(r)));
         Add<NotReserved>("rNR", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new NotReserved(r.String(), ReadState(r)));
