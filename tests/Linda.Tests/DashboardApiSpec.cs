@@ -1,0 +1,176 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Linda.Dashboard;
+using Linda.Hosting;
+using Linda.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+using static Linda.JobQueue;
+
+namespace Linda.Tests;
+
+/// <summary>
+/// The dashboard's JSON API on a real Kestrel server on a free loopback port, in an ASP.NET Core app
+/// that runs WithLinda on a one-node cluster (SQLite file; Akka's default cluster profile), driven by
+/// a real HTTP client: listings, a job in full, each action with its antiforgery token, and each refusal.
+/// </summary>
+[Collection(DatabaseCollection.Name)]
+public sealed class DashboardApiSpec : IAsyncLifetime
+{
+    private const string Q = "dash";
+    private readonly TempFolder _folder = new();
+    private WebApplication _app = null!;
+    private HttpClient _http = null!;
+    private ILindaClient _linda = null!;
+
+    private async Task<WebApplication> StartAsync(Action<LindaDashboardOptions>? configure = null)
+    {
+        var port = TestPrograms.FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Services.AddLindaClient().AddLindaDashboard();
+        builder.Services.AddAkka("dash", (akka, _) => akka
+            .AddHocon(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING"), HoconAddMode.Prepend)
+            .WithRemoting("127.0.0.1", 0)
+            .WithClustering(new ClusterOptions())
+            .AddStartup((system, _) => Cluster.Get(system).Join(Cluster.Get(system).SelfAddress))
+            .WithLinda(new LindaOptions { Queues = [Q, "other"], WorkerRole = "no-workers-here", SqlitePath = _folder.File("linda.db") }));
+        var app = builder.Build();
+        app.MapLindaDashboard("/linda", configure);
+        await app.StartAsync();
+        _http = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/linda/api/") };
+        _linda = app.Services.GetRequiredService<ILindaClient>();
+        return app;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _http?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        _folder.Dispose();
+    }
+
+    private async Task<JsonElement> Get(string path, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        using var response = await _http.GetAsync(path);
+        Assert.Equal(expected, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private async Task<JsonElement> Post(string path, HttpStatusCode expected = HttpStatusCode.OK, bool withToken = true)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path);
+        if (withToken)
+        {
+            var af = await Get("antiforgery");
+            request.Headers.Add(af.GetProperty("header").GetString()!, af.GetProperty("token").GetString());
+        }
+        using var response = await _http.SendAsync(request);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(expected == response.StatusCode, $"POST {path}: {(int)response.StatusCode} {body}");
+        return body;
+    }
+
+    private async Task<string> Bury(string id)
+    {
+        Assert.IsType<Pushed>(await _linda.PushAsync(Q, JobPayload.Create("mail", "ada@example.com", 3), id));
+        var reserved = Assert.IsType<Reserved>(await _linda.SendAsync(Q, new ReserveJob(id)));
+        Assert.IsType<Buried>(await _linda.SendAsync(Q, new Bury(id, reserved.Token, "smtp said no")));
+        return id;
+    }
+
+    [Fact]
+    public async Task Queues_their_jobs_and_a_job_in_full_are_listed()
+    {
+        _app = await StartAsync();
+        for (var i = 0; i < 3; i++)
+            await _linda.PushAsync(Q, JobPayload.Create("mail", i), $"m{i}");
+        await Bury("poison");
+
+        var queues = await Get("queues");
+        Assert.Equal(["dash", "other"], queues.EnumerateArray().Select(q => q.GetProperty("name").GetString()));
+        var dash = queues[0];
+        Assert.Equal(3, dash.GetProperty("ready").GetInt32());
+        Assert.Equal(1, dash.GetProperty("buried").GetInt32());
+
+        var page = await Get($"queues/{Q}/jobs?state=ready&limit=2");
+        Assert.Equal(["m0", "m1"], page.GetProperty("jobs").EnumerateArray().Select(j => j.GetProperty("id").GetString()));
+        Assert.Equal(3, page.GetProperty("total").GetInt32());
+        var next = await Get($"queues/{Q}/jobs?state=ready&limit=2&after={page.GetProperty("next").GetString()}");
+        Assert.Equal(["m2"], next.GetProperty("jobs").EnumerateArray().Select(j => j.GetProperty("id").GetString()));
+
+        var job = await Get($"jobs/{Q}/poison");
+        Assert.Equal("buried", job.GetProperty("state").GetString());
+        Assert.Equal("mail", job.GetProperty("class").GetString());
+        Assert.Equal("ada@example.com", job.GetProperty("args")[0].GetString());
+        Assert.Equal("smtp said no", job.GetProperty("lastError").GetString());
+        Assert.Equal(1, job.GetProperty("attempt").GetInt32());
+
+        Assert.Equal("not-found", (await Get($"jobs/{Q}/nothing", HttpStatusCode.NotFound)).GetProperty("error").GetString());
+        Assert.Equal("bad-state", (await Get($"queues/{Q}/jobs?state=lost", HttpStatusCode.BadRequest)).GetProperty("error").GetString());
+        Assert.Equal("rejected", (await Get($"queues/{Q}/jobs?after=nonsense", HttpStatusCode.BadRequest)).GetProperty("error").GetString());
+        await Get("queues/nowhere", HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Actions_kick_delete_pause_and_resume_with_their_token_and_are_refused_without_it()
+    {
+        _app = await StartAsync();
+        await Bury("a");
+        await Bury("b");
+        await Bury("c");
+
+        Assert.Equal("antiforgery", (await Post($"jobs/{Q}/a/kick", HttpStatusCode.BadRequest, withToken: false)).GetProperty("error").GetString());
+        Assert.Equal("buried", (await Get($"jobs/{Q}/a")).GetProperty("state").GetString());
+
+        Assert.Equal("a", (await Post($"jobs/{Q}/a/kick")).GetProperty("kicked").GetString());
+        Assert.Equal("ready", (await Get($"jobs/{Q}/a")).GetProperty("state").GetString());
+        await Post($"jobs/{Q}/a/kick", HttpStatusCode.Conflict); // not buried any more
+        Assert.Equal(2, (await Post($"queues/{Q}/kick-buried")).GetProperty("kicked").GetInt32());
+        Assert.Equal("b", (await Post($"jobs/{Q}/b/delete")).GetProperty("deleted").GetString());
+        await Get($"jobs/{Q}/b", HttpStatusCode.NotFound);
+
+        var paused = await Post($"queues/{Q}/pause?seconds=60");
+        Assert.True(paused.GetProperty("pausedUntil").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddSeconds(30));
+        Assert.NotEqual(JsonValueKind.Null, (await Get($"queues/{Q}")).GetProperty("pausedUntil").ValueKind);
+        await Post($"queues/{Q}/pause?seconds=-1", HttpStatusCode.BadRequest);
+        await Post($"queues/{Q}/resume");
+        Assert.Equal(JsonValueKind.Null, (await Get($"queues/{Q}")).GetProperty("pausedUntil").ValueKind);
+    }
+
+    [Fact]
+    public async Task A_read_only_dashboard_refuses_every_action_and_still_reads()
+    {
+        _app = await StartAsync(o => o.ReadOnly = true);
+        await Bury("a");
+
+        Assert.Equal("read-only", (await Post($"jobs/{Q}/a/kick", HttpStatusCode.Forbidden)).GetProperty("error").GetString());
+        Assert.Equal("buried", (await Get($"jobs/{Q}/a")).GetProperty("state").GetString());
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", true)]
+    [InlineData("::1", true)]
+    [InlineData("10.1.2.3", false)]
+    [InlineData("192.168.0.7", false)]
+    public void Without_a_policy_only_loopback_requests_are_served(string remote, bool served)
+    {
+        var http = new DefaultHttpContext();
+        http.Connection.RemoteIpAddress = IPAddress.Parse(remote);
+        Assert.Equal(served, LindaDashboard.IsLoopback(http));
+    }
+}
