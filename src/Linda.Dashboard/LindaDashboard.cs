@@ -78,6 +78,16 @@ public static class LindaDashboard
                 return Results.Json(new ApiError("bad-duration", "pause needs ?seconds=N, a positive number"), statusCode: 400);
             return Reply(await client.PauseAsync(queue, TimeSpan.FromSeconds(Math.Min(s, TimeSpan.MaxValue.TotalSeconds / 2)), ct), r => new { pausedUntil = ((Paused)r).Until });
         });
+        actions.MapPost("/queues/{queue}/push", async (string queue, PushJson body, ILindaClient client, CancellationToken ct) =>
+        {
+            if (string.IsNullOrEmpty(body.Class))
+                return Results.Json(new ApiError("bad-push", "a push needs {\"class\": ..., \"args\": [...]}"), statusCode: 400);
+            if (body.Args is { ValueKind: not JsonValueKind.Array })
+                return Results.Json(new ApiError("bad-push", "args must be a JSON array"), statusCode: 400);
+            var payload = JobPayload.FromJson(body.Class, body.Args?.GetRawText() ?? "[]");
+            var push = new Push(queue, payload) { Id = body.Id, Priority = body.Priority, Delay = TimeSpan.FromSeconds(Math.Max(0, body.DelaySeconds ?? 0)) };
+            return Reply(await client.PushAsync(push, ct), r => new { pushed = ((Pushed)r).JobId });
+        });
         actions.MapPost("/queues/{queue}/resume", async (string queue, ILindaClient client, CancellationToken ct) =>
             Reply(await client.ResumeAsync(queue, ct), _ => new { resumed = true }));
         actions.MapPost("/jobs/{queue}/{id}/kick", async (string queue, string id, ILindaClient client, CancellationToken ct) =>
@@ -108,6 +118,9 @@ public static class LindaDashboard
         _ => Results.Json(success(reply)),
     };
 }
+
+/// <summary>The body of a push: the handler class, its JSON args, and optionally an id, a priority and a delay.</summary>
+internal sealed record PushJson(string? Class, JsonElement? Args, string? Id, uint? Priority, double? DelaySeconds);
 
 /// <summary>An API error: a short code and what happened.</summary>
 internal sealed record ApiError(string Error, string Message)

@@ -15,14 +15,14 @@ using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 using static Linda.JobQueue;
 
-namespace Linda.Tests;
+namespace Linda.Dashboard.Tests;
 
 /// <summary>
 /// The dashboard's JSON API on a real Kestrel server on a free loopback port, in an ASP.NET Core app
 /// that runs WithLinda on a one-node cluster (SQLite file; Akka's default cluster profile), driven by
 /// a real HTTP client: listings, a job in full, each action with its antiforgery token, and each refusal.
 /// </summary>
-[Collection(DatabaseCollection.Name)]
+[Collection(WebCollection.Name)]
 public sealed class DashboardApiSpec : IAsyncLifetime
 {
     private const string Q = "dash";
@@ -160,6 +160,63 @@ public sealed class DashboardApiSpec : IAsyncLifetime
 
         Assert.Equal("read-only", (await Post($"jobs/{Q}/a/kick", HttpStatusCode.Forbidden)).GetProperty("error").GetString());
         Assert.Equal("buried", (await Get($"jobs/{Q}/a")).GetProperty("state").GetString());
+    }
+
+    // ---------------------------------------------------------------- the linda CLI against the same server
+
+    private async Task<(int Code, string Out, string Err)> Linda(params string[] args)
+    {
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        var code = await Cli.Program.RunAsync([.. args, "--url", _http.BaseAddress!.ToString().Replace("/api/", "", StringComparison.Ordinal)], stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task The_cli_lists_shows_pushes_and_acts_with_tables_json_and_exit_codes()
+    {
+        _app = await StartAsync();
+        await Bury("poison");
+
+        var (code, text, _) = await Linda("push", Q, "mail", "[\"bob@example.com\", 2]");
+        Assert.Equal(0, code);
+        var pushed = text.Trim().Split(": ")[1];
+        Assert.Equal("bob@example.com", (await Get($"jobs/{Q}/{pushed}")).GetProperty("args")[0].GetString());
+
+        (code, text, _) = await Linda("queues");
+        Assert.Equal(0, code);
+        var row = text.Split('\n').Single(l => l.StartsWith(Q + " ", StringComparison.Ordinal));
+        Assert.Equal([Q, "1", "0", "0", "0", "1", "0", "2"], row.Split(' ', StringSplitOptions.RemoveEmptyEntries)[..8]);
+
+        (code, text, _) = await Linda("jobs", Q, "--state", "buried", "--json");
+        Assert.Equal(0, code);
+        using (var doc = JsonDocument.Parse(text))
+            Assert.Equal("poison", doc.RootElement.GetProperty("jobs")[0].GetProperty("id").GetString());
+
+        (code, text, _) = await Linda("job", Q, "poison");
+        Assert.Equal(0, code);
+        Assert.Contains("smtp said no", text);
+        Assert.Equal(0, (await Linda("kick-job", Q, "poison")).Code);
+        Assert.Equal("ready", (await Get($"jobs/{Q}/poison")).GetProperty("state").GetString());
+        Assert.Equal(0, (await Linda("delete", Q, "poison")).Code);
+        Assert.Equal(0, (await Linda("pause", Q, "30")).Code);
+        Assert.Equal(0, (await Linda("resume", Q)).Code);
+
+        // Refusals: exit code 1 with the server's reason; usage: 2.
+        var (refused, _, why) = await Linda("job", Q, "poison");
+        Assert.Equal(1, refused);
+        Assert.Contains("no job 'poison'", why);
+        Assert.Equal(2, (await Linda("push", Q, "mail", "{not json")).Code);
+        Assert.Equal(2, (await Linda("frobnicate")).Code);
+    }
+
+    [Fact]
+    public async Task The_cli_says_when_no_server_answers_and_exits_3()
+    {
+        var port = TestPrograms.FreePort(); // nothing listens there
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        var code = await Cli.Program.RunAsync(["queues", "--url", $"http://127.0.0.1:{port}/linda"], stdout, stderr);
+        Assert.Equal(3, code);
+        Assert.Contains($"can't use http://127.0.0.1:{port}/linda/api/", stderr.ToString());
     }
 
     [Theory]

@@ -1,0 +1,10 @@
+using Xunit;
+
+namespace Linda.Dashboard.Tests;
+
+/// <summary>Specs that start a web server and a cluster node: one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class WebCollection
+{
+    public const string Name = "web";
+}
