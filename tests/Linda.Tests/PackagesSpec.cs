@@ -49,6 +49,15 @@ public sealed class PackagesSpec(ITestOutputHelper output) : IDisposable
             Assert.Contains("<readme>README.md</readme>", manifest);
         }
 
+        // The linda tool: packed, installed from the folder as a user would, and run.
+        await Run("dotnet", ["pack", Path.Combine(RepositoryRoot(), "src", "Linda.Cli", "Linda.Cli.csproj"), "-c", "Release", "-o", feed,
+            "--artifacts-path", artifacts, $"-p:Version={version}", "-v", "q"], RepositoryRoot());
+        Assert.True(File.Exists(Path.Combine(feed, $"Linda.Cli.{version}.nupkg")), "no package of the linda tool");
+        var tools = Path.Combine(_folder.Path, "tools");
+        await Run("dotnet", ["tool", "install", "Linda.Cli", "--version", version, "--tool-path", tools, "--add-source", feed], _folder.Path);
+        var help = await Run(Path.Combine(tools, "linda"), ["--help"], _folder.Path);
+        Assert.Contains("usage: linda COMMAND", help);
+
         var app = Directory.CreateDirectory(Path.Combine(_folder.Path, "app")).FullName;
         await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
