@@ -35,14 +35,7 @@ public sealed class HealthCheckSpec : IDisposable
         return new LindaHealthCheck(node.System, options).CheckHealthAsync(new HealthCheckContext());
     }
 
-    private void Sql(string sql)
-    {
-        using var connection = new SqliteConnection(Linda.Persistence.SqlitePersistence.ConnectionString(Db));
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    private void Sql(string sql) => SqliteFile.Execute(Db, sql);
 
     [Fact]
     public async Task A_node_that_is_up_with_queues_that_answer_is_healthy_through_the_health_check_service()

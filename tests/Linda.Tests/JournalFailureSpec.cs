@@ -15,14 +15,7 @@ namespace Linda.Tests;
 public sealed class JournalFailureSpec(ITestOutputHelper output)
     : QueueSpec(output, new TempFolder(), "linda.queue.restart-backoff = 50ms")
 {
-    private void Sql(string sql)
-    {
-        using var connection = new SqliteConnection(Linda.Persistence.SqlitePersistence.ConnectionString(DatabasePath));
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    private void Sql(string sql) => SqliteFile.Execute(DatabasePath, sql);
 
     [Fact]
     public void A_failed_write_is_answered_with_WriteFailed_changes_nothing_and_the_queue_keeps_serving()

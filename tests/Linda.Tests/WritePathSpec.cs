@@ -33,14 +33,7 @@ public sealed class WritePathSpec(ITestOutputHelper output) : QueueSpec(output, 
     private static string[][] PushedIds(IEnumerable<JournalRows.Row> rows) =>
         rows.Select(r => r.Events.Select(e => e is JobPushed p ? p.Job.Id : e.GetType().Name).ToArray()).ToArray();
 
-    private void Sql(string sql)
-    {
-        using var connection = new SqliteConnection(JournalRows.ConnectionString(DatabasePath));
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    private void Sql(string sql) => SqliteFile.Execute(DatabasePath, sql);
 
     [Fact]
     public void Commands_applied_while_a_write_is_in_flight_go_into_the_next_write_as_one_row_in_order()
