@@ -94,18 +94,19 @@ public static class Program
 
     private static async Task<int> Push(ApiClient client, TextWriter stdout, TextWriter stderr, bool json, string[] rest)
     {
-        var argsJson = rest.ElementAtOrDefault(2) ?? "[]";
+        JsonDocument doc;
         try
         {
-            using var doc = JsonDocument.Parse(argsJson);
-            if (doc.RootElement.ValueKind != JsonValueKind.Array)
-                return Fail(stderr, Usage, $"ARGS-JSON must be a JSON array, not {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}");
+            doc = JsonDocument.Parse(rest.ElementAtOrDefault(2) ?? "[]");
         }
         catch (JsonException e)
         {
             return Fail(stderr, Usage, $"ARGS-JSON is not JSON: {e.Message}");
         }
-        var body = JsonSerializer.Serialize(new { @class = rest[1], args = JsonDocument.Parse(argsJson).RootElement });
+        using var _ = doc;
+        if (doc.RootElement.ValueKind != JsonValueKind.Array)
+            return Fail(stderr, Usage, $"ARGS-JSON must be a JSON array, not {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}");
+        var body = JsonSerializer.Serialize(new { @class = rest[1], args = doc.RootElement });
         return Show(stdout, json, await client.PostAsync($"queues/{Esc(rest[0])}/push", body), Line("pushed"));
     }
 

@@ -84,8 +84,11 @@ public static class LindaDashboard
                 return Results.Json(new ApiError("bad-push", "a push needs {\"class\": ..., \"args\": [...]}"), statusCode: 400);
             if (body.Args is { ValueKind: not JsonValueKind.Array })
                 return Results.Json(new ApiError("bad-push", "args must be a JSON array"), statusCode: 400);
+            if (body.DelaySeconds is { } d && (!double.IsFinite(d) || Math.Abs(d) > TimeSpan.MaxValue.TotalSeconds / 2))
+                return Results.Json(new ApiError("bad-push", $"delaySeconds must be a number of seconds, not {d}"), statusCode: 400);
             var payload = JobPayload.FromJson(body.Class, body.Args?.GetRawText() ?? "[]");
-            var push = new Push(queue, payload) { Id = body.Id, Priority = body.Priority, Delay = TimeSpan.FromSeconds(Math.Max(0, body.DelaySeconds ?? 0)) };
+            // A negative delay goes to the queue as it is, which refuses it (InvalidDelay): no silent zero.
+            var push = new Push(queue, payload) { Id = body.Id, Priority = body.Priority, Delay = TimeSpan.FromSeconds(body.DelaySeconds ?? 0) };
             return Reply(await client.PushAsync(push, ct), r => new { pushed = ((Pushed)r).JobId });
         });
         actions.MapPost("/queues/{queue}/resume", async (string queue, ILindaClient client, CancellationToken ct) =>

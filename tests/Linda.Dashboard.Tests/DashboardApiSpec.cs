@@ -85,6 +85,32 @@ public sealed class DashboardApiSpec : IAsyncLifetime
         return body;
     }
 
+    private async Task<(HttpStatusCode Status, JsonElement Body)> PostJson(string path, string json)
+    {
+        var af = await Get("antiforgery");
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add(af.GetProperty("header").GetString()!, af.GetProperty("token").GetString());
+        using var response = await _http.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadFromJsonAsync<JsonElement>());
+    }
+
+    [Fact]
+    public async Task A_push_is_taken_as_given_and_a_bad_one_is_refused_with_the_queues_reason()
+    {
+        _app = await StartAsync();
+        var (status, body) = await PostJson($"queues/{Q}/push", """{"class": "mail", "args": ["x"], "id": "later", "delaySeconds": 30}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("later", body.GetProperty("pushed").GetString());
+        Assert.Equal("delayed", (await Get($"jobs/{Q}/later")).GetProperty("state").GetString());
+
+        (status, body) = await PostJson($"queues/{Q}/push", """{"class": "mail", "delaySeconds": -5}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("rejected", body.GetProperty("error").GetString());
+        (status, _) = await PostJson($"queues/{Q}/push", """{"class": "mail", "args": {"not": "an array"}}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(1, (await Get($"queues/{Q}")).GetProperty("totalJobs").GetInt64());
+    }
+
     private async Task<string> Bury(string id)
     {
         Assert.IsType<Pushed>(await _linda.PushAsync(Q, JobPayload.Create("mail", "ada@example.com", 3), id));

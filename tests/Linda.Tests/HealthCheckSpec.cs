@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Linda.Hosting;
 using Linda.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Xunit;

@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Linda.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
 using Xunit;
 using Xunit.Abstractions;
 using static Linda.JobQueue;

@@ -29,8 +29,8 @@ public sealed class PackagesSpec(ITestOutputHelper output) : IDisposable
         // other specs run, are not touched.
         var artifacts = Path.Combine(_folder.Path, "artifacts");
         foreach (var id in Packages)
-            await Run("dotnet", ["pack", Path.Combine(RepositoryRoot(), "src", id, id + ".csproj"), "-c", "Release", "-o", feed,
-                "--artifacts-path", artifacts, $"-p:Version={version}", "-v", "q"], RepositoryRoot());
+            await Run("dotnet", ["pack", Path.Combine(TestPrograms.RepositoryRoot(), "src", id, id + ".csproj"), "-c", "Release", "-o", feed,
+                "--artifacts-path", artifacts, $"-p:Version={version}", "-v", "q"], TestPrograms.RepositoryRoot());
 
         foreach (var id in Packages)
         {
@@ -50,8 +50,8 @@ public sealed class PackagesSpec(ITestOutputHelper output) : IDisposable
         }
 
         // The linda tool: packed, installed from the folder as a user would, and run.
-        await Run("dotnet", ["pack", Path.Combine(RepositoryRoot(), "src", "Linda.Cli", "Linda.Cli.csproj"), "-c", "Release", "-o", feed,
-            "--artifacts-path", artifacts, $"-p:Version={version}", "-v", "q"], RepositoryRoot());
+        await Run("dotnet", ["pack", Path.Combine(TestPrograms.RepositoryRoot(), "src", "Linda.Cli", "Linda.Cli.csproj"), "-c", "Release", "-o", feed,
+            "--artifacts-path", artifacts, $"-p:Version={version}", "-v", "q"], TestPrograms.RepositoryRoot());
         Assert.True(File.Exists(Path.Combine(feed, $"Linda.Cli.{version}.nupkg")), "no package of the linda tool");
         var tools = Path.Combine(_folder.Path, "tools");
         await Run("dotnet", ["tool", "install", "Linda.Cli", "--version", version, "--tool-path", tools, "--add-source", feed], _folder.Path);
@@ -145,15 +145,5 @@ public sealed class PackagesSpec(ITestOutputHelper output) : IDisposable
         output.WriteLine($"$ {file} {string.Join(' ', args)}  (exit {process.ExitCode})\n{text}");
         Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} failed ({process.ExitCode}):\n{text}");
         return text;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Linda.sln")))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException("can't find Linda.sln above " + AppContext.BaseDirectory);
     }
 }

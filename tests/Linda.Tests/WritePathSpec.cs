@@ -635,7 +635,7 @@ internal static class JournalRows
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-                        found.Add((reader.GetInt64(0), (JobQueueSnapshot)serializer.FromBinary((byte[])reader[1], reader.GetString(2))));
+            found.Add((reader.GetInt64(0), (JobQueueSnapshot)serializer.FromBinary((byte[])reader[1], reader.GetString(2))));
         }
         return found;
     }

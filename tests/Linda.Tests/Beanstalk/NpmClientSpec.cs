@@ -43,14 +43,8 @@ public sealed class NpmClientSpec(ITestOutputHelper output)
         output.WriteLine(text);
     }
 
-    /// <summary>tests/npm-client, found from the test binaries upwards (the repository root holds Linda.sln).</summary>
-    private static string ClientFolder()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-            if (File.Exists(Path.Combine(folder.FullName, "Linda.sln")))
-                return Path.Combine(folder.FullName, "tests", "npm-client");
-        throw new InvalidOperationException($"no Linda.sln above {AppContext.BaseDirectory}: can't find tests/npm-client");
-    }
+    /// <summary>tests/npm-client in the repository.</summary>
+    private static string ClientFolder() => Path.Combine(TestPrograms.RepositoryRoot(), "tests", "npm-client");
 
     /// <summary>Runs a program to its end; returns its exit code and its stdout and stderr, interleaved as they came.</summary>
     private static async Task<(int Exit, string Output)> Run(string program, string[] args, string folder, TimeSpan bound)

@@ -14,4 +14,18 @@ public static class SqliteFile
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
+
+    /// <summary>The first column of every row <paramref name="sql"/> selects, as text.</summary>
+    public static List<string> Strings(string path, string sql)
+    {
+        using var connection = new SqliteConnection(Linda.Persistence.SqlitePersistence.ConnectionString(path));
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var values = new List<string>();
+        while (reader.Read())
+            values.Add(reader.GetString(0));
+        return values;
+    }
 }
