@@ -1,11 +1,13 @@
 using System.Net;
 using System.Text.Json;
+using Akka.Actor;
 using Linda.Hosting;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using static Linda.JobQueue;
 
 namespace Linda.Dashboard;
@@ -30,19 +32,31 @@ public static class LindaDashboard
                 ? await next(context)
                 : Results.Json(new ApiError("forbidden", "the Linda dashboard serves loopback requests only; set LindaDashboardOptions.Authorization to open it to others"), statusCode: 403));
 
+        DashboardPages.Map(group, prefix, options);
+
         var api = group.MapGroup("/api");
         api.MapGet("/antiforgery", (HttpContext http, IAntiforgery antiforgery) =>
         {
             var tokens = antiforgery.GetAndStoreTokens(http);
             return Results.Json(new { token = tokens.RequestToken, header = tokens.HeaderName });
         });
-        api.MapGet("/queues", async (ILindaClient client, CancellationToken ct) =>
+        api.MapGet("/queues", async (ILindaClient client, ActorSystem system, CancellationToken ct) =>
         {
-            var stats = await Task.WhenAll(client.Queues.Order(StringComparer.Ordinal).Select(q => client.GetStatsAsync(q, ct)));
-            return Results.Json(stats.Select(r => r is QueueStats s ? QueueJson.Of(s) : (object)ApiError.Of(r)));
+            var queues = await Task.WhenAll(client.Queues.Order(StringComparer.Ordinal).Select(async q => (Name: q, Answer: await QueueAsync(client, system, q, ct))));
+            return Results.Json(queues.Select(q => q.Answer.Json ?? (object)new { name = q.Name, error = ApiError.Of(q.Answer.Failure!) }));
         });
-        api.MapGet("/queues/{queue}", async (string queue, ILindaClient client, CancellationToken ct) =>
-            Reply(await client.GetStatsAsync(queue, ct), r => QueueJson.Of((QueueStats)r)));
+        api.MapGet("/queues/{queue}", async (string queue, ILindaClient client, ActorSystem system, CancellationToken ct) =>
+        {
+            var (json, failure) = await QueueAsync(client, system, queue, ct);
+            return json is not null ? Results.Json(json) : Reply(failure!, r => r);
+        });
+        api.MapGet("/history", (ThroughputHistory history) => Results.Json(new
+        {
+            intervalSeconds = ThroughputHistory.Interval.TotalSeconds,
+            queues = history.Points(),
+        }));
+        api.MapGet("/cluster", async (ActorSystem system, ILindaClient client, CancellationToken ct) =>
+            Results.Json(await ClusterView.GetAsync(system, client, ct)));
         api.MapGet("/queues/{queue}/jobs", async (string queue, string? state, string? after, int? limit, bool? reverse, ILindaClient client, CancellationToken ct) =>
         {
             if (!Enum.TryParse<JobState>(state ?? "ready", ignoreCase: true, out var s) || !Enum.IsDefined(s))
@@ -100,8 +114,42 @@ public static class LindaDashboard
         return group;
     }
 
-    /// <summary>Registers what the dashboard needs besides the Linda client: antiforgery.</summary>
-    public static IServiceCollection AddLindaDashboard(this IServiceCollection services) => services.AddAntiforgery();
+    /// <summary>
+    /// Registers what the dashboard needs besides the Linda client: antiforgery, and the sampler of each
+    /// queue's throughput for the overview's chart (a stats question per queue every two seconds).
+    /// </summary>
+    public static IServiceCollection AddLindaDashboard(this IServiceCollection services)
+    {
+        services.AddAntiforgery();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ThroughputHistory>();
+        services.AddHostedService(sp => sp.GetRequiredService<ThroughputHistory>());
+        return services;
+    }
+
+    // A queue's stats with the node it runs on; a queue that doesn't answer in time is shown as unavailable.
+    private static readonly TimeSpan QueueTimeout = TimeSpan.FromSeconds(5);
+
+    private static async Task<(QueueJson? Json, IReply? Failure)> QueueAsync(ILindaClient client, ActorSystem system, string queue, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(QueueTimeout);
+        IReply reply;
+        try
+        {
+            reply = await client.GetStatsAsync(queue, timeout.Token);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && e is OperationCanceledException or AskTimeoutException)
+        {
+            reply = new Unavailable($"queue '{queue}' did not answer within {QueueTimeout.TotalSeconds:0} s");
+        }
+        if (reply is not QueueStats stats)
+            return (null, reply);
+        var node = system is ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider }
+            ? await ClusterView.WhereAsync(client, queue, Akka.Cluster.Cluster.Get(system).SelfAddress, ct)
+            : null;
+        return (QueueJson.Of(stats, node?.ToString()), null);
+    }
 
     /// <summary>True for a request from a loopback address (or without one: an in-process request).</summary>
     internal static bool IsLoopback(HttpContext http) =>
@@ -122,39 +170,3 @@ public static class LindaDashboard
     };
 }
 
-/// <summary>The body of a push: the handler class, its JSON args, and optionally an id, a priority and a delay.</summary>
-internal sealed record PushJson(string? Class, JsonElement? Args, string? Id, uint? Priority, double? DelaySeconds);
-
-/// <summary>An API error: a short code and what happened.</summary>
-internal sealed record ApiError(string Error, string Message)
-{
-    public static ApiError Of(IReply reply) => reply is IFailure f
-        ? new ApiError(JsonNamingPolicy.KebabCaseLower.ConvertName(f.GetType().Name), f.Message)
-        : new ApiError("unexpected", reply.ToString() ?? "");
-}
-
-internal sealed record QueueJson(string Name, int Ready, int Urgent, int Delayed, int Reserved, int Buried, int Waiting, long TotalJobs,
-    long LeaseTimeouts, DateTimeOffset? PausedUntil, IReadOnlyDictionary<string, long> Commands)
-{
-    public static QueueJson Of(QueueStats s) =>
-        new(s.Queue, s.Ready, s.Urgent, s.Delayed, s.Reserved, s.Buried, s.Waiting, s.TotalJobs, s.JobTimeouts, s.PausedUntil, s.Commands);
-}
-
-internal sealed record JobJson(string Id, long Seq, string Queue, string State, string Class, JsonElement? Args, string? Bytes, uint Priority,
-    DateTimeOffset? DueAt, DateTimeOffset? LeaseDeadline, int Attempt, int Reserves, int Timeouts, int Releases, int Buries, int Kicks,
-    string? LastError, double TimeToRunSeconds, int? MaxRetries, double? PeriodSeconds, DateTimeOffset CreatedAt)
-{
-    public static JobJson Of(JobView v)
-    {
-        var p = v.Job.Payload;
-        return new JobJson(v.Job.Id, v.Seq, v.Job.Queue, v.State.ToString().ToLowerInvariant(), p.Class,
-            p.IsRaw ? null : p.ParseArgs(), p.IsRaw ? Convert.ToBase64String(p.Body.Span) : null, v.Priority, v.DueAt, v.LeaseDeadline,
-            v.Attempt, v.Reserves, v.Timeouts, v.Releases, v.Buries, v.Kicks, v.LastError, v.Job.TimeToRun.TotalSeconds, v.Job.MaxRetries,
-            v.Job.Period?.TotalSeconds, v.Job.CreatedAt);
-    }
-}
-
-internal sealed record JobListJson(string State, IReadOnlyList<JobJson> Jobs, string? Next, int Total)
-{
-    public static JobListJson Of(JobList l) => new(l.State.ToString().ToLowerInvariant(), l.Jobs.Select(JobJson.Of).ToArray(), l.Next, l.Total);
-}

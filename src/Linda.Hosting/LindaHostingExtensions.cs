@@ -89,9 +89,11 @@ public static class LindaHostingExtensions
                 var pool = system.ActorOf(
                     JobWorker.Props(proxy, handlers, settings.Workers, services).WithRouter(new RoundRobinPool(settings.WorkerNum)),
                     "linda-workers-" + Uri.EscapeDataString(queue));
-                node.AddWorkerPool(queue, pool);
+                node.AddWorkerPool(queue, pool, settings.WorkerNum);
             }
         }
+
+        system.ActorOf(Props.Create(() => new LindaNode.InfoActor(node, cluster.SelfAddress)), LindaNode.ActorName);
 
         var grace = settings.Workers.ShutdownGrace;
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "linda-drain-workers", async () =>

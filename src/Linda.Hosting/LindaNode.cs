@@ -11,6 +11,7 @@ public sealed class LindaNode : IExtension
 {
     private readonly ConcurrentDictionary<string, IActorRef> _queues = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IActorRef> _workerPools = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _workerCounts = new(StringComparer.Ordinal);
 
     /// <summary>This system's node.</summary>
     public static LindaNode Get(ActorSystem system) => system.WithExtension<LindaNode, LindaNodeProvider>();
@@ -23,7 +24,28 @@ public sealed class LindaNode : IExtension
 
     internal void AddQueue(string name, IActorRef proxy) => _queues[name] = proxy;
 
-    internal void AddWorkerPool(string queue, IActorRef pool) => _workerPools[queue] = pool;
+    /// <summary>How many workers each pool on this node has, by queue.</summary>
+    public IReadOnlyDictionary<string, int> WorkerCounts => _workerCounts;
+
+    /// <summary>What this node runs, as its <c>linda-node</c> actor answers <see cref="JobQueue.GetNodeInfo"/>.</summary>
+    public JobQueue.NodeInfo Info(Address self) =>
+        new(self.ToString(), _workerCounts.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new JobQueue.NodeWorkers(p.Key, p.Value)).ToArray());
+
+    internal void AddWorkerPool(string queue, IActorRef pool, int workers)
+    {
+        _workerPools[queue] = pool;
+        _workerCounts[queue] = workers;
+    }
+
+    /// <summary>The name of the actor on every Linda node that answers <see cref="JobQueue.GetNodeInfo"/>.</summary>
+    public const string ActorName = "linda-node";
+
+    /// <summary>Answers <see cref="JobQueue.GetNodeInfo"/> for this node.</summary>
+    internal sealed class InfoActor : ReceiveActor
+    {
+        public InfoActor(LindaNode node, Address self) =>
+            Receive<JobQueue.GetNodeInfo>(_ => Sender.Tell(node.Info(self)));
+    }
 
     private sealed class LindaNodeProvider : ExtensionIdProvider<LindaNode>
     {

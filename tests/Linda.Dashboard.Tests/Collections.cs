@@ -8,3 +8,10 @@ public sealed class WebCollection
 {
     public const string Name = "web";
 }
+
+/// <summary>Specs that drive a real headless Chromium against a web server: one at a time, apart from the others.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class BrowserCollection
+{
+    public const string Name = "browser";
+}

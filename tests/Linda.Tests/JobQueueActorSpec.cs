@@ -299,6 +299,41 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
     }
 
     [Fact]
+    public void Stats_tell_the_lag_and_the_failed_attempts_and_a_reserved_jobs_view_names_its_holder()
+    {
+        var q = StartQueue();
+        q.Tell(GetStats.Instance);
+        var empty = ExpectMsg<QueueStats>();
+        Assert.Equal((TimeSpan.Zero, 0L), (empty.Lag, empty.Failures));
+
+        Push(q, new Push("jobs", Payload()) { Id = "old" });
+        Clock.Advance(TimeSpan.FromSeconds(5));
+        Push(q, new Push("jobs", Payload()) { Id = "new" });
+        Clock.Advance(TimeSpan.FromSeconds(2));
+        q.Tell(GetStats.Instance);
+        Assert.Equal(TimeSpan.FromSeconds(7), ExpectMsg<QueueStats>().Lag); // the oldest ready job's age
+
+        var worker = CreateTestProbe();
+        q.Tell(new Reserve(TimeSpan.Zero), worker.Ref);
+        var r = worker.ExpectMsg<Reserved>();
+        var view = View(q, r.Job.Id);
+        Assert.Equal(Akka.Serialization.Serialization.SerializedActorPath(worker.Ref), view.Holder);
+        Assert.Null(View(q, "new").Holder);
+
+        q.Tell(new Release(r.Job.Id, r.Token) { Error = "boom" }, worker.Ref);
+        worker.ExpectMsg<Released>();
+        Assert.Null(View(q, r.Job.Id).Holder);
+        q.Tell(new Reserve(TimeSpan.Zero), worker.Ref);
+        r = worker.ExpectMsg<Reserved>();
+        q.Tell(new Release(r.Job.Id, r.Token), worker.Ref); // no error: not a failure
+        worker.ExpectMsg<Released>();
+        q.Tell(GetStats.Instance);
+        var stats = ExpectMsg<QueueStats>();
+        Assert.Equal(1, stats.Failures);
+        Assert.Equal(TimeSpan.FromSeconds(2), stats.Lag); // "new" has waited 2 s; "old" is ready again since its release
+    }
+
+    [Fact]
     public void A_paused_queue_hands_out_no_jobs_until_the_pause_ends()
     {
         var q = StartQueue();

@@ -711,6 +711,7 @@ public sealed class JobQueueStateSpec
         var v = View("job");
         Assert.Equal(JobState.Reserved, v.State);
         Assert.Equal(At(35), v.LeaseDeadline);
+        Assert.Equal("akka://sys/user/w1", v.Holder);
         Assert.Equal(1, v.Attempt);
         Assert.Equal(1, v.Reserves);
         Assert.Equal(1, _s.ReservedCount);

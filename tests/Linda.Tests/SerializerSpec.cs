@@ -174,6 +174,10 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(Resumed.Instance);
         Add(new QueueStats("jobs", 0, 0, 0, 0, 0, 0, 0, null, new Dictionary<string, long>()), "empty, not paused");
         Add(new QueueStats("jobs", 0, 0, 0, 0, 0, 0, 0, null, new Dictionary<string, long>(), JobTimeouts: 12), "with timeouts");
+        Add(GetNodeInfo.Instance, "node info asked");
+        Add(new NodeInfo("akka.tcp://linda@127.0.0.1:4053", [new NodeWorkers("jobs", 4), new NodeWorkers("очередь", 0)]), "node info");
+        Add(new NodeInfo("akka://linda", []), "node info, no workers");
+        Add(new QueueStats("jobs", 3, 0, 0, 0, 0, 0, 3, null, new Dictionary<string, long>(), Lag: TimeSpan.FromMilliseconds(1500), Failures: 7), "with lag and failures");
         Add(new QueueStats("очередь", 1, 2, 3, 4, 5, 6, long.MaxValue, TIndia, new Dictionary<string, long>
         {
             ["push"] = 10,
@@ -190,6 +194,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             new JobView(FancyJob, JobState.Ready, 5, 2, null, null, 1, 1, 0, 1, 0, 0, "retry later: " + NonAscii)], "5.2", 9), "a page with more after it");
         Add(new JobView(FancyJob, JobState.Delayed, 5, 2, TWest, null, 1, 1, 0, 1, 0, 0, "retry later: " + NonAscii), "delayed");
         Add(new JobView(PlainJob, JobState.Reserved, 0, long.MaxValue, null, T0.AddMinutes(1), 3, 3, 1, 1, 0, 0, ""), "reserved");
+        Add(new JobView(PlainJob, JobState.Reserved, 0, 4, null, T0.AddMinutes(1), 1, 1, 0, 0, 0, 0, null, Holder: "akka.tcp://linda@127.0.0.1:4053/user/linda-workers-jobs/$a#12"), "reserved, with its holder");
         Add(new JobView(EdgeJob, JobState.Buried, uint.MaxValue, long.MinValue, null, null, int.MaxValue, int.MaxValue, int.MinValue, -1, 7, 8, "gave up"), "buried");
         Add(new JobView(MaxJob, JobState.Delayed, 0, 0, DateTimeOffset.MaxValue, DateTimeOffset.MinValue, 0, 0, 0, 0, 0, 0, null), "both times set");
         Add(new NotFound("1"));
@@ -440,9 +445,9 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["rDel"] = "Linda.JobQueue+Deleted",
             ["rPau"] = "Linda.JobQueue+Paused",
             ["rRes"] = "Linda.JobQueue+Resumed",
-            ["rSta2"] = "Linda.JobQueue+QueueStats",
-            ["rView2"] = "Linda.JobView",
-            ["rList"] = "Linda.JobQueue+JobList",
+            ["rSta3"] = "Linda.JobQueue+QueueStats",
+            ["rView3"] = "Linda.JobView",
+            ["rList2"] = "Linda.JobQueue+JobList",
             ["rNF"] = "Linda.JobQueue+NotFound",
             ["rNoJob"] = "Linda.JobQueue+NoJob",
             ["rNR"] = "Linda.JobQueue+NotReserved",
@@ -455,6 +460,8 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["rUna"] = "Linda.JobQueue+Unavailable",
             ["rHlth"] = "Linda.JobQueue+QueueHealth",
             ["rLoc"] = "Linda.JobQueue+Located",
+            ["cNode"] = "Linda.JobQueue+GetNodeInfo",
+            ["rNode"] = "Linda.JobQueue+NodeInfo",
             // events
             ["ePush2"] = "Linda.JobQueue+JobPushed",
             ["eRsv"] = "Linda.JobQueue+JobReserved",
@@ -822,7 +829,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         w.Int(count);
         w.String("push");
         w.VarLong(1);
-        AssertFails(serializer, w.ToArray(), "rSta2");
+        AssertFails(serializer, w.ToArray(), "rSta3");
 
         w = new Wire(); // a snapshot with no job but another count
         w.String("jobs");
@@ -856,7 +863,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         w.VarLong(1);
         w.String("push");
         w.VarLong(2);
-        var e = AssertFails(serializer, w.ToArray(), "rSta2");
+        var e = AssertFails(serializer, w.ToArray(), "rSta3");
         Assert.Contains("push", e.Message);
     }
 
@@ -923,6 +930,32 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
                 : $"'{manifest}' {Convert.ToHexString(bytes)} threw {e.GetType()}, not SerializationException: {e}");
         Assert.StartsWith("LindaSerializer", e!.Message);
         return (SerializationException)e;
+    }
+
+    [Fact]
+    public void Stats_views_and_lists_of_the_previous_formats_still_read()
+    {
+        var serializer = LindaFor(PeekReady.Instance);
+        // rSta2 ended after JobTimeouts: rSta3 adds the lag and the failures (one zero byte each when zero).
+        var stats = new QueueStats("jobs", 1, 0, 2, 0, 3, 0, 6, T0, new Dictionary<string, long> { ["push"] = 6 }, JobTimeouts: 4);
+        var stats3 = serializer.ToBinary(stats);
+        Assert.Equal([0, 0], stats3[^2..]);
+        AssertEquivalent(stats, serializer.FromBinary(stats3[..^2], "rSta2"));
+
+        // rView2 ended after the delay: rView3 adds the holder (one zero byte when none).
+        var view = new JobView(FancyJob, JobState.Buried, 5, 2, null, null, 1, 1, 0, 1, 1, 0, "gave up", TimeSpan.FromSeconds(3));
+        var view3 = serializer.ToBinary(view);
+        Assert.Equal(0, view3[^1]);
+        var view2 = view3[..^1];
+        AssertEquivalent(view, serializer.FromBinary(view2, "rView2"));
+
+        // rList held rView2 views.
+        var list = new JobList(JobState.Buried, [view], "5.2", 9);
+        var list2 = serializer.ToBinary(list);
+        var at = list2.AsSpan().IndexOf(view3);
+        Assert.True(at > 0, "the view is in the list");
+        byte[] list1 = [.. list2[..(at + view2.Length)], .. list2[(at + view3.Length)..]];
+        AssertEquivalent(list, serializer.FromBinary(list1, "rList"));
     }
 
     private object RoundTrip(object message)

@@ -89,6 +89,7 @@ public enum JobState
 /// <param name="Kicks">Times kicked.</param>
 /// <param name="LastError">The last error or bury reason reported for it.</param>
 /// <param name="Delay">The delay its last push or release asked for (beanstalkd's <c>delay</c>).</param>
+/// <param name="Holder">For a reserved job: the actor path of its lease holder (its address names the node); otherwise null.</param>
 public sealed record JobView(
     Job Job,
     JobState State,
@@ -103,4 +104,5 @@ public sealed record JobView(
     int Buries,
     int Kicks,
     string? LastError,
-    TimeSpan Delay = default) : JobQueue.IReply;
+    TimeSpan Delay = default,
+    string? Holder = null) : JobQueue.IReply;

@@ -59,6 +59,19 @@ public static partial class JobQueue
     }
 
     /// <summary>A queue's counts (beanstalkd's <c>stats-tube</c>) and how many of each command it served since it started.</summary>
+    /// <param name="Queue">The queue.</param>
+    /// <param name="Ready">Jobs ready to be reserved.</param>
+    /// <param name="Urgent">Ready jobs with a priority below 1024 (beanstalkd's urgent).</param>
+    /// <param name="Delayed">Jobs waiting for their delay.</param>
+    /// <param name="Reserved">Jobs under a lease.</param>
+    /// <param name="Buried">Buried jobs.</param>
+    /// <param name="Waiting">Reserves waiting for a job.</param>
+    /// <param name="TotalJobs">Jobs pushed into the queue since it was made.</param>
+    /// <param name="PausedUntil">When a pause ends; null when not paused.</param>
+    /// <param name="Commands">How many of each command the queue served since it started on its node.</param>
+    /// <param name="JobTimeouts">Leases that expired.</param>
+    /// <param name="Lag">How long the oldest ready job has been ready (zero with none ready), by the queue's clock.</param>
+    /// <param name="Failures">Failed attempts since the queue started on its node: releases with an error, expired and lost leases.</param>
     public sealed record QueueStats(
         string Queue,
         int Ready,
@@ -70,7 +83,9 @@ public static partial class JobQueue
         long TotalJobs,
         DateTimeOffset? PausedUntil,
         IReadOnlyDictionary<string, long> Commands,
-        long JobTimeouts = 0) : IReply
+        long JobTimeouts = 0,
+        TimeSpan Lag = default,
+        long Failures = 0) : IReply
     {
         /// <summary>Jobs in the queue in any state.</summary>
         public int Jobs => Ready + Delayed + Reserved + Buried;

@@ -182,37 +182,19 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Add<Deleted>("rDel", (w, m) => w.String(m.JobId), r => new Deleted(r.String()));
         Add<Paused>("rPau", (w, m) => w.Time(m.Until), r => new Paused(r.Time()));
         AddSingleton("rRes", Resumed.Instance);
-        // "rSta" (before JobTimeouts) is retired.
-        Add<QueueStats>("rSta2", (w, m) =>
+        // "rSta" (before JobTimeouts) is retired; "rSta3" is "rSta2" with the lag and the failures (after JobTimeouts), "rSta2" is still read.
+        Add<QueueStats>("rSta3", (w, m) =>
         {
-            w.String(m.Queue);
-            w.Int(m.Ready);
-            w.Int(m.Urgent);
-            w.Int(m.Delayed);
-            w.Int(m.Reserved);
-            w.Int(m.Buried);
-            w.Int(m.Waiting);
-            w.VarLong(m.TotalJobs);
-            w.NullableTime(m.PausedUntil);
-            w.Int(m.Commands.Count);
-            foreach (var (name, count) in m.Commands)
-            {
-                w.String(name);
-                w.VarLong(count);
-            }
-            w.VarLong(m.JobTimeouts);
-        }, r =>
-        {
-            var (queue, ready, urgent, delayed, reserved, buried, waiting) = (r.String(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int());
-            var (total, paused, n) = (r.VarLong(), r.NullableTime(), r.Count());
-            var commands = new Dictionary<string, long>(n);
-            for (var i = 0; i < n; i++)
-                commands.Add(r.String(), r.VarLong()); // a name twice is a corrupt message, not a last-one-wins
-            return new QueueStats(queue, ready, urgent, delayed, reserved, buried, waiting, total, paused, commands, r.VarLong());
-        });
-        // "rView" (before Delay) is retired.
-        Add<JobView>("rView2", WriteView, ReadView);
-        Add<JobList>("rList", (w, m) =>
+            WriteStats(w, m);
+            w.Duration(m.Lag);
+            w.VarLong(m.Failures);
+        }, r => ReadStats(r) with { Lag = r.Duration(), Failures = r.VarLong() });
+        Readers.Add("rSta2", r => ReadStats(r));
+        // "rView" (before Delay) is retired; "rView3" is "rView2" with the lease holder, "rView2" is still read.
+        Add<JobView>("rView3", WriteView, r => ReadView(r, withHolder: true));
+        Readers.Add("rView2", r => ReadView(r, withHolder: false));
+        // "rList2" holds "rView3" views, "rList" (with "rView2" views) is still read.
+        Add<JobList>("rList2", (w, m) =>
         {
             w.Byte((byte)m.State);
             w.Int(m.Jobs.Count);
@@ -220,14 +202,8 @@ public sealed class LindaSerializer : SerializerWithStringManifest
                 WriteView(w, v);
             w.String(m.Next);
             w.Int(m.Total);
-        }, r =>
-        {
-            var state = ReadState(r);
-            var jobs = new JobView[r.Count()];
-            for (var i = 0; i < jobs.Length; i++)
-                jobs[i] = ReadView(r);
-            return new JobList(state, jobs, r.NullableString(), r.Int());
-        });
+        }, r => ReadJobList(r, withHolder: true));
+        Readers.Add("rList", r => ReadJobList(r, withHolder: false));
         Add<NotFound>("rNF", (w, m) => w.String(m.JobId), r => new NotFound(r.String()));
         Add<NoJob>("rNoJob", (w, m) => w.Byte((byte)m.State), r => new NoJob(ReadState(r)));
         Add<NotReserved>("rNR", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new NotReserved(r.String(), ReadState(r)));
@@ -251,6 +227,24 @@ public sealed class LindaSerializer : SerializerWithStringManifest
                 w.String(m.LastFailure);
             w.Int(m.Failures);
         }, r => new QueueHealth(r.String(), r.Bool(), r.Time(), r.NullableTime(), r.NullableTime(), r.NullableTime(), r.Bool() ? r.String() : null, r.Int()));
+        AddSingleton("cNode", GetNodeInfo.Instance);
+        Add<NodeInfo>("rNode", (w, m) =>
+        {
+            w.String(m.Address);
+            w.Int(m.Workers.Count);
+            foreach (var pool in m.Workers)
+            {
+                w.String(pool.Queue);
+                w.Int(pool.Workers);
+            }
+        }, r =>
+        {
+            var address = r.String();
+            var pools = new NodeWorkers[r.Count()];
+            for (var i = 0; i < pools.Length; i++)
+                pools[i] = new NodeWorkers(r.String(), r.Int());
+            return new NodeInfo(address, pools);
+        });
         // An actor path, resolved in FromBinary (resolving needs the actor system).
         Writers.Add(typeof(Located), ("rLoc", (w, m) => w.String(Akka.Serialization.Serialization.SerializedActorPath(((Located)m).Queue))));
         Readers.Add("rLoc", r => new LocatedPath(r.String()));
@@ -427,6 +421,45 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         return Enum.IsDefined((RejectReason)n) ? (RejectReason)n : throw new FormatException($"bad reject reason {n}");
     }
 
+    private static void WriteStats(BinaryWriter w, QueueStats m)
+    {
+        w.String(m.Queue);
+        w.Int(m.Ready);
+        w.Int(m.Urgent);
+        w.Int(m.Delayed);
+        w.Int(m.Reserved);
+        w.Int(m.Buried);
+        w.Int(m.Waiting);
+        w.VarLong(m.TotalJobs);
+        w.NullableTime(m.PausedUntil);
+        w.Int(m.Commands.Count);
+        foreach (var (name, count) in m.Commands)
+        {
+            w.String(name);
+            w.VarLong(count);
+        }
+        w.VarLong(m.JobTimeouts);
+    }
+
+    private static QueueStats ReadStats(BinaryReader r)
+    {
+        var (queue, ready, urgent, delayed, reserved, buried, waiting) = (r.String(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int());
+        var (total, paused, n) = (r.VarLong(), r.NullableTime(), r.Count());
+        var commands = new Dictionary<string, long>(n);
+        for (var i = 0; i < n; i++)
+            commands.Add(r.String(), r.VarLong()); // a name twice is a corrupt message, not a last-one-wins
+        return new QueueStats(queue, ready, urgent, delayed, reserved, buried, waiting, total, paused, commands, r.VarLong());
+    }
+
+    private static JobList ReadJobList(BinaryReader r, bool withHolder)
+    {
+        var state = ReadState(r);
+        var jobs = new JobView[r.Count()];
+        for (var i = 0; i < jobs.Length; i++)
+            jobs[i] = ReadView(r, withHolder);
+        return new JobList(state, jobs, r.NullableString(), r.Int());
+    }
+
     private static void WriteView(BinaryWriter w, JobView v)
     {
         WriteJob(w, v.Job);
@@ -443,11 +476,12 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         w.Int(v.Kicks);
         w.String(v.LastError);
         w.Duration(v.Delay);
+        w.String(v.Holder);
     }
 
-    private static JobView ReadView(BinaryReader r) =>
+    private static JobView ReadView(BinaryReader r, bool withHolder) =>
         new(ReadJob(r), ReadState(r), r.UInt(), r.VarLong(), r.NullableTime(), r.NullableTime(),
-            r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.NullableString(), r.Duration());
+            r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.NullableString(), r.Duration(), withHolder ? r.NullableString() : null);
 
     private static JobSnapshot ReadJobSnapshot(BinaryReader r) =>
         new(ReadJob(r), r.VarLong(), ReadState(r), r.UInt(), r.NullableTime(), r.Time(), r.Long(), r.NullableTime(),

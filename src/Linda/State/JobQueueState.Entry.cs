@@ -59,7 +59,8 @@ public sealed partial class JobQueueState
             Job, State, Priority, Seq,
             State == JobState.Delayed ? DueAt : null,
             State == JobState.Reserved ? Deadline : null,
-            Attempts, Reserves, Timeouts, Releases, Buries, Kicks, LastError, Delay);
+            Attempts, Reserves, Timeouts, Releases, Buries, Kicks, LastError, Delay,
+            State == JobState.Reserved ? Holder : null);
 
         public JobSnapshot ToSnapshot() => new(
             Job, Seq, State, Priority,

@@ -20,6 +20,7 @@ internal sealed class QueueTelemetry : IDisposable
     private long _leaseTimeouts;
     private long _buries;
     private bool _live;
+    private long _failures;
 
     public QueueTelemetry(string queue, TimeProvider time)
     {
@@ -53,6 +54,9 @@ internal sealed class QueueTelemetry : IDisposable
         return lag > 0 ? TimeSpan.FromTicks(lag) : TimeSpan.Zero;
     }
 
+    /// <summary>Failed attempts counted since recovery (what <c>linda.job.failures</c> adds up here).</summary>
+    public long Failures => _failures;
+
     /// <summary>Recovery is over: from now on changes are counted (from the recovered state's totals).</summary>
     public void Recovered(JobQueueState state)
     {
@@ -78,6 +82,7 @@ internal sealed class QueueTelemetry : IDisposable
             _leaseTimeouts = state.LeaseTimeouts;
             LindaTelemetry.LeaseExpiries.Add(expired, Tags);
             LindaTelemetry.Failures.Add(expired, Tags);
+            _failures += expired;
         }
         if (state.TotalBuries != _buries)
         {
@@ -96,10 +101,12 @@ internal sealed class QueueTelemetry : IDisposable
                 break;
             case JobReleased { Error: not null }:
                 LindaTelemetry.Failures.Add(1, Tags);
+                _failures++;
                 break;
             case LeaseLost:
                 LindaTelemetry.LeasesLost.Add(1, Tags);
                 LindaTelemetry.Failures.Add(1, Tags);
+                _failures++;
                 break;
         }
     }
