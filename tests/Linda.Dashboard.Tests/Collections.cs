@@ -8,3 +8,10 @@ public sealed class WebCollection
 {
     public const string Name = "web";
 }
+
+/// <summary>Specs that run a sample as a process of its own: one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SamplesCollection
+{
+    public const string Name = "samples";
+}
