@@ -17,7 +17,8 @@ public static class Program
 
     private const string Help = """
         usage: linda COMMAND [ARGS] [--url http://host:port/linda] [--json]
-          queues                       every queue with its counts
+          queues                       every queue: counts, lag, failures, pause, the node it runs on
+          cluster                      every node: status, roles, the queues it hosts, its workers
           stats QUEUE                  one queue's counts and commands
           jobs QUEUE [--state S] [--limit N] [--after CURSOR] [--reverse]
                                        a page of the jobs in state S (ready, delayed, reserved, buried)
@@ -67,6 +68,7 @@ public static class Program
             return (command, rest.Length) switch
             {
                 ("queues", 0) => Show(stdout, json, await client.GetAsync("queues"), QueuesTable),
+                ("cluster", 0) => Show(stdout, json, await client.GetAsync("cluster"), ClusterTable),
                 ("stats", 1) => Show(stdout, json, await client.GetAsync($"queues/{Esc(rest[0])}"), StatsTable),
                 ("jobs", 1) => Show(stdout, json, await client.GetAsync($"queues/{Esc(rest[0])}/jobs?state={Esc(named.GetValueOrDefault("state") ?? "ready")}"
                     + $"&limit={Esc(named.GetValueOrDefault("limit") ?? "50")}{(named.GetValueOrDefault("after") is { } a ? "&after=" + Esc(a) : "")}"
@@ -139,9 +141,22 @@ public static class Program
     private static readonly string[] Counts = ["ready", "urgent", "delayed", "reserved", "buried", "waiting", "totalJobs"];
 
     private static void QueuesTable(TextWriter w, JsonElement queues) =>
-        Table(w, ["queue", .. Counts, "paused until"], queues.EnumerateArray().Select(q => q.TryGetProperty("name", out var name)
-            ? new[] { name.GetString()! }.Concat(Counts.Select(c => Text(q.GetProperty(c)))).Append(Text(q.GetProperty("pausedUntil"))).ToArray()
-            : [Text(q.GetProperty("error")), Text(q.GetProperty("message"))]));
+        Table(w, ["queue", .. Counts, "lag", "failures", "paused until", "runs on"], queues.EnumerateArray().Select(q => q.TryGetProperty("error", out var error)
+            ? [Text(q.GetProperty("name")), Text(error.GetProperty("error")) + ": " + Text(error.GetProperty("message"))]
+            : new[] { Text(q.GetProperty("name")) }.Concat(Counts.Select(c => Text(q.GetProperty(c))))
+                .Append(q.GetProperty("lagSeconds").GetDouble().ToString("0.###", CultureInfo.InvariantCulture) + " s")
+                .Append(Text(q.GetProperty("failures"))).Append(Text(q.GetProperty("pausedUntil"))).Append(Text(q.GetProperty("node"))).ToArray()));
+
+    private static void ClusterTable(TextWriter w, JsonElement cluster) =>
+        Table(w, ["node", "status", "roles", "queues", "workers"], cluster.GetProperty("members").EnumerateArray().Select(m => new[]
+        {
+            Text(m.GetProperty("address")) + (m.GetProperty("self").GetBoolean() ? " (this)" : "") + (m.GetProperty("leader").GetBoolean() ? " (leader)" : ""),
+            Text(m.GetProperty("status")) + (m.GetProperty("reachable").GetBoolean() ? "" : " unreachable"),
+            string.Join(",", m.GetProperty("roles").EnumerateArray().Select(Text)) is { Length: > 0 } roles ? roles : "-",
+            string.Join(",", m.GetProperty("queues").EnumerateArray().Select(Text)) is { Length: > 0 } hosted ? hosted : "-",
+            m.GetProperty("workers").ValueKind == JsonValueKind.Null ? "-"
+                : string.Join(",", m.GetProperty("workers").EnumerateArray().Select(p => $"{Text(p.GetProperty("queue"))}:{Text(p.GetProperty("workers"))}")) is { Length: > 0 } pools ? pools : "none",
+        }));
 
     private static void StatsTable(TextWriter w, JsonElement q)
     {

@@ -14,6 +14,8 @@ public sealed class WebCollection
 public sealed class BrowserCollection
 {
     public const string Name = "browser";
+}
+
 /// <summary>Specs that run a sample as a process of its own: one at a time.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class SamplesCollection
