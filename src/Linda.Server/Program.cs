@@ -1,7 +1,9 @@
 // Linda as a server of its own: a Linda node whose tubes are served on the beanstalkd port.
 // Alone it keeps its jobs in an SQLite file under --data; with --seed it joins a cluster, and with
 // --postgres the cluster shares one PostgreSQL journal, so every node serves the same durable tubes and
-// the tubes move to a survivor when a node dies. See ServerArgs.Usage for the options.
+// the tubes move to a survivor when a node dies. With --http-port it also serves the dashboard's JSON
+// API, every tube a queue. See ServerArgs.Usage for the options.
+using System.Net;
 using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Cluster;
@@ -11,8 +13,12 @@ using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Linda;
 using Linda.Beanstalk;
+using Linda.Dashboard;
+using Linda.Hosting;
 using Linda.Persistence;
 using Linda.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -28,10 +34,24 @@ catch (ArgumentException e)
     return 2;
 }
 
-var builder = Host.CreateApplicationBuilder();
+// With --http-port the host is a web application: Kestrel on that one address, the dashboard under /linda.
+// Without it, no HTTP listener at all.
+var http = options.HttpPort > 0 ? new IPEndPoint(options.HttpHost, options.HttpPort) : null;
+IHostApplicationBuilder builder;
+if (http is not null)
+{
+    var web = WebApplication.CreateSlimBuilder();
+    web.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(http));
+    web.Services.AddLindaDashboard();
+    builder = web;
+}
+else
+    builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
 builder.Services.AddSingleton(options);
+var frontEnd = new BeanstalkServerOptions { Port = options.Port, Address = options.Bind, MaxJobSize = options.MaxJobSize };
+builder.Services.AddSingleton(frontEnd);
 builder.Services.AddAkka("linda", (akka, _) =>
 {
     akka.ConfigureLoggers(loggers =>
@@ -77,17 +97,26 @@ builder.Services.AddAkka("linda", (akka, _) =>
 // After Akka's own hosted service, so the port opens once the node runs.
 builder.Services.AddSingleton<BeanstalkService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<BeanstalkService>());
+// Every tube is a queue for the dashboard (and anything else that asks for an ILindaClient).
+builder.Services.AddSingleton<ILindaClient>(sp =>
+    new TubeClient(sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<IRequiredActor<TubeHub>>().ActorRef, frontEnd));
 
-using var host = builder.Build();
+using var host = builder is WebApplicationBuilder webBuilder ? WithDashboard(webBuilder.Build()) : ((HostApplicationBuilder)builder).Build();
 try
 {
-    await host.StartAsync();
+    await host.StartAsync(); // Kestrel last, after the node and the beanstalkd port
 }
 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
 {
-    Console.Error.WriteLine($"linda: can't start (beanstalkd port {options.Bind}:{options.Port}, data {options.Data}): {e.Message}");
+    var ports = http is null ? "" : $", HTTP port {http}";
+    Console.Error.WriteLine($"linda: can't start (beanstalkd port {options.Bind}:{options.Port}{ports}, data {options.Data}): {e.Message}");
     return 1;
 }
+if (http is not null)
+    Console.Out.WriteLine($"dashboard: http://{http}/linda");
+// One line on stdout for scripts that start the server: every port listens.
+Console.Out.WriteLine($"LISTENING {host.Services.GetRequiredService<BeanstalkService>().Port}");
+Console.Out.Flush();
 // SIGUSR1 puts the server in drain mode, as it does beanstalkd.
 using var drain = RuntimeInformation.IsOSPlatform(OSPlatform.Windows)
     ? null
@@ -99,29 +128,30 @@ using var drain = RuntimeInformation.IsOSPlatform(OSPlatform.Windows)
 await host.WaitForShutdownAsync();
 return 0;
 
+static IHost WithDashboard(WebApplication app)
+{
+    app.MapLindaDashboard("/linda");
+    return app;
+}
+
 namespace Linda.Server
 {
     /// <summary>The beanstalkd port, open while the host runs; its tubes are the cluster singleton hub's.</summary>
-    internal sealed class BeanstalkService(ActorSystem system, IRequiredActor<TubeHub> hub, ServerArgs options, ILogger<BeanstalkService> log) : IHostedService
+    internal sealed class BeanstalkService(ActorSystem system, IRequiredActor<TubeHub> hub, ServerArgs options, BeanstalkServerOptions frontEnd, ILogger<BeanstalkService> log) : IHostedService
     {
         private BeanstalkServer? _server;
+
+        /// <summary>The port it listens on, once started.</summary>
+        public int Port => _server?.Port ?? throw new InvalidOperationException("the beanstalkd port is not open yet");
 
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             var hubRef = await hub.GetAsync(cancellationToken);
-            _server = BeanstalkServer.Start(system, hubRef, new BeanstalkServerOptions
-            {
-                Port = options.Port,
-                Address = options.Bind,
-                MaxJobSize = options.MaxJobSize,
-            });
+            _server = BeanstalkServer.Start(system, hubRef, frontEnd);
             var cluster = Cluster.Get(system);
             log.LogInformation("linda: beanstalkd protocol on {Address}:{Port}; jobs in {Store}; cluster address {Self}",
                 options.Bind, _server.Port, options.Postgres is null ? Path.GetFullPath(Path.Combine(options.Data, "linda.db")) : "PostgreSQL",
                 cluster.SelfAddress);
-            // One line on stdout for scripts that start the server: it is listening.
-            Console.Out.WriteLine($"LISTENING {_server.Port}");
-            Console.Out.Flush();
         }
 
         public void Drain()

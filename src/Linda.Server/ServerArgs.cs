@@ -10,6 +10,7 @@ internal sealed record ServerArgs
         usage: Linda.Server [--port N] [--bind ADDRESS] [--data DIR] [--max-job-size BYTES]
                             [--cluster-port N] [--seed ADDRESS]... [--postgres CONNECTION_STRING]
                             [--profile production|fast|default] [--verdicts early|durable] [--config FILE]
+                            [--http-port N] [--http-host ADDRESS]
           --port          the beanstalkd port (default 11300)
           --bind          the address it listens on (default 127.0.0.1)
           --data          the folder of the SQLite file, linda.db (default ./linda-data)
@@ -22,6 +23,10 @@ internal sealed record ServerArgs
                           once, and a crash just before it runs the job again) or durable (once written). A put
                           is always answered once it is written.
           --config        a HOCON file whose keys go over the server's (linda.*, akka.*; see hocon/linda.conf)
+          --http-port     also serve the dashboard's JSON API at http://HOST:N/linda, every tube a queue
+                          (default 0: no HTTP listener at all)
+          --http-host     the address the HTTP port listens on (default 127.0.0.1; on any address the
+                          dashboard serves requests from loopback only)
         """;
 
     public int Port { get; init; } = 11300;
@@ -35,12 +40,19 @@ internal sealed record ServerArgs
     public bool EarlyVerdicts { get; init; } = true;
     public Akka.Configuration.Config? ExtraConfig { get; init; }
 
+    /// <summary>The dashboard's HTTP port; 0: no HTTP listener.</summary>
+    public int HttpPort { get; init; }
+
+    /// <summary>The address of the HTTP port.</summary>
+    public IPAddress HttpHost { get; init; } = IPAddress.Loopback;
+
     /// <exception cref="ArgumentException">A missing, unknown or malformed argument, with what is wrong.</exception>
     public static ServerArgs Parse(string[] args)
     {
         var parsed = new ServerArgs();
         var seeds = new List<string>();
         int? clusterPort = null;
+        IPAddress? httpHost = null;
         for (var i = 0; i < args.Length; i++)
         {
             var option = args[i];
@@ -50,7 +62,7 @@ internal sealed record ServerArgs
             parsed = option switch
             {
                 "--port" => parsed with { Port = PortOf(option, value) },
-                "--bind" => parsed with { Bind = IPAddress.TryParse(value, out var a) ? a : throw new ArgumentException($"--bind: '{value}' is not an IP address") },
+                "--bind" => parsed with { Bind = AddressOf(option, value) },
                 "--data" => parsed with { Data = value.Length > 0 ? value : throw new ArgumentException("--data: empty folder name") },
                 "--max-job-size" => parsed with { MaxJobSize = Int(option, value, 1, 1 << 30) },
                 "--cluster-port" => parsed with { ClusterPort = (clusterPort = PortOf(option, value)).Value },
@@ -67,9 +79,13 @@ internal sealed record ServerArgs
                     },
                 },
                 "--config" => parsed with { ExtraConfig = ReadConfig(value) },
+                "--http-port" => parsed with { HttpPort = PortOf(option, value) },
+                "--http-host" => parsed with { HttpHost = httpHost = AddressOf(option, value) },
                 _ => throw new ArgumentException($"unknown option {option}\n{Usage}"),
             };
         }
+        if (httpHost is not null && parsed.HttpPort == 0)
+            throw new ArgumentException("--http-host: there is no --http-port to listen on (0 or none: no HTTP listener)");
         return parsed with
         {
             Seeds = seeds,
@@ -101,6 +117,9 @@ internal sealed record ServerArgs
             throw new ArgumentException($"--config: '{file}' is not HOCON: {e.Message}");
         }
     }
+
+    private static IPAddress AddressOf(string option, string value) =>
+        IPAddress.TryParse(value, out var address) ? address : throw new ArgumentException($"{option}: '{value}' is not an IP address");
 
     private static int PortOf(string option, string value) => Int(option, value, 0, 65535);
 

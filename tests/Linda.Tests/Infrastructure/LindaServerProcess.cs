@@ -4,9 +4,9 @@ using System.Globalization;
 namespace Linda.Tests.Infrastructure;
 
 /// <summary>
-/// src/Linda.Server in an OS process of its own (built next to the tests), with the options given.
-/// <see cref="Listening"/> completes when it prints <c>LISTENING port</c>; what else it prints is kept
-/// (the last lines) for failure messages. <see cref="Kill"/> is a SIGKILL.
+/// src/Linda.Server in an OS process of its own (run from its build folder), with the options given.
+/// <see cref="Listening"/> completes when it prints <c>LISTENING port</c> (every port it was given
+/// listens then); what else it prints is kept (the last lines) for failure messages. <see cref="Kill"/> is a SIGKILL.
 /// </summary>
 public sealed class LindaServerProcess : IDisposable
 {
@@ -15,6 +15,7 @@ public sealed class LindaServerProcess : IDisposable
     private readonly CapturedProcess _child;
     private readonly TaskCompletionSource<int> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _hubHere = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile string? _dashboard;
 
     private LindaServerProcess(string name, int port, int? clusterPort, ProcessStartInfo start)
     {
@@ -35,6 +36,9 @@ public sealed class LindaServerProcess : IDisposable
 
     /// <summary>Its cluster address, to seed other servers with.</summary>
     public string Address => $"akka.tcp://linda@127.0.0.1:{ClusterPort}";
+
+    /// <summary>The dashboard's address as it printed it (<c>dashboard: URL</c>, before <c>LISTENING</c>), when it was given --http-port.</summary>
+    public string? Dashboard => _dashboard;
 
     public int Pid => _child.Process.Id;
 
@@ -77,6 +81,8 @@ public sealed class LindaServerProcess : IDisposable
         if (line.StartsWith("LISTENING ", StringComparison.Ordinal)
             && int.TryParse(line.AsSpan("LISTENING ".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var port))
             _listening.TrySetResult(port);
+        if (line.StartsWith("dashboard: ", StringComparison.Ordinal))
+            _dashboard = line["dashboard: ".Length..];
         if (line.Contains("Singleton manager started singleton actor [akka://linda/user/linda-beanstalk/singleton]", StringComparison.Ordinal))
             _hubHere.TrySetResult();
         _child.Log(line);

@@ -1,0 +1,145 @@
+using Akka.Actor;
+using Linda.Beanstalk;
+using Linda.Hosting;
+using static Linda.Beanstalk.BeanstalkProtocol;
+using static Linda.JobQueue;
+
+namespace Linda.Server;
+
+/// <summary>
+/// The server's <see cref="ILindaClient"/>: every tube of the <see cref="TubeHub"/> is a queue, so the
+/// dashboard, its JSON API and the <c>linda</c> CLI show and act on the tubes beanstalkd clients use.
+/// </summary>
+/// <remarks>
+/// The queues are the hub's directory: every tube a client ever used (<c>use</c>, <c>watch</c>, a
+/// connection's "default"; numbered once, never forgotten), and "default" from the start. Each call
+/// finds its tube in the directory without making one (but "default", which any connection makes),
+/// and sends the command to the tube's queue, the hub's child, which forwards it to the queue actor;
+/// while the hub or the queue moves to another node (<see cref="Unavailable"/>) it is found and asked
+/// again (<see cref="AskAgain"/>), as the front end's connections do. A tube that does not exist gets
+/// what <see cref="LindaClient"/> answers for a queue it does not know: <see cref="Rejected"/> with
+/// <see cref="RejectReason.InvalidQueueName"/>.
+/// </remarks>
+internal sealed class TubeClient : ILindaClient
+{
+    /// <summary>The tube every beanstalkd connection uses and watches first.</summary>
+    public const string DefaultTube = "default";
+
+    private const string HubMoving = "the tube hub is moving to another node";
+
+    private readonly IActorRef _hub;
+    private readonly BeanstalkServerOptions _options;
+    private readonly AskAgain _askAgain;
+    private volatile IReadOnlyCollection<string> _listed = [DefaultTube];
+
+    /// <param name="system">The server's ActorSystem (its <c>linda.delivery</c> settings).</param>
+    /// <param name="hub">The tube hub, or the proxy of its cluster singleton.</param>
+    /// <param name="options">The front end's timeouts: <see cref="BeanstalkServerOptions.HubAttempt"/> for each question to the hub, <see cref="BeanstalkServerOptions.AskTimeout"/> for each to a queue.</param>
+    public TubeClient(ActorSystem system, IActorRef hub, BeanstalkServerOptions options)
+    {
+        _hub = hub;
+        _options = options;
+        _askAgain = LindaSettings.Create(system).AskAgain;
+    }
+
+    /// <summary>
+    /// The tubes of the hub's directory, by name, "default" among them. Asked of the hub each time,
+    /// waiting at most <see cref="BeanstalkServerOptions.HubAttempt"/>: while the hub moves to another
+    /// node, the tubes it listed last.
+    /// </summary>
+    public IReadOnlyCollection<string> Queues
+    {
+        get
+        {
+            try
+            {
+                var list = _hub.Ask<TubeList>(ListTubes.Instance, _options.HubAttempt).GetAwaiter().GetResult();
+                _listed = list.Tubes.Select(t => t.Name).Append(DefaultTube).Distinct(StringComparer.Ordinal).ToArray();
+            }
+            catch (AskTimeoutException)
+            {
+                // The hub is moving: what it listed last.
+            }
+            return _listed;
+        }
+    }
+
+    /// <summary>The tube's queue (the hub's child, which forwards to the queue actor).</summary>
+    /// <exception cref="ArgumentException">No such tube.</exception>
+    /// <exception cref="AskTimeoutException">The hub did not answer in time.</exception>
+    public IActorRef Queue(string name) =>
+        FindAsync(name ?? "", CancellationToken.None).GetAwaiter().GetResult() is { Queue: var queue } && !queue.IsNobody()
+            ? queue
+            : throw new ArgumentException($"no tube '{name}' on this server", nameof(name));
+
+    /// <inheritdoc />
+    public async Task<IReply> SendAsync(string queue, ICommand command, CancellationToken cancellationToken = default)
+    {
+        if (Names.Check(queue, "queue name") is { } invalid)
+            return new Rejected(RejectReason.InvalidQueueName, invalid);
+        var reply = await _askAgain.AskAsync(async ct =>
+        {
+            Tube? tube;
+            try
+            {
+                tube = await FindAsync(queue, ct);
+            }
+            catch (AskTimeoutException)
+            {
+                return new Unavailable(HubMoving); // a question to a hub whose node just died is lost: ask again
+            }
+            if (tube is null)
+                return new Rejected(RejectReason.InvalidQueueName, $"no tube '{queue}' on this server (a beanstalkd client makes one with use or watch)");
+            if (tube.Queue.IsNobody())
+                return new Unavailable(HubMoving); // the hub is stopping for a hand-over
+            // No answer in time throws, as LindaClient's ask does: the command may have been applied.
+            return await tube.Queue.Ask<IReply>(command, _options.AskTimeout, ct);
+        }, _options.Time, cancellationToken);
+        return reply!;
+    }
+
+    /// <summary>The tube named <paramref name="name"/>, or null; "default" is made when new, as every connection makes it.</summary>
+    private async Task<Tube?> FindAsync(string name, CancellationToken cancellationToken) =>
+        name == DefaultTube
+            ? await _hub.Ask<IBeanstalkMessage>(new GetTube(name), _options.HubAttempt, cancellationToken) as Tube
+            : (await _hub.Ask<TubeFound>(new FindTube(name, 0), _options.HubAttempt, cancellationToken)).Tube;
+
+    /// <inheritdoc />
+    public Task<IReply> PushAsync(Push push, CancellationToken cancellationToken = default) => SendAsync(push.Queue, push, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> PushAsync(string queue, JobPayload payload, string? id = null, CancellationToken cancellationToken = default) =>
+        PushAsync(new Push(queue, payload) { Id = id }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> LaterAsync(string queue, JobPayload payload, TimeSpan delay, string? id = null, CancellationToken cancellationToken = default) =>
+        PushAsync(Later(queue, payload, delay) with { Id = id }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> GetJobAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new GetJob(jobId), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> GetStatsAsync(string queue, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, GetStats.Instance, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> DeleteAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new Delete(jobId), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> KickAsync(string queue, int bound, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new Kick(bound), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> KickJobAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new KickJob(jobId), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> PauseAsync(string queue, TimeSpan duration, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new Pause(duration), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReply> ResumeAsync(string queue, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, JobQueue.Resume.Instance, cancellationToken);
+}
