@@ -42,7 +42,7 @@ internal static partial class Program
             {
                 foreach (var size in sizes)
                 {
-                    var w = await RunWorkers(warm, $"warm-workers-{size}-{round}", 20_000, size, producers, window, driver);
+                    var w = await RunWorkers(o, warm, $"warm-workers-{size}-{round}", 20_000, size, producers, window, driver);
                     rates[size] = 20_000 / w.EmptySeconds;
                     Console.Error.WriteLine($"# warm-up workers={size}: {rates[size]:F0}/s");
                 }
@@ -52,7 +52,7 @@ internal static partial class Program
         {
             var n = Size(o, count, rates.GetValueOrDefault(size, _warmCycle1));
             await using var b = await Bench.CreateAsync(o);
-            var r = await RunWorkers(b, $"workers-{size}", n, size, producers, window, driver);
+            var r = await RunWorkers(o, b, $"workers-{size}", n, size, producers, window, driver);
             var rate = n / r.EmptySeconds;
             Console.Error.WriteLine($"# workers={size}: all {n} pushed after {r.PushSeconds:F3} s, the {n}-th handler run after {r.HandledSeconds:F3} s, " +
                                     $"queue empty (every Complete persisted) after {r.EmptySeconds:F3} s; verified: each job ran exactly once");
@@ -69,7 +69,7 @@ internal static partial class Program
 
     private sealed record WorkersResult(double PushSeconds, double HandledSeconds, double EmptySeconds, long Redelivered, string Figures);
 
-    private static async Task<WorkersResult> RunWorkers(Bench b, string queue, int n, int workerCount, int producers, int window, string driver)
+    private static async Task<WorkersResult> RunWorkers(Options o, Bench b, string queue, int n, int workerCount, int producers, int window, string driver)
     {
         var sys = b.Sys;
         var q = await b.StartedQueue(queue);
@@ -86,6 +86,8 @@ internal static partial class Program
         });
         using var services = new ServiceCollection().BuildServiceProvider();
         var pool = sys.ActorOf(JobWorker.Props(q, handlers, b.Settings.Workers, services).WithRouter(new RoundRobinPool(workerCount)));
+
+        await using var dashboard = await DashboardLoad.StartAsync(o, sys, queue, q);
 
         // Every worker's first (long-poll) reserve is waiting at the queue before the clock starts.
         var ready = Stopwatch.StartNew();
@@ -119,7 +121,8 @@ internal static partial class Program
         var tEmpty = Stopwatch.GetTimestamp();
         var (stalls, stallMs, longestMs) = tracker.Stalls;
         var figures = $"stalls_50ms={stalls} stall_ms={Stat.F(stallMs, 0)} longest_gap_ms={Stat.F(longestMs, 1)} stats_polls={polls} " +
-                      usage.Figures(n) + " " + JournalWrites(b, queue, 3L * n);
+                      usage.Figures(n) + " " + JournalWrites(b, queue, 3L * n) +
+                      (dashboard is null ? " dashboard=off" : $" dashboard=on dashboard_api_requests={dashboard.Requests} dashboard_api_per_s={Stat.F(dashboard.RequestsPerSecond, 1)}");
 
         await pool.GracefulStop(TimeSpan.FromSeconds(10));
         var pushedIds = pushed.SelectMany(x => x).ToHashSet();
