@@ -41,7 +41,7 @@ internal static partial class Program
         if (!skip.Contains("postgres"))
             lines.AddRange(await RunSelf(["all", "--modes=push,cycle,latency", "--postgres=auto", .. common]));
 
-        var client = skip.Contains("beanstalkd") && skip.Contains("server") ? null : LoadClient.Build(o.Str("anchors", DefaultAnchors()));
+        var client = skip.Contains("beanstalkd") && skip.Contains("server") ? null : LoadClient.Build(o.Str("anchors", "") is { Length: > 0 } anchors ? anchors : DefaultAnchors());
         if (client is not null && !skip.Contains("beanstalkd"))
         {
             await using var beanstalkd = await BeanstalkdProcess.StartAsync(binlog: true);
