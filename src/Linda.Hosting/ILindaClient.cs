@@ -5,7 +5,9 @@ using static Linda.JobQueue;
 namespace Linda.Hosting;
 
 /// <summary>
-/// Linda for application code on any node: push jobs and look at queues. Every call returns the
+/// Linda for application code on any node: push jobs and look at queues. An implementation gives
+/// <see cref="Queues"/>, <see cref="Queue"/> and <see cref="SendAsync"/>; every other call sends its
+/// command with <see cref="SendAsync"/>. Every call returns the
 /// queue's typed reply (a refusal is an <see cref="IFailure"/>, never an exception); a queue this
 /// application does not know gets <see cref="Rejected"/> with <see cref="RejectReason.InvalidQueueName"/>.
 /// </summary>
@@ -22,34 +24,43 @@ public interface ILindaClient
     Task<IReply> SendAsync(string queue, ICommand command, CancellationToken cancellationToken = default);
 
     /// <summary>Pushes a job: <see cref="Pushed"/> once it is in the journal.</summary>
-    Task<IReply> PushAsync(Push push, CancellationToken cancellationToken = default);
+    Task<IReply> PushAsync(Push push, CancellationToken cancellationToken = default) => SendAsync(push.Queue, push, cancellationToken);
 
     /// <summary>Pushes a job to <paramref name="queue"/>.</summary>
-    Task<IReply> PushAsync(string queue, JobPayload payload, string? id = null, CancellationToken cancellationToken = default);
+    Task<IReply> PushAsync(string queue, JobPayload payload, string? id = null, CancellationToken cancellationToken = default) =>
+        PushAsync(new Push(queue, payload) { Id = id }, cancellationToken);
 
     /// <summary>Pushes a job that becomes ready after <paramref name="delay"/>.</summary>
-    Task<IReply> LaterAsync(string queue, JobPayload payload, TimeSpan delay, string? id = null, CancellationToken cancellationToken = default);
+    Task<IReply> LaterAsync(string queue, JobPayload payload, TimeSpan delay, string? id = null, CancellationToken cancellationToken = default) =>
+        PushAsync(Later(queue, payload, delay) with { Id = id }, cancellationToken);
 
     /// <summary>A job with its state and counters: <see cref="JobView"/> or <see cref="NotFound"/>.</summary>
-    Task<IReply> GetJobAsync(string queue, string jobId, CancellationToken cancellationToken = default);
+    Task<IReply> GetJobAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new GetJob(jobId), cancellationToken);
 
     /// <summary>The queue's counts and counters: <see cref="QueueStats"/>.</summary>
-    Task<IReply> GetStatsAsync(string queue, CancellationToken cancellationToken = default);
+    Task<IReply> GetStatsAsync(string queue, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, GetStats.Instance, cancellationToken);
 
     /// <summary>Deletes a job in any state.</summary>
-    Task<IReply> DeleteAsync(string queue, string jobId, CancellationToken cancellationToken = default);
+    Task<IReply> DeleteAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new Delete(jobId), cancellationToken);
 
     /// <summary>Kicks up to <paramref name="bound"/> buried (else delayed) jobs to Ready.</summary>
-    Task<IReply> KickAsync(string queue, int bound, CancellationToken cancellationToken = default);
+    Task<IReply> KickAsync(string queue, int bound, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new Kick(bound), cancellationToken);
 
     /// <summary>Kicks one buried or delayed job to Ready.</summary>
-    Task<IReply> KickJobAsync(string queue, string jobId, CancellationToken cancellationToken = default);
+    Task<IReply> KickJobAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new KickJob(jobId), cancellationToken);
 
     /// <summary>Stops handing out jobs of <paramref name="queue"/> for <paramref name="duration"/>.</summary>
-    Task<IReply> PauseAsync(string queue, TimeSpan duration, CancellationToken cancellationToken = default);
+    Task<IReply> PauseAsync(string queue, TimeSpan duration, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new Pause(duration), cancellationToken);
 
     /// <summary>Ends a pause.</summary>
-    Task<IReply> ResumeAsync(string queue, CancellationToken cancellationToken = default);
+    Task<IReply> ResumeAsync(string queue, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, JobQueue.Resume.Instance, cancellationToken);
 }
 
 /// <summary>The <see cref="ILindaClient"/> over this node's queue proxies.</summary>
@@ -102,43 +113,4 @@ public sealed class LindaClient(ActorSystem system) : ILindaClient
             throw;
         }
     }
-
-    /// <inheritdoc />
-    public Task<IReply> PushAsync(Push push, CancellationToken cancellationToken = default) => SendAsync(push.Queue, push, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> PushAsync(string queue, JobPayload payload, string? id = null, CancellationToken cancellationToken = default) =>
-        PushAsync(new Push(queue, payload) { Id = id }, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> LaterAsync(string queue, JobPayload payload, TimeSpan delay, string? id = null, CancellationToken cancellationToken = default) =>
-        PushAsync(Later(queue, payload, delay) with { Id = id }, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> GetJobAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, new GetJob(jobId), cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> GetStatsAsync(string queue, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, GetStats.Instance, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> DeleteAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, new Delete(jobId), cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> KickAsync(string queue, int bound, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, new Kick(bound), cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> KickJobAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, new KickJob(jobId), cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> PauseAsync(string queue, TimeSpan duration, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, new Pause(duration), cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> ResumeAsync(string queue, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, JobQueue.Resume.Instance, cancellationToken);
 }

@@ -103,43 +103,4 @@ internal sealed class TubeClient : ILindaClient
         name == DefaultTube
             ? await _hub.Ask<IBeanstalkMessage>(new GetTube(name), _options.HubAttempt, cancellationToken) as Tube
             : (await _hub.Ask<TubeFound>(new FindTube(name, 0), _options.HubAttempt, cancellationToken)).Tube;
-
-    /// <inheritdoc />
-    public Task<IReply> PushAsync(Push push, CancellationToken cancellationToken = default) => SendAsync(push.Queue, push, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> PushAsync(string queue, JobPayload payload, string? id = null, CancellationToken cancellationToken = default) =>
-        PushAsync(new Push(queue, payload) { Id = id }, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> LaterAsync(string queue, JobPayload payload, TimeSpan delay, string? id = null, CancellationToken cancellationToken = default) =>
-        PushAsync(Later(queue, payload, delay) with { Id = id }, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> GetJobAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, new GetJob(jobId), cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> GetStatsAsync(string queue, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, GetStats.Instance, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> DeleteAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, new Delete(jobId), cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> KickAsync(string queue, int bound, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, new Kick(bound), cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> KickJobAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, new KickJob(jobId), cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> PauseAsync(string queue, TimeSpan duration, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, new Pause(duration), cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReply> ResumeAsync(string queue, CancellationToken cancellationToken = default) =>
-        SendAsync(queue, JobQueue.Resume.Instance, cancellationToken);
 }

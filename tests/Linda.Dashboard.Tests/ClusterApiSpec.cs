@@ -7,6 +7,7 @@ using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Linda.Hosting;
+using Linda.Dashboard.Tests.Infrastructure;
 using Linda.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -37,21 +38,9 @@ public sealed class ClusterApiSpec : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var port = TestPrograms.FreePort();
         LindaOptions Options(string file) => new() { Queues = [Q], QueueRole = "queues", WorkerRole = "workers", WorkerNum = WorkersOnB, SqlitePath = _folder.File(file) };
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Services.AddLindaClient().AddLindaDashboard();
-        builder.Services.AddAkka("spread", (akka, _) => akka
-            .AddHocon(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING"), HoconAddMode.Prepend)
-            .WithRemoting("127.0.0.1", 0)
-            .WithClustering(new ClusterOptions { Roles = ["queues"] })
-            .AddStartup((system, _) => Cluster.Get(system).Join(Cluster.Get(system).SelfAddress))
-            .WithLinda(Options("linda.db")));
-        _a = builder.Build();
-        _a.MapLindaDashboard("/linda");
-        await _a.StartAsync();
-        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/linda/api/") };
+        (_a, var dashboard) = await LindaWebApp.StartAsync("spread", Options("linda.db"), roles: ["queues"]);
+        _http = new HttpClient { BaseAddress = new Uri(dashboard, "api/") };
 
         var seed = Cluster.Get(_a.Services.GetRequiredService<ActorSystem>()).SelfAddress;
         _b = Host.CreateDefaultBuilder().ConfigureServices(services => services.AddAkka("spread", (akka, _) => akka

@@ -7,6 +7,7 @@ using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Linda.Dashboard;
 using Linda.Hosting;
+using Linda.Dashboard.Tests.Infrastructure;
 using Linda.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -33,20 +34,9 @@ public sealed class DashboardApiSpec : IAsyncLifetime
 
     private async Task<WebApplication> StartAsync(Action<LindaDashboardOptions>? configure = null)
     {
-        var port = TestPrograms.FreePort();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Services.AddLindaClient().AddLindaDashboard();
-        builder.Services.AddAkka("dash", (akka, _) => akka
-            .AddHocon(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING"), HoconAddMode.Prepend)
-            .WithRemoting("127.0.0.1", 0)
-            .WithClustering(new ClusterOptions())
-            .AddStartup((system, _) => Cluster.Get(system).Join(Cluster.Get(system).SelfAddress))
-            .WithLinda(new LindaOptions { Queues = [Q, "other"], WorkerRole = "no-workers-here", SqlitePath = _folder.File("linda.db") }));
-        var app = builder.Build();
-        app.MapLindaDashboard("/linda", configure);
-        await app.StartAsync();
-        _http = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/linda/api/") };
+        var (app, dashboard) = await LindaWebApp.StartAsync("dash",
+            new LindaOptions { Queues = [Q, "other"], WorkerRole = "no-workers-here", SqlitePath = _folder.File("linda.db") }, dashboard: configure);
+        _http = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = new Uri(dashboard, "api/") };
         _linda = app.Services.GetRequiredService<ILindaClient>();
         return app;
     }

@@ -4,6 +4,7 @@ using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Linda.Hosting;
+using Linda.Dashboard.Tests.Infrastructure;
 using Linda.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -50,22 +51,11 @@ public sealed class DashboardSite : IAsyncLifetime
             if (!File.Exists(program))
                 throw new InvalidOperationException($"the browser specs need Debian's chromium and chromium-driver ({program} is missing): apt-get install -y chromium chromium-driver (.ci/run does)");
 
-        var port = TestPrograms.FreePort();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Services.AddLindaClient().AddLindaDashboard();
-        builder.Services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor);
-        builder.Services.AddAkka("browse", (akka, _) => akka
-            .AddHocon(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING"), HoconAddMode.Prepend)
-            .WithRemoting("127.0.0.1", 0)
-            .WithClustering(new ClusterOptions())
-            .AddStartup((system, _) => Cluster.Get(system).Join(Cluster.Get(system).SelfAddress))
-            .WithLinda(new LindaOptions { Queues = Queues, WorkerRole = "no-workers-here", SqlitePath = _folder.File("linda.db") }));
-        _app = builder.Build();
-        _app.UseForwardedHeaders();
-        _app.MapLindaDashboard("/linda");
-        await _app.StartAsync();
-        BaseUrl = $"http://127.0.0.1:{port}/linda/";
+        (_app, var dashboard) = await LindaWebApp.StartAsync("browse",
+            new LindaOptions { Queues = Queues, WorkerRole = "no-workers-here", SqlitePath = _folder.File("linda.db") },
+            services: s => s.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor),
+            pipeline: app => app.UseForwardedHeaders());
+        BaseUrl = dashboard.ToString();
         Linda = _app.Services.GetRequiredService<ILindaClient>();
         System = _app.Services.GetRequiredService<ActorSystem>();
 
