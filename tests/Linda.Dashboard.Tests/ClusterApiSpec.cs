@@ -10,7 +10,6 @@ using Linda.Hosting;
 using Linda.Dashboard.Tests.Infrastructure;
 using Linda.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Xunit;
