@@ -20,10 +20,31 @@ public interface ILindaClient
     /// <exception cref="ArgumentException">No such queue.</exception>
     IActorRef Queue(string name);
 
+    /// <summary>The queue a typed push goes to when neither it nor its args type names one. <b>Default:</b> the first of <see cref="Queues"/>.</summary>
+    string? DefaultQueue => Queues.FirstOrDefault();
+
+    /// <summary>
+    /// Pushes a typed job (<see cref="JobArgs"/>: the class from the type, the args its JSON) and returns
+    /// its id once it is in the journal. Safe through a failover: the id is made before the first send
+    /// and the push is sent again with it when an answer doesn't come, so it is in the queue once.
+    /// </summary>
+    /// <exception cref="LindaRejectedException">The queue refused it (the reason is in the exception).</exception>
+    /// <exception cref="TimeoutException">No answer for a minute: it may or may not be in the queue.</exception>
+    async Task<string> PushAsync<TArgs>(TArgs args, PushOptions? options = null, CancellationToken cancellationToken = default) where TArgs : notnull
+    {
+        var result = await TryPushAsync(args, options, cancellationToken);
+        return result is { Ok: true, JobId: { } id } ? id : throw new LindaRejectedException(result.Failure!);
+    }
+
+    /// <summary>As <see cref="PushAsync{TArgs}"/>, with a refusal in the result instead of an exception.</summary>
+    Task<PushResult> TryPushAsync<TArgs>(TArgs args, PushOptions? options = null, CancellationToken cancellationToken = default) where TArgs : notnull =>
+        TypedPush.TryAsync(this, args, options, cancellationToken);
+
     /// <summary>Sends any command to a queue and returns its reply.</summary>
     Task<IReply> SendAsync(string queue, ICommand command, CancellationToken cancellationToken = default);
 
     /// <summary>Pushes a job: <see cref="Pushed"/> once it is in the journal.</summary>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)] // a Push is a command, not a typed job's args
     Task<IReply> PushAsync(Push push, CancellationToken cancellationToken = default) => SendAsync(push.Queue, push, cancellationToken);
 
     /// <summary>Pushes a job to <paramref name="queue"/>.</summary>
@@ -73,6 +94,9 @@ public sealed class LindaClient(ActorSystem system) : ILindaClient
 
     /// <inheritdoc />
     public IReadOnlyCollection<string> Queues => LindaNode.Get(system).Queues.Keys.ToArray();
+
+    /// <inheritdoc />
+    public string? DefaultQueue => LindaNode.Get(system).DefaultQueue;
 
     /// <inheritdoc />
     public IActorRef Queue(string name) =>

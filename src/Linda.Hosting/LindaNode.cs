@@ -19,10 +19,17 @@ public sealed class LindaNode : IExtension
     /// <summary>The queue names, each with the proxy to its singleton.</summary>
     public IReadOnlyDictionary<string, IActorRef> Queues => _queues;
 
+    /// <summary>The application's first queue: where a typed push goes when nothing names another.</summary>
+    public string? DefaultQueue { get; private set; }
+
     /// <summary>The worker pools on this node, by queue.</summary>
     public IReadOnlyDictionary<string, IActorRef> WorkerPools => _workerPools;
 
-    internal void AddQueue(string name, IActorRef proxy) => _queues[name] = proxy;
+    internal void AddQueue(string name, IActorRef proxy)
+    {
+        _queues[name] = proxy;
+        DefaultQueue ??= name;
+    }
 
     /// <summary>How many workers each pool on this node has, by queue.</summary>
     public IReadOnlyDictionary<string, int> WorkerCounts => _workerCounts;

@@ -64,6 +64,9 @@ internal sealed class TubeClient : ILindaClient
         }
     }
 
+    /// <summary>A typed push without a queue goes to "default", as a beanstalkd client's put does.</summary>
+    public string? DefaultQueue => DefaultTube;
+
     /// <summary>The tube's queue (the hub's child, which forwards to the queue actor).</summary>
     /// <exception cref="ArgumentException">No such tube.</exception>
     /// <exception cref="AskTimeoutException">The hub did not answer in time.</exception>

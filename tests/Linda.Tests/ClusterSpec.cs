@@ -205,6 +205,59 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
         Assert.All(rerun, g => Assert.Contains(g, r => r.Node == "a"));
     }
 
+    private sealed record Tick(int N);
+
+    [Fact]
+    public async Task Typed_pushes_in_flight_when_the_queues_node_crashes_are_sent_again_and_each_is_in_the_queue_once()
+    {
+        void Ticks(string node, JobHandlers h) => h.Register<Tick>((_, ctx) =>
+        {
+            _finished.Enqueue(new Run(ctx.JobId, node, ctx.Attempt, ctx.Reserved.Token));
+            return Task.CompletedTask;
+        });
+        var a = await StartNode("a", null, handlers: Ticks);
+        var b = await StartNode("b", a, handlers: Ticks);
+        var c = await StartNode("c", a, handlers: Ticks);
+        Assert.True(await HostsQueue(a), "the first node hosts the queue");
+
+        var ids = new ConcurrentBag<string>();
+        var failures = new ConcurrentBag<Exception>();
+        var pushed = 0;
+        using var stop = new CancellationTokenSource();
+        async Task Lane(LindaHost node)
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    ids.Add(await node.Client.PushAsync(new Tick(Interlocked.Increment(ref pushed))));
+                }
+                catch (Exception e)
+                {
+                    failures.Add(e);
+                }
+            }
+        }
+        var resentBefore = Linda.Hosting.TypedPush.Resent;
+        var lanes = Task.WhenAll(new[] { b, c, b, c }.Select(Lane));
+        await Until(() => ids.Count >= 400, "typed pushes to flow");
+
+        await a.CrashAsync();
+        var atCrash = ids.Count;
+        await Until(() => ids.Count >= atCrash + 400, "typed pushes to be acknowledged again after the crash", Failover);
+        await stop.CancelAsync();
+        await lanes;
+
+        Assert.Empty(failures); // every push in flight at the crash was sent again until it was acknowledged
+        Assert.True(Linda.Hosting.TypedPush.Resent > resentBefore, "some pushes were in flight at the crash and sent again");
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        await EmptyQueue(b);
+        var finished = _finished.Select(r => r.JobId).ToHashSet();
+        var lost = ids.Where(id => !finished.Contains(id)).ToArray();
+        Assert.True(lost.Length == 0, $"{lost.Length} acknowledged typed pushes never ran, e.g. {string.Join(", ", lost.Take(5))}");
+        Assert.Equal(ids.Count, finished.Count); // nothing ran that was not acknowledged: no job was made twice
+    }
+
     [Fact]
     public async Task A_graceful_leave_of_the_queues_node_hands_the_queue_over_and_runs_no_job_twice()
     {

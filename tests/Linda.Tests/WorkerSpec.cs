@@ -274,4 +274,73 @@ public abstract class WorkerSpec : IDisposable
         Assert.Equal(2, ScopedCounter.Seen.Count(s => s.Name == "ada"));
         Assert.Equal(4, ScopedCounter.Seen.Select(s => s.Scope).Distinct().Count());
     }
+
+    // ---------------------------------------------------------------- typed jobs
+
+    [Fact]
+    public async Task A_typed_job_is_pushed_as_a_record_and_its_handler_gets_the_record_back_from_DI_beside_a_seed_style_handler()
+    {
+        ScopedCounter.Seen.Clear();
+        var seedSaw = new ConcurrentQueue<string>();
+        await using var node = await LindaHost.StartAsync(Options(), h => h
+                .Register<SendWelcome, SendWelcomeHandler>()
+                .RegisterWorker("printArgs", args => seedSaw.Enqueue(args[0].GetProperty("Email").GetString()!)),
+            services: s => s.AddScoped<ScopedCounter>());
+
+        var id = await node.Client.PushAsync(new SendWelcome("ada@example.com", 2));
+        Assert.False(string.IsNullOrEmpty(id));
+        await Eventually(async () => await node.Client.GetJobAsync("jobs", id) is NotFound ? "" : null, "the typed job to complete");
+        Assert.Equal(["welcome ada@example.com x2"], ScopedCounter.Seen.Select(s => s.Name));
+
+        // The same JSON under a seed-style class: both kinds share the queue.
+        var json = System.Text.Encoding.UTF8.GetString(JobArgs.Payload(new SendWelcome("bob@example.com", 1)).Body.Span);
+        Assert.IsType<Pushed>(await node.Client.PushAsync("jobs", JobPayload.FromJson("printArgs", json), "seed"));
+        await Eventually(async () => seedSaw.TryPeek(out var email) ? email : null, "the seed-style handler to read the record's JSON");
+        Assert.Equal("bob@example.com", Assert.Single(seedSaw));
+    }
+
+    [Fact]
+    public async Task A_typed_job_whose_args_no_longer_read_as_its_record_is_buried_with_the_reason_and_not_retried()
+    {
+        var runs = 0;
+        await using var node = await LindaHost.StartAsync(Options(), h => h.Register<SendWelcome>((_, _) =>
+        {
+            Interlocked.Increment(ref runs);
+            return Task.CompletedTask;
+        }));
+        // Written by an older SendWelcome whose Email was called Address.
+        await node.Client.PushAsync("jobs", JobPayload.FromJson(JobArgs.ClassOf<SendWelcome>(), """[{"Address":"ada@example.com","Times":1}]"""), "renamed");
+        var buried = await Eventually(async () => await node.Client.GetJobAsync("jobs", "renamed") is JobView { State: JobState.Buried } v ? v : null, "the job to be buried");
+        Assert.Contains("can't read the arg as SendWelcome", buried.LastError);
+        Assert.Contains("Address", buried.LastError);
+        Assert.Equal(1, buried.Attempt);
+        Assert.Equal(0, runs);
+    }
+
+    [Fact]
+    public async Task A_typed_push_answers_the_id_and_a_refusal_is_a_typed_exception_or_a_failed_result()
+    {
+        await using var node = await LindaHost.StartAsync(Options(), h => h.Register<SendWelcome>((_, _) => Task.CompletedTask));
+        Assert.Equal("mine", await node.Client.PushAsync(new SendWelcome("ada@example.com", 1), new PushOptions { Id = "mine", Delay = TimeSpan.FromHours(1) }));
+        Assert.Equal(JobState.Delayed, Assert.IsType<JobView>(await node.Client.GetJobAsync("jobs", "mine")).State);
+
+        var refused = await Assert.ThrowsAsync<LindaRejectedException>(() => node.Client.PushAsync(new SendWelcome("ada@example.com", 1), new PushOptions { Delay = TimeSpan.FromSeconds(-1) }));
+        Assert.Equal(RejectReason.InvalidDelay, refused.Reason);
+        var again = await node.Client.TryPushAsync(new SendWelcome("ada@example.com", 1), new PushOptions { Id = "mine" });
+        Assert.False(again.Ok);
+        Assert.Equal(new AlreadyExists("mine"), again.Failure); // a first send that was answered: a real duplicate
+        var nowhere = await node.Client.TryPushAsync(new SendWelcome("ada@example.com", 1), new PushOptions { Queue = "nowhere" });
+        Assert.Equal(RejectReason.InvalidQueueName, Assert.IsType<Rejected>(nowhere.Failure).Reason);
+    }
+
+    private sealed record SendWelcome(string Email, int Times);
+
+    private sealed class SendWelcomeHandler(ScopedCounter counter) : Linda.Workers.IJobHandler<SendWelcome>
+    {
+        public Task HandleAsync(SendWelcome args, Linda.Workers.JobContext context)
+        {
+            counter.Add($"welcome {args.Email} x{args.Times}");
+            return Task.CompletedTask;
+        }
+    }
 }

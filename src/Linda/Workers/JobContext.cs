@@ -80,6 +80,11 @@ public sealed class JobContext
         return Args[index].Deserialize<T>();
     }
 
+    /// <summary>The args as the typed job's <typeparamref name="TArgs"/> (<see cref="JobArgs"/>).</summary>
+    /// <exception cref="BuryJobException">They can't be read as <typeparamref name="TArgs"/>: the job is buried with the reason.</exception>
+    public TArgs ArgsAs<TArgs>() =>
+        JobArgs.TryRead<TArgs>(Job.Payload, out var args, out var error) ? args : throw new BuryJobException(error);
+
     /// <summary>When set by <see cref="Snooze"/>, the job is released with this delay instead of completed.</summary>
     internal TimeSpan? SnoozedFor { get; private set; }
 

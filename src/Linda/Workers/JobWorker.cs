@@ -220,7 +220,9 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         {
             LindaTelemetry.Processed(reserved.Job.Queue, started, e.GetType().FullName);
             span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message).SetTag(LindaTelemetry.Attributes.ErrorType, e.GetType().FullName);
-            return new Outcome(reserved, null, $"{e.GetType().Name}: {e.Message}", Bury: false);
+            return e is BuryJobException
+                ? new Outcome(reserved, null, e.Message, Bury: true)
+                : new Outcome(reserved, null, $"{e.GetType().Name}: {e.Message}", Bury: false);
         }
         finally
         {
