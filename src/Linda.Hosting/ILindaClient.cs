@@ -79,6 +79,36 @@ public interface ILindaClient
     Task<IReply> PauseAsync(string queue, TimeSpan duration, CancellationToken cancellationToken = default) =>
         SendAsync(queue, new Pause(duration), cancellationToken);
 
+    /// <summary>Adds or replaces a schedule of <paramref name="queue"/>: <see cref="ScheduleSaved"/> with its next run, or a refusal.</summary>
+    Task<IReply> AddOrUpdateScheduleAsync(string queue, AddOrUpdateSchedule schedule, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, schedule, cancellationToken);
+
+    /// <summary>
+    /// Adds or replaces a schedule whose runs are typed jobs of <typeparamref name="TArgs"/>
+    /// (<c>"0 2 * * *"</c>, or 6 fields with seconds first); returns its next run (null: none).
+    /// </summary>
+    /// <exception cref="LindaRejectedException">The queue refused it (a bad expression or time zone, ...).</exception>
+    async Task<DateTimeOffset?> AddOrUpdateScheduleAsync<TArgs>(string scheduleId, string cron, TArgs args, ScheduleOptions? options = null,
+        CancellationToken cancellationToken = default) where TArgs : notnull
+    {
+        options ??= new ScheduleOptions();
+        var queue = options.Queue ?? JobArgs.QueueOf(typeof(TArgs)) ?? DefaultQueue ?? throw new InvalidOperationException("this application has no queue");
+        var reply = await SendAsync(queue, new AddOrUpdateSchedule(scheduleId, cron, JobArgs.Payload(args))
+        {
+            TimeZone = options.TimeZone, Misfire = options.Misfire, Overlap = options.Overlap,
+            Priority = options.Priority, TimeToRun = options.TimeToRun, MaxRetries = options.MaxRetries,
+        }, cancellationToken);
+        return reply is ScheduleSaved saved ? saved.NextRunAt : throw new LindaRejectedException(reply as IFailure ?? new Rejected(RejectReason.InvalidSchedule, $"unexpected reply {reply}"));
+    }
+
+    /// <summary>Removes a schedule (its runs already made stay): <see cref="ScheduleRemoved"/> or <see cref="NotFound"/>.</summary>
+    Task<IReply> RemoveScheduleAsync(string queue, string scheduleId, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new RemoveSchedule(scheduleId), cancellationToken);
+
+    /// <summary>The queue's schedules with their next runs and counts: <see cref="ScheduleList"/>.</summary>
+    Task<IReply> GetSchedulesAsync(string queue, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, GetSchedules.Instance, cancellationToken);
+
     /// <summary>Ends a pause.</summary>
     Task<IReply> ResumeAsync(string queue, CancellationToken cancellationToken = default) =>
         SendAsync(queue, JobQueue.Resume.Instance, cancellationToken);

@@ -205,6 +205,44 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
         Assert.All(rerun, g => Assert.Contains(g, r => r.Node == "a"));
     }
 
+    [Fact]
+    public async Task A_schedule_makes_each_occurrence_once_when_the_queues_node_crashes_right_after_a_firing()
+    {
+        var runs = new ConcurrentQueue<Run>();
+        void Every(string node, JobHandlers h) => h.Register("tick", ctx =>
+        {
+            runs.Enqueue(new Run(ctx.JobId, node, ctx.Attempt, ctx.Reserved.Token));
+            return Task.CompletedTask;
+        });
+        var a = await StartNode("a", null, handlers: Every);
+        var b = await StartNode("b", a, handlers: Every);
+        var c = await StartNode("c", a, handlers: Every);
+        Assert.True(await HostsQueue(a), "the first node hosts the queue");
+        // Every second; runs missed during the failover are all made (RunAll), so every occurrence has one job.
+        Assert.IsType<ScheduleSaved>(await b.Client.AddOrUpdateScheduleAsync("jobs",
+            new AddOrUpdateSchedule("tick", "* * * * * *", JobPayload.Create("tick")) { Misfire = Misfire.RunAll }));
+        await Until(() => runs.Count >= 3, "the schedule to run");
+
+        var seen = runs.Count;
+        await Until(() => runs.Count > seen, "a firing"); // right after one
+        await a.CrashAsync();
+        await Until(async () => await HostsQueue(b) || await HostsQueue(c), "the queue to move to a surviving node", Failover);
+        var afterFailover = runs.Count;
+        await Until(() => runs.Count >= afterFailover + 3, "the schedule to run again after the failover", Failover);
+        Assert.IsType<ScheduleRemoved>(await b.Client.RemoveScheduleAsync("jobs", "tick"));
+        await EmptyQueue(b);
+
+        // One job per occurrence: no occurrence's job ran twice as a first attempt (a second attempt is
+        // the rerun of a lease the crash took), and the occurrences run without a gap.
+        var firstAttempts = runs.Where(r => r.Attempt == 1).GroupBy(r => r.JobId).Where(g => g.Count() > 1).Select(g => g.Key).ToArray();
+        Assert.True(firstAttempts.Length == 0, $"occurrences made twice: {string.Join(", ", firstAttempts)}");
+        var occurrences = runs.Select(r => r.JobId).Distinct()
+            .Select(id => DateTimeOffset.ParseExact(id["tick/".Length..], JobQueueState.RunIdTimeFormat, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal))
+            .Order().ToArray();
+        var expected = Enumerable.Range(0, (int)(occurrences[^1] - occurrences[0]).TotalSeconds + 1).Select(i => occurrences[0].AddSeconds(i)).ToArray();
+        Assert.Equal(expected, occurrences);
+    }
+
     private sealed record Tick(int N);
 
     [Fact]

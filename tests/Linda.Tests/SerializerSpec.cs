@@ -174,6 +174,24 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(Resumed.Instance);
         Add(new QueueStats("jobs", 0, 0, 0, 0, 0, 0, 0, null, new Dictionary<string, long>()), "empty, not paused");
         Add(new QueueStats("jobs", 0, 0, 0, 0, 0, 0, 0, null, new Dictionary<string, long>(), JobTimeouts: 12), "with timeouts");
+        Add(new AddOrUpdateSchedule("daily", "0 2 * * *", JobPayload.Create("report", 1)), "a schedule with the defaults");
+        Add(new AddOrUpdateSchedule(NonAscii, "*/5 * * * * *", JobPayload.Raw("raw", [0, 255]))
+        {
+            TimeZone = "Europe/Berlin", Misfire = Misfire.RunAll, Overlap = Overlap.Queue, Priority = 3, TimeToRun = TimeSpan.FromSeconds(9), MaxRetries = -1,
+        }, "a schedule with everything set");
+        Add(new RemoveSchedule("daily"));
+        Add(GetSchedules.Instance);
+        Add(new ScheduleSaved("daily", T0), "saved");
+        Add(new ScheduleSaved("daily", null), "saved, no next run");
+        Add(new ScheduleRemoved("daily"));
+        var definition = new ScheduleDefinition("daily", "0 2 * * *", "Europe/Berlin", JobPayload.Create("report", 1), Misfire.Skip, Overlap.Skip, 7, null, 3);
+        Add(new ScheduleList([new ScheduleView(definition, T0, null, "daily/20260101T020000Z", T0.AddDays(-1), 4, 2),
+            new ScheduleView(definition with { ScheduleId = "b", TimeToRun = TimeSpan.FromMinutes(1) }, null, TWest, null, null, 0, 0)]), "schedules");
+        Add(new ScheduleList([]), "no schedules");
+        Add(new ScheduleSet(T0, definition, T0.AddDays(1)), "schedule set");
+        Add(new ScheduleDropped(T0, "daily"));
+        Add(new ScheduleFired(T0, "daily", [T0.AddSeconds(-20), T0], 3, null, T0.AddDays(1)), "fired");
+        Add(new ScheduleFired(T0, "daily", [], 1, T0, null), "fired, queued");
         Add(GetNodeInfo.Instance, "node info asked");
         Add(new NodeInfo("akka.tcp://linda@127.0.0.1:4053", [new NodeWorkers("jobs", 4), new NodeWorkers("очередь", 0)]), "node info");
         Add(new NodeInfo("akka://linda", []), "node info, no workers");
@@ -265,6 +283,16 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new JobQueueSnapshot("", DateTimeOffset.MaxValue, long.MaxValue, long.MinValue, DateTimeOffset.MinValue,
             [new JobSnapshot(MaxJob, long.MaxValue, JobState.Ready, uint.MaxValue, null, DateTimeOffset.MaxValue, 0, null, null, 0,
                 int.MaxValue, int.MinValue, -1, 0, 1, 2, null)]), "extremes");
+        Add(FullSnapshot() with
+        {
+            Schedules =
+            [
+                new ScheduleSnapshot(new ScheduleDefinition("daily", "0 2 * * *", "Europe/Berlin", JobPayload.Create("report", 1), Misfire.RunAll, Overlap.Queue, 3, TimeSpan.FromSeconds(5), -1),
+                    T0, TWest, "daily/20260101T020000Z", T0.AddDays(-1), 12, 3),
+                new ScheduleSnapshot(new ScheduleDefinition(NonAscii, "*/5 * * * * *", "UTC", JobPayload.Raw("raw", [1]), Misfire.Skip, Overlap.Allow, 1024, null, null),
+                    null, null, null, null, 0, 0),
+            ],
+        }, "with schedules");
 
         return cases.ToArray();
     }
@@ -346,7 +374,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         }
     }
 
-    private static string Describe(JobQueueSnapshot s) => $"{s} jobs [{string.Join(", ", s.Jobs)}]";
+    private static string Describe(JobQueueSnapshot s) => $"{s} jobs [{string.Join(", ", s.Jobs)}] schedules [{string.Join(", ", s.Schedules)}]";
 
     // ================================================================ round trip
 
@@ -461,6 +489,15 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["rHlth"] = "Linda.JobQueue+QueueHealth",
             ["rLoc"] = "Linda.JobQueue+Located",
             ["cNode"] = "Linda.JobQueue+GetNodeInfo",
+            ["cSchSet"] = "Linda.JobQueue+AddOrUpdateSchedule",
+            ["cSchDel"] = "Linda.JobQueue+RemoveSchedule",
+            ["cSchGet"] = "Linda.JobQueue+GetSchedules",
+            ["rSchSav"] = "Linda.JobQueue+ScheduleSaved",
+            ["rSchRem"] = "Linda.JobQueue+ScheduleRemoved",
+            ["rSchList"] = "Linda.JobQueue+ScheduleList",
+            ["eSchSet"] = "Linda.JobQueue+ScheduleSet",
+            ["eSchDrop"] = "Linda.JobQueue+ScheduleDropped",
+            ["eSchFire"] = "Linda.JobQueue+ScheduleFired",
             ["rNode"] = "Linda.JobQueue+NodeInfo",
             // events
             ["ePush2"] = "Linda.JobQueue+JobPushed",
@@ -476,7 +513,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["eRes"] = "Linda.JobQueue+QueueResumed",
             ["eBatch"] = "Linda.JobQueue+EventBatch",
             // snapshots
-            ["sQueue4"] = "Linda.JobQueueSnapshot",
+            ["sQueue5"] = "Linda.JobQueueSnapshot",
         };
 
         var actual = new SortedDictionary<string, string>(
@@ -710,7 +747,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
 
     [Theory]
     [InlineData(0)]
-    [InlineData(16)]
+    [InlineData(17)]
     [InlineData(-1)]
     [InlineData(int.MaxValue)]
     public void An_unknown_reject_reason_fails_with_a_serialization_exception(int reason)
@@ -956,6 +993,12 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Assert.True(at > 0, "the view is in the list");
         byte[] list1 = [.. list2[..(at + view2.Length)], .. list2[(at + view3.Length)..]];
         AssertEquivalent(list, serializer.FromBinary(list1, "rList"));
+
+        // sQueue4 ended after the jobs: sQueue5 adds the schedules (a zero byte when none).
+        var snapshot = FullSnapshot();
+        var snapshot5 = serializer.ToBinary(snapshot);
+        Assert.Equal(0, snapshot5[^1]);
+        AssertEquivalent(snapshot, serializer.FromBinary(snapshot5[..^1], "sQueue4"));
     }
 
     private object RoundTrip(object message)

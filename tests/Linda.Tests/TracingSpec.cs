@@ -115,6 +115,6 @@ public sealed class TracingSpec : IDisposable
         Assert.Equal(ActivityStatusCode.Error, process.Status);
         Assert.Equal(typeof(TimeoutException).FullName, process.GetTagItem(Attributes.ErrorType));
         // The restart above recovered from a snapshot in the new format.
-        Assert.Contains("sQueue4", SqliteFile.Strings(db, "SELECT manifest FROM snapshot"));
+        Assert.Contains("sQueue5", SqliteFile.Strings(db, "SELECT manifest FROM snapshot"));
     }
 }

@@ -333,6 +333,33 @@ public abstract class WorkerSpec : IDisposable
         Assert.Equal(RejectReason.InvalidQueueName, Assert.IsType<Rejected>(nowhere.Failure).Reason);
     }
 
+    [Fact]
+    public async Task A_cron_schedule_runs_its_typed_job_once_at_each_occurrence_on_the_real_clock()
+    {
+        var runs = new ConcurrentQueue<(string Id, DateTimeOffset At, string Email)>();
+        await using var node = await LindaHost.StartAsync(Options(), h => h.Register<SendWelcome>((args, ctx) =>
+        {
+            runs.Enqueue((ctx.JobId, DateTimeOffset.UtcNow, args.Email));
+            return Task.CompletedTask;
+        }));
+        var next = await node.Client.AddOrUpdateScheduleAsync("every-second", "* * * * * *", new SendWelcome("ops@example.com", 1));
+        Assert.NotNull(next);
+        await Until(() => runs.Count >= 3, "three runs of the every-second schedule");
+        Assert.IsType<ScheduleRemoved>(await node.Client.RemoveScheduleAsync("jobs", "every-second"));
+
+        var seen = runs.ToArray();
+        Assert.Equal(seen.Length, seen.Select(r => r.Id).Distinct().Count());
+        foreach (var (id, at, email) in seen)
+        {
+            Assert.Equal("ops@example.com", email);
+            Assert.StartsWith("every-second/", id);
+            var occurrence = DateTimeOffset.ParseExact(id["every-second/".Length..], JobQueueState.RunIdTimeFormat, System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.AssumeUniversal);
+            Assert.True(at >= occurrence, $"{id} ran at {at:O}, before its occurrence");
+        }
+        await Assert.ThrowsAsync<LindaRejectedException>(() => node.Client.AddOrUpdateScheduleAsync("bad", "* * *", new SendWelcome("x", 1)));
+    }
+
     private sealed record SendWelcome(string Email, int Times);
 
     private sealed class SendWelcomeHandler(ScopedCounter counter) : Linda.Workers.IJobHandler<SendWelcome>

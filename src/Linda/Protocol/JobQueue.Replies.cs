@@ -173,6 +173,8 @@ public static partial class JobQueue
         InvalidLimit = 14,
         /// <summary>A listing's cursor is not one the queue gave for that state (or the state is unknown).</summary>
         InvalidCursor = 15,
+        /// <summary>A schedule's cron expression, time zone, misfire or overlap rule is not valid, or the queue has too many schedules.</summary>
+        InvalidSchedule = 16,
     }
 
     /// <summary>The command was refused because of its input; nothing changed.</summary>

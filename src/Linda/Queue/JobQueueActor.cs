@@ -199,6 +199,9 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
             case GetJob m: _counters.Count(CountedCommand.GetJob); Answer(_state.View(m.JobId) ?? (IReply)new NotFound(m.JobId ?? "")); break;
             case GetStats: _counters.Count(CountedCommand.Stats); Answer(Stats()); break;
             case ListJobs m: Answer(_state.ListJobs(m).Reply); break;
+            case AddOrUpdateSchedule m: Record(_state.SaveSchedule(m)); break;
+            case RemoveSchedule m: Record(_state.RemoveSchedule(m)); break;
+            case GetSchedules: Answer(new ScheduleList(_state.Schedules())); break;
             case Pause m: _counters.Count(CountedCommand.Pause); Record(_state.Pause(m)); break;
             case JobQueue.Resume: _counters.Count(CountedCommand.Resume); Record(_state.Resume()); break;
             case ReserveJob m: _counters.Count(CountedCommand.ReserveJob); OnReserveJob(m); break;
@@ -223,9 +226,10 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
         AfterCommand();
     }
 
-    /// <summary>After every message: serve waiters, set the one timer, write what waits (see <see cref="Flush"/>), maybe snapshot.</summary>
+    /// <summary>After every message: make the runs of schedules that are due, serve waiters, set the one timer, write what waits (see <see cref="Flush"/>), maybe snapshot.</summary>
     private void AfterCommand()
     {
+        FireSchedules();
         ServeWaiters();
         ScheduleTimer();
         _telemetry.Publish(_state);
@@ -236,6 +240,14 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
         }
         MaybeSnapshot();
         _holders.SweepIdle((actor, holder) => _waiting.Of(actor) == 0 && !_state.HoldsLeases(holder.Path));
+    }
+
+    /// <summary>Each due schedule's decision is applied and written like a command's (nobody waits for its reply).</summary>
+    private void FireSchedules()
+    {
+        // Each decision takes its schedule off the due ones or its queued run out: at most two per schedule.
+        for (var left = 2 * _state.ScheduleCount; left > 0 && _state.FireDueSchedule() is { Event: { } evt }; left--)
+            Apply(evt);
     }
 
     private void OnStopGracefully()

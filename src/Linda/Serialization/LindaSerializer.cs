@@ -227,6 +227,45 @@ public sealed class LindaSerializer : SerializerWithStringManifest
                 w.String(m.LastFailure);
             w.Int(m.Failures);
         }, r => new QueueHealth(r.String(), r.Bool(), r.Time(), r.NullableTime(), r.NullableTime(), r.NullableTime(), r.Bool() ? r.String() : null, r.Int()));
+        Add<AddOrUpdateSchedule>("cSchSet", (w, m) =>
+        {
+            w.String(m.ScheduleId);
+            w.String(m.Cron);
+            WritePayload(w, m.Payload);
+            w.String(m.TimeZone);
+            w.Byte((byte)m.Misfire);
+            w.Byte((byte)m.Overlap);
+            w.NullableUInt(m.Priority);
+            w.NullableDuration(m.TimeToRun);
+            w.NullableInt(m.MaxRetries);
+        }, r => new AddOrUpdateSchedule(r.String(), r.String(), ReadPayload(r))
+        {
+            TimeZone = r.String(), Misfire = (Misfire)r.Byte(), Overlap = (Overlap)r.Byte(), Priority = r.NullableUInt(), TimeToRun = r.NullableDuration(), MaxRetries = r.NullableInt(),
+        });
+        Add<RemoveSchedule>("cSchDel", (w, m) => w.String(m.ScheduleId), r => new RemoveSchedule(r.String()));
+        AddSingleton("cSchGet", GetSchedules.Instance);
+        Add<ScheduleSaved>("rSchSav", (w, m) => { w.String(m.ScheduleId); w.NullableTime(m.NextRunAt); }, r => new ScheduleSaved(r.String(), r.NullableTime()));
+        Add<ScheduleRemoved>("rSchRem", (w, m) => w.String(m.ScheduleId), r => new ScheduleRemoved(r.String()));
+        Add<ScheduleList>("rSchList", (w, m) =>
+        {
+            w.Int(m.Schedules.Count);
+            foreach (var v in m.Schedules)
+            {
+                WriteSchedule(w, v.Definition);
+                w.NullableTime(v.NextRunAt);
+                w.NullableTime(v.PendingSince);
+                w.String(v.LastJobId);
+                w.NullableTime(v.LastRunAt);
+                w.VarLong(v.Runs);
+                w.VarLong(v.Skipped);
+            }
+        }, r =>
+        {
+            var views = new ScheduleView[r.Count()];
+            for (var i = 0; i < views.Length; i++)
+                views[i] = new ScheduleView(ReadSchedule(r), r.NullableTime(), r.NullableTime(), r.NullableString(), r.NullableTime(), r.VarLong(), r.VarLong());
+            return new ScheduleList(views);
+        });
         AddSingleton("cNode", GetNodeInfo.Instance);
         Add<NodeInfo>("rNode", (w, m) =>
         {
@@ -307,6 +346,27 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         }, r => new LeaseLost(r.Time(), r.String(), r.Long(), r.String()));
         Add<QueuePaused>("ePau", (w, e) => { w.Time(e.At); w.Time(e.Until); }, r => new QueuePaused(r.Time(), r.Time()));
         Add<QueueResumed>("eRes", (w, e) => w.Time(e.At), r => new QueueResumed(r.Time()));
+        Add<ScheduleSet>("eSchSet", (w, e) => { w.Time(e.At); WriteSchedule(w, e.Definition); w.NullableTime(e.NextDue); },
+            r => new ScheduleSet(r.Time(), ReadSchedule(r), r.NullableTime()));
+        Add<ScheduleDropped>("eSchDrop", (w, e) => { w.Time(e.At); w.String(e.ScheduleId); }, r => new ScheduleDropped(r.Time(), r.String()));
+        Add<ScheduleFired>("eSchFire", (w, e) =>
+        {
+            w.Time(e.At);
+            w.String(e.ScheduleId);
+            w.Int(e.Runs.Count);
+            foreach (var run in e.Runs)
+                w.Time(run);
+            w.Int(e.Skipped);
+            w.NullableTime(e.PendingSince);
+            w.NullableTime(e.NextDue);
+        }, r =>
+        {
+            var (at, id) = (r.Time(), r.String());
+            var runs = new DateTimeOffset[r.Count()];
+            for (var i = 0; i < runs.Length; i++)
+                runs[i] = r.Time();
+            return new ScheduleFired(at, id, runs, r.Int(), r.NullableTime(), r.NullableTime());
+        });
 
         // One journal row: the events of one write, each with its own manifest.
         Add<EventBatch>("eBatch", (w, b) =>
@@ -326,9 +386,11 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         // "sQueue1" (jobs without their delay) and "sQueue2" (every name in every job) are still read.
         Readers.Add("sQueue1", r => ReadSnapshot(r, withDelay: false));
         Readers.Add("sQueue2", r => ReadSnapshot(r, withDelay: true));
-        // "sQueue4" is "sQueue3" with each job's trace context; "sQueue3" is still read.
-        Readers.Add("sQueue3", r => SnapshotCodec.Read(r, withTrace: false));
-        Add<JobQueueSnapshot>("sQueue4", SnapshotCodec.Write, r => SnapshotCodec.Read(r, withTrace: true));
+        // "sQueue4" is "sQueue3" with each job's trace context; "sQueue5" is "sQueue4" with the schedules
+        // after the jobs; "sQueue3" and "sQueue4" are still read.
+        Readers.Add("sQueue3", r => SnapshotCodec.Read(r, withTrace: false, withSchedules: false));
+        Readers.Add("sQueue4", r => SnapshotCodec.Read(r, withTrace: true, withSchedules: false));
+        Add<JobQueueSnapshot>("sQueue5", SnapshotCodec.Write, r => SnapshotCodec.Read(r, withTrace: true, withSchedules: true));
     }
 
     private static EventBatch ReadBatch(BinaryReader r)
@@ -373,6 +435,29 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         if (kind is not (JsonArgsPayload or RawPayload))
             throw new FormatException($"unknown payload kind {kind}");
         return JobPayload.Trusted(r.SharedString(), r.Bytes(), raw: kind == RawPayload);
+    }
+
+    internal static void WriteSchedule(BinaryWriter w, ScheduleDefinition d)
+    {
+        w.String(d.ScheduleId);
+        w.String(d.Cron);
+        w.String(d.TimeZone);
+        WritePayload(w, d.Payload);
+        w.Byte((byte)d.Misfire);
+        w.Byte((byte)d.Overlap);
+        w.UInt(d.Priority);
+        w.NullableDuration(d.TimeToRun);
+        w.NullableInt(d.MaxRetries);
+    }
+
+    internal static ScheduleDefinition ReadSchedule(BinaryReader r)
+    {
+        var (id, cron, zone, payload) = (r.String(), r.String(), r.String(), ReadPayload(r));
+        var misfire = (Misfire)r.Byte();
+        var overlap = (Overlap)r.Byte();
+        if (!Enum.IsDefined(misfire) || !Enum.IsDefined(overlap))
+            throw new FormatException($"bad misfire {misfire} or overlap {overlap}");
+        return new ScheduleDefinition(id, cron, zone, payload, misfire, overlap, r.UInt(), r.NullableDuration(), r.NullableInt());
     }
 
     private static void WriteJob(BinaryWriter w, Job j)

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Linda.Serialization;
 
 /// <summary>
-/// The snapshot format <c>sQueue3</c>: a queue's whole state, written so a million jobs read back fast.
+/// The snapshot formats <c>sQueue3</c> to <c>sQueue5</c>: a queue's whole state, written so a million jobs read back fast.
 /// The names that repeat (handler classes, lease holders) are written once, in a table; a job's queue
 /// is the snapshot's; a generated id (the job's sequence number) is not written at all; sequence numbers
 /// are deltas. Reading checks the whole message at once (a malformed one fails there), then hands the
@@ -99,10 +99,26 @@ internal static class SnapshotCodec
             w.Duration(j.Delay);
             w.String(job.TraceParent);
         }
+
+        // sQueue5: the schedules after the jobs.
+        w.Int(s.Schedules.Count);
+        foreach (var schedule in s.Schedules)
+        {
+            LindaSerializer.WriteSchedule(w, schedule.Definition);
+            w.NullableTime(schedule.NextDue);
+            w.NullableTime(schedule.PendingSince);
+            w.String(schedule.LastJobId);
+            w.NullableTime(schedule.LastRunAt);
+            w.VarLong(schedule.Runs);
+            w.VarLong(schedule.Skipped);
+        }
     }
 
-    /// <summary>Reads a snapshot: <paramref name="withTrace"/> for sQueue4 (each job ends with its trace context), else sQueue3.</summary>
-    public static JobQueueSnapshot Read(BinaryReader r, bool withTrace)
+    /// <summary>
+    /// Reads a snapshot: <paramref name="withTrace"/> for sQueue4 and sQueue5 (each job ends with its trace
+    /// context), <paramref name="withSchedules"/> for sQueue5 (the schedules follow the jobs); else sQueue3.
+    /// </summary>
+    public static JobQueueSnapshot Read(BinaryReader r, bool withTrace, bool withSchedules)
     {
         var (queue, now, nextSeq, buryCounter, paused) = (BinaryReader.Share(r.String()), r.Time(), r.VarLong(), r.VarLong(), r.NullableTime());
         var table = new string[r.Count()];
@@ -113,7 +129,10 @@ internal static class SnapshotCodec
         var seq = 0L;
         for (var i = 0; i < jobs.Count; i++)
             ReadJob(r, queue, table, ref seq, withTrace, materialize: false);
-        return new JobQueueSnapshot(queue, now, nextSeq, buryCounter, paused, jobs);
+        var schedules = withSchedules ? new ScheduleSnapshot[r.Count()] : [];
+        for (var i = 0; i < schedules.Length; i++)
+            schedules[i] = new ScheduleSnapshot(LindaSerializer.ReadSchedule(r), r.NullableTime(), r.NullableTime(), r.NullableString(), r.NullableTime(), r.VarLong(), r.VarLong());
+        return new JobQueueSnapshot(queue, now, nextSeq, buryCounter, paused, jobs, schedules);
     }
 
     /// <summary>

@@ -105,6 +105,13 @@ public sealed record LindaSettings
                 MaxTimeToRun = Positive(q, "max-time-to-run"),
                 MinPeriod = Positive(q, "min-period"),
                 MaxTextLength = q.GetInt("max-text-length"),
+                ScheduleGrace = Positive(q, "schedule-grace"),
+                MaxMisfireRuns = q.GetInt("max-misfire-runs") is var runs && runs >= 1
+                    ? runs
+                    : throw new ConfigurationException($"linda.queue.max-misfire-runs must be at least 1, not {runs}"),
+                MaxSchedules = q.GetInt("max-schedules") is var schedules && schedules >= 0
+                    ? schedules
+                    : throw new ConfigurationException($"linda.queue.max-schedules can't be negative, not {schedules}"),
             },
             SnapshotEvery = q.GetInt("snapshot-every"),
             SnapshotPausesWrites = q.GetBoolean("snapshot-pauses-writes", true),

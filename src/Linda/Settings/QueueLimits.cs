@@ -27,6 +27,18 @@ public sealed record QueueLimits
     /// <summary>Retries of a job pushed without a count; <c>null</c> for no limit. <b>Default:</b> 10.</summary>
     public int? DefaultMaxRetries { get; init; } = 10;
 
+    /// <summary>
+    /// How late a schedule's occurrence may be decided and still count as on time (the timer is a little
+    /// late, the queue was busy); older ones are missed (<see cref="JobQueue.Misfire"/>). <b>Default:</b> 10 s.
+    /// </summary>
+    public TimeSpan ScheduleGrace { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The most missed runs <see cref="JobQueue.Misfire.RunAll"/> makes at once (the latest ones). <b>Default:</b> 100.</summary>
+    public int MaxMisfireRuns { get; init; } = 100;
+
+    /// <summary>The most schedules a queue keeps. <b>Default:</b> 10,000.</summary>
+    public int MaxSchedules { get; init; } = 10_000;
+
     /// <summary>The defaults.</summary>
     public static QueueLimits Default { get; } = new();
 }

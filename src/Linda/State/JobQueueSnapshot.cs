@@ -7,13 +7,27 @@ public sealed record JobQueueSnapshot(
     long NextSeq,
     long BuryCounter,
     DateTimeOffset? PausedUntil,
-    IReadOnlyList<JobSnapshot> Jobs) : JobQueue.IQueueMessage
+    IReadOnlyList<JobSnapshot> Jobs,
+    IReadOnlyList<ScheduleSnapshot>? Schedules = null) : JobQueue.IQueueMessage
 {
-    /// <summary>True when both snapshots hold the same state, job by job.</summary>
+    /// <summary>The queue's schedules (none in snapshots written before schedules were kept).</summary>
+    public IReadOnlyList<ScheduleSnapshot> Schedules { get; init; } = Schedules ?? [];
+
+    /// <summary>True when both snapshots hold the same state, job by job and schedule by schedule.</summary>
     public bool SameAs(JobQueueSnapshot other) =>
         Queue == other.Queue && Now == other.Now && NextSeq == other.NextSeq && BuryCounter == other.BuryCounter
-        && PausedUntil == other.PausedUntil && Jobs.SequenceEqual(other.Jobs);
+        && PausedUntil == other.PausedUntil && Jobs.SequenceEqual(other.Jobs) && Schedules.SequenceEqual(other.Schedules);
 }
+
+/// <summary>One schedule in a <see cref="JobQueueSnapshot"/>: its definition and what it did.</summary>
+public sealed record ScheduleSnapshot(
+    JobQueue.ScheduleDefinition Definition,
+    DateTimeOffset? NextDue,
+    DateTimeOffset? PendingSince,
+    string? LastJobId,
+    DateTimeOffset? LastRunAt,
+    long Runs,
+    long Skipped);
 
 /// <summary>One job in a <see cref="JobQueueSnapshot"/>.</summary>
 public sealed record JobSnapshot(

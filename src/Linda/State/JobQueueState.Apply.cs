@@ -33,6 +33,9 @@ public sealed partial class JobQueueState
             case LeaseLost e: ApplyLeaseLost(e); break;
             case QueuePaused e: PausedUntil = e.Until > Now ? e.Until : null; break;
             case QueueResumed: PausedUntil = null; break;
+            case ScheduleSet e: ApplyScheduleSet(e); break;
+            case ScheduleDropped e: ApplyScheduleDropped(e); break;
+            case ScheduleFired e: ApplyScheduleFired(e); break;
             default: throw new InvalidOperationException($"unknown event {evt.GetType().Name}");
         }
     }

@@ -8,7 +8,8 @@ public sealed partial class JobQueueState
     /// <summary>A copy of the whole state, for a snapshot; the state can go on changing.</summary>
     public JobQueueSnapshot ToSnapshot() =>
         new(Queue, Now, NextSeq, _buryCounter, PausedUntil,
-            _jobs.Values.OrderBy(e => e.Seq).Select(e => e.ToSnapshot()).ToArray());
+            _jobs.Values.OrderBy(e => e.Seq).Select(e => e.ToSnapshot()).ToArray(),
+            _schedules.Values.OrderBy(s => s.Definition.ScheduleId, StringComparer.Ordinal).Select(s => s.ToSnapshot()).ToArray());
 
     /// <summary>Restores a state from a snapshot.</summary>
     public static JobQueueState FromSnapshot(JobQueueSnapshot snapshot, QueueLimits? limits = null)
@@ -30,6 +31,7 @@ public sealed partial class JobQueueState
                     s.Attempts, s.Reserves, s.Timeouts, s.Releases, s.Buries, s.Kicks, s.LastError, s.Delay);
         }
         restoring.Finish();
+        state.RestoreSchedules(snapshot.Schedules);
         return state;
     }
 

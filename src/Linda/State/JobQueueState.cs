@@ -95,7 +95,8 @@ public sealed partial class JobQueueState
 
     /// <summary>
     /// The soonest time at which time alone changes the state: a delayed job's due time, a lease's
-    /// deadline or the end of a pause. The queue actor keeps one timer for it.
+    /// deadline or the end of a pause; or a schedule's next occurrence, when the queue decides its runs
+    /// (<see cref="FireDueSchedule"/>). The queue actor keeps one timer for it.
     /// </summary>
     public DateTimeOffset? NextDueAt
     {
@@ -106,6 +107,9 @@ public sealed partial class JobQueueState
                 next = _delayed.Min!.DueAt;
             if (_leases.Count > 0 && (next is null || _leases.Min!.Deadline < next))
                 next = _leases.Min!.Deadline;
+            // A schedule's next occurrence; while paused, its runs wait for the pause to end.
+            if (PausedUntil is null && NextScheduleDue is { } schedule && (next is null || schedule < next))
+                next = schedule;
             return next;
         }
     }
