@@ -1,6 +1,7 @@
 // Linda quickstart: one process, one node, one SQLite file. Registers handlers, pushes a mix of jobs
-// (immediate, prioritised, delayed, periodic, one that fails twice then succeeds, one that is buried),
-// shows progress as jobs finish, prints the final stats and exits.
+// (immediate, prioritised, delayed, periodic, one that fails twice then succeeds, one that is buried,
+// a typed job whose args are a record), adds a cron schedule that runs every two seconds, shows
+// progress as jobs finish, prints the final stats and exits.
 // usage: dotnet run --project samples/Quickstart [-- --data DIR]
 using System.Collections.Concurrent;
 using Akka.Actor;
@@ -11,6 +12,7 @@ using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Linda;
 using Linda.Hosting;
+using Linda.Workers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using static Linda.JobQueue;
@@ -28,7 +30,7 @@ var settled = new ConcurrentDictionary<string, bool>();
 var allSettled = new TaskCompletionSource();
 void Settle(string id)
 {
-    if (settled.TryAdd(id, true) && settled.Count == 6)
+    if (settled.TryAdd(id, true) && settled.Count == 8)
         allSettled.TrySetResult();
 }
 
@@ -60,6 +62,12 @@ var host = new HostBuilder().ConfigureServices(services =>
             {
                 Console.WriteLine($"ran     {ctx.JobId}: beat at {DateTime.UtcNow:HH:mm:ss.fff}");
                 return Task.CompletedTask;
+            })
+            .Register<SendWelcome, SendWelcomeHandler>()                      // a typed job: the record comes back
+            .Register<Cleanup>((args, ctx) =>
+            {
+                Console.WriteLine($"ran     {ctx.JobId}: cleaned {args.Folder}");
+                return Task.CompletedTask;
             })));
 }).Build();
 await host.StartAsync();
@@ -80,12 +88,22 @@ await Push(new Push("quickstart", JobPayload.Create("flaky")) { Id = "flaky", Ma
 await Push(new Push("quickstart", JobPayload.Create("poison")) { Id = "poison", MaxRetries = 1 }, "always fails: buried");
 await Push(new Push("quickstart", JobPayload.Create("heartbeat")) { Id = "heartbeat", Period = TimeSpan.FromSeconds(1) }, "periodic, every 1 s");
 await Push(new Push("quickstart", JobPayload.Create("heartbeat")) { Id = "heartbeat" }, "same id again");
+var welcome = await linda.PushAsync(new SendWelcome("ada@example.com"), new PushOptions { Id = "welcome" });
+Console.WriteLine($"pushed  {welcome,-10} {"SendWelcome",-24} a typed job: its args are a record");
+var firstCleanup = await linda.AddOrUpdateScheduleAsync("cleanup", "*/2 * * * * *", new Cleanup("/tmp/uploads"));
+Console.WriteLine($"cron    cleanup    */2 * * * * * (every 2 s, UTC), first run at {firstCleanup:HH:mm:ss}");
 
 // Progress: watch each job until it is gone (done), buried, or (periodic) has run twice.
 var deadline = DateTime.UtcNow.AddMinutes(1);
 while (!allSettled.Task.IsCompleted && DateTime.UtcNow < deadline)
 {
-    foreach (var id in new[] { "hello", "urgent", "later", "flaky", "poison", "heartbeat" }.Where(id => !settled.ContainsKey(id)))
+    if (!settled.ContainsKey("cleanup") && await linda.GetSchedulesAsync("quickstart") is ScheduleList { Schedules: [{ Runs: >= 2 } cleanup] })
+    {
+        Console.WriteLine($"cron    cleanup: {cleanup.Runs} runs so far, next at {cleanup.NextRunAt:HH:mm:ss}; removed");
+        await linda.RemoveScheduleAsync("quickstart", "cleanup");
+        Settle("cleanup");
+    }
+    foreach (var id in new[] { "hello", "urgent", "later", "flaky", "poison", "heartbeat", "welcome" }.Where(id => !settled.ContainsKey(id)))
     {
         switch (await linda.GetJobAsync("quickstart", id))
         {
@@ -106,9 +124,31 @@ while (!allSettled.Task.IsCompleted && DateTime.UtcNow < deadline)
     await Task.Delay(100);
 }
 
+// The schedule's last run may still be running: the stats once it is done.
 var stats = (QueueStats)await linda.GetStatsAsync("quickstart");
+while ((stats.Ready > 0 || stats.Reserved > 0) && DateTime.UtcNow < deadline)
+{
+    await Task.Delay(100);
+    stats = (QueueStats)await linda.GetStatsAsync("quickstart");
+}
 Console.WriteLine($"stats   ready={stats.Ready} delayed={stats.Delayed} reserved={stats.Reserved} buried={stats.Buried} total-jobs={stats.TotalJobs} pushes={stats.Commands["push"]} reserves={stats.Commands["reserve"]}");
 await linda.DeleteAsync("quickstart", "heartbeat");
 await host.StopAsync();
 Console.WriteLine(allSettled.Task.IsCompleted ? "done" : "gave up waiting");
 return allSettled.Task.IsCompleted ? 0 : 1;
+
+/// <summary>A typed job's args: a record; its class is its type's name.</summary>
+internal sealed record SendWelcome(string Email);
+
+/// <summary>Its handler, from DI (a scope per job).</summary>
+internal sealed class SendWelcomeHandler : IJobHandler<SendWelcome>
+{
+    public Task HandleAsync(SendWelcome args, JobContext context)
+    {
+        Console.WriteLine($"ran     {context.JobId}: welcome mail to {args.Email}");
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The cron schedule's args.</summary>
+internal sealed record Cleanup(string Folder);

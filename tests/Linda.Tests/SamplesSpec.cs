@@ -22,9 +22,13 @@ public sealed class SamplesSpec(ITestOutputHelper output)
         Assert.Contains(lines, l => l.StartsWith("buried  poison after 2 attempts: failed 2 times; last error: FormatException"));
         Assert.Contains(lines, l => l.StartsWith("refused heartbeat") && l.EndsWith("already exists"));
         Assert.Contains(lines, l => l.StartsWith("periodic heartbeat: 2 runs so far"));
-        foreach (var id in new[] { "hello", "urgent", "later", "flaky" })
+        foreach (var id in new[] { "hello", "urgent", "later", "flaky", "welcome" })
             Assert.Contains($"done    {id}", lines);
-        Assert.Contains(lines, l => l.StartsWith("stats   ready=0 delayed=1 reserved=0 buried=1 total-jobs=6 pushes=7"));
+        Assert.Contains("ran     welcome: welcome mail to ada@example.com", lines);
+        Assert.Contains(lines, l => l.StartsWith("cron    cleanup: ") && l.EndsWith("; removed"));
+        Assert.True(lines.Count(l => l.StartsWith("ran     cleanup/") && l.EndsWith(": cleaned /tmp/uploads")) >= 2, "the cron schedule ran at least twice");
+        // Seven pushes were taken (one refused), the schedule's runs are jobs too.
+        Assert.Contains(lines, l => l.StartsWith("stats   ready=0 delayed=1 reserved=0 buried=1 total-jobs=") && l.Contains(" pushes=8 "));
         Assert.Equal("done", lines[^1]);
         Assert.True(File.Exists(Path.Combine(folder.Path, "linda.db")));
     }
