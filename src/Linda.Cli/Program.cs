@@ -20,6 +20,7 @@ public static class Program
           queues                       every queue: counts, lag, failures, pause, the node it runs on
           cluster                      every node: status, roles, the queues it hosts, its workers
           stats QUEUE                  one queue's counts and commands
+          schedules QUEUE              a queue's cron schedules: next run, runs, skipped, last job
           jobs QUEUE [--state S] [--limit N] [--after CURSOR] [--reverse]
                                        a page of the jobs in state S (ready, delayed, reserved, buried)
           job QUEUE ID                 one job in full
@@ -69,6 +70,7 @@ public static class Program
             {
                 ("queues", 0) => Show(stdout, json, await client.GetAsync("queues"), QueuesTable),
                 ("cluster", 0) => Show(stdout, json, await client.GetAsync("cluster"), ClusterTable),
+                ("schedules", 1) => Show(stdout, json, await client.GetAsync($"queues/{Esc(rest[0])}/schedules"), SchedulesTable),
                 ("stats", 1) => Show(stdout, json, await client.GetAsync($"queues/{Esc(rest[0])}"), StatsTable),
                 ("jobs", 1) => Show(stdout, json, await client.GetAsync($"queues/{Esc(rest[0])}/jobs?state={Esc(named.GetValueOrDefault("state") ?? "ready")}"
                     + $"&limit={Esc(named.GetValueOrDefault("limit") ?? "50")}{(named.GetValueOrDefault("after") is { } a ? "&after=" + Esc(a) : "")}"
@@ -146,6 +148,13 @@ public static class Program
             : new[] { Text(q.GetProperty("name")) }.Concat(Counts.Select(c => Text(q.GetProperty(c))))
                 .Append(q.GetProperty("lagSeconds").GetDouble().ToString("0.###", CultureInfo.InvariantCulture) + " s")
                 .Append(Text(q.GetProperty("failures"))).Append(Text(q.GetProperty("pausedUntil"))).Append(Text(q.GetProperty("node"))).ToArray()));
+
+    private static void SchedulesTable(TextWriter w, JsonElement schedules) =>
+        Table(w, ["schedule", "cron", "zone", "class", "next run", "last job", "runs", "skipped", "misfire", "overlap"], schedules.EnumerateArray().Select(c => new[]
+        {
+            Text(c.GetProperty("id")), Text(c.GetProperty("cron")), Text(c.GetProperty("timeZone")), Text(c.GetProperty("class")), Text(c.GetProperty("nextRunAt")),
+            Text(c.GetProperty("lastJobId")), Text(c.GetProperty("runs")), Text(c.GetProperty("skipped")), Text(c.GetProperty("misfire")), Text(c.GetProperty("overlap")),
+        }));
 
     private static void ClusterTable(TextWriter w, JsonElement cluster) =>
         Table(w, ["node", "status", "roles", "queues", "workers"], cluster.GetProperty("members").EnumerateArray().Select(m => new[]

@@ -49,3 +49,15 @@ internal sealed record JobListJson(string State, IReadOnlyList<JobJson> Jobs, st
 {
     public static JobListJson Of(JobList l) => new(l.State.ToString().ToLowerInvariant(), l.Jobs.Select(JobJson.Of).ToArray(), l.Next, l.Total);
 }
+
+/// <summary>A schedule as the API shows it: its rule and what it did.</summary>
+internal sealed record ScheduleJson(string Id, string Cron, string TimeZone, string Class, string Misfire, string Overlap, DateTimeOffset? NextRunAt,
+    DateTimeOffset? PendingSince, string? LastJobId, DateTimeOffset? LastRunAt, long Runs, long Skipped)
+{
+    public static ScheduleJson Of(ScheduleView v)
+    {
+        var d = v.Definition;
+        return new ScheduleJson(d.ScheduleId, d.Cron, d.TimeZone, d.Payload.Class, d.Misfire.ToString(), d.Overlap.ToString(), v.NextRunAt,
+            v.PendingSince, v.LastJobId, v.LastRunAt, v.Runs, v.Skipped);
+    }
+}

@@ -64,6 +64,8 @@ public static class LindaDashboard
             var reply = await client.SendAsync(queue, new ListJobs(s) { After = after, Limit = limit ?? 50, Reverse = reverse ?? false }, ct);
             return Reply(reply, r => JobListJson.Of((JobList)r));
         });
+        api.MapGet("/queues/{queue}/schedules", async (string queue, ILindaClient client, CancellationToken ct) =>
+            Reply(await client.GetSchedulesAsync(queue, ct), r => ((ScheduleList)r).Schedules.Select(ScheduleJson.Of).ToArray()));
         api.MapGet("/jobs/{queue}/{id}", async (string queue, string id, ILindaClient client, CancellationToken ct) =>
             Reply(await client.GetJobAsync(queue, id, ct), r => JobJson.Of((JobView)r)));
 

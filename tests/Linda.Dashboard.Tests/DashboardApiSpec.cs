@@ -212,6 +212,15 @@ public sealed class DashboardApiSpec : IAsyncLifetime
         Assert.Equal(0, (await Linda("pause", Q, "30")).Code);
         Assert.Equal(0, (await Linda("resume", Q)).Code);
 
+        // Schedules: the API and the table.
+        Assert.IsType<ScheduleSaved>(await _linda.AddOrUpdateScheduleAsync(Q, new AddOrUpdateSchedule("nightly", "30 2 * * *", JobPayload.Create("mail"))));
+        var schedules = await Get($"queues/{Q}/schedules");
+        Assert.Equal("nightly", schedules[0].GetProperty("id").GetString());
+        Assert.Equal("30 2 * * *", schedules[0].GetProperty("cron").GetString());
+        (code, text, _) = await Linda("schedules", Q);
+        Assert.Equal(0, code);
+        Assert.Contains(text.Split('\n'), l => l.StartsWith("nightly ", StringComparison.Ordinal) && l.Contains("30 2 * * *") && l.Contains("RunOnce"));
+
         // Refusals: exit code 1 with the server's reason; usage: 2.
         var (refused, _, why) = await Linda("job", Q, "poison");
         Assert.Equal(1, refused);

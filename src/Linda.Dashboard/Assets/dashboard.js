@@ -214,6 +214,7 @@
     const tabs = h("div", { class: "tabs" });
     const body = h("tbody");
     const pager = h("div", { class: "pager" });
+    const schedules = h("tbody");
     const kickCount = h("input", { type: "number", min: 1, value: 1, id: "kick-count", "aria-label": "jobs to kick" });
     const pauseSeconds = h("input", { type: "number", min: 1, value: 60, id: "pause-seconds", "aria-label": "seconds to pause" });
     const search = h("input", { type: "search", class: "wide", id: "job-search", placeholder: "job id", "aria-label": "job id" });
@@ -235,13 +236,25 @@
         h("thead", {}, h("tr", {}, h("th", {}, "Job"), h("th", {}, "Class"), h("th", { class: "num" }, "Priority"), h("th", { class: "num" }, "Attempt"),
           h("th", {}, state === "delayed" ? "Due" : state === "reserved" ? "Lease ends" : "Created"), h("th", {}, "Last error"))),
         body),
-      pager);
+      pager,
+      h("h2", {}, "Schedules"),
+      h("table", { id: "schedules" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Schedule"), h("th", {}, "Cron"), h("th", {}, "Time zone"), h("th", {}, "Class"),
+          h("th", {}, "Next run"), h("th", {}, "Last run"), h("th", { class: "num" }, "Runs"), h("th", { class: "num" }, "Skipped"), h("th", {}, "Misfire, overlap"))),
+        schedules));
     return {
       async refresh() {
-        const [stats, list] = await Promise.all([
+        const [stats, list, cron] = await Promise.all([
           api("queues/" + q),
           api(`queues/${q}/jobs?` + new URLSearchParams({ state, limit: 25, reverse, ...(after ? { after } : {}) })),
+          api(`queues/${q}/schedules`),
         ]);
+        put(schedules, ...cron.map(c => h("tr", { dataset: { schedule: c.id } },
+          h("td", {}, c.id), h("td", {}, h("code", {}, c.cron)), h("td", {}, c.timeZone), h("td", {}, c.class),
+          h("td", {}, when(c.nextRunAt), c.pendingSince ? h("span", {}, " ", badge("queued", "paused")) : null),
+          h("td", {}, c.lastJobId ? h("a", { href: jobHref(name, c.lastJobId) }, when(c.lastRunAt)) : "—"),
+          h("td", { class: "num" }, c.runs), h("td", { class: "num" }, c.skipped), h("td", { class: "muted" }, `${c.misfire}, ${c.overlap}`))),
+          cron.length === 0 ? h("tr", {}, h("td", { colspan: 9, class: "muted" }, "No schedules.")) : null);
         put(title, name, " ", stats.pausedUntil ? h("span", {}, badge("paused"), h("small", { class: "muted" }, " until ", when(stats.pausedUntil))) : badge("running", "ok"));
         const card = (label, value, field) => h("div", { class: "card" }, h("div", { class: "value", dataset: { field } }, value), h("div", { class: "label" }, label));
         put(cards, card("ready", stats.ready, "ready"), card("delayed", stats.delayed, "delayed"), card("reserved", stats.reserved, "reserved"),

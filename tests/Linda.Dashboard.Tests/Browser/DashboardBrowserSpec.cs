@@ -142,6 +142,22 @@ public sealed class DashboardBrowserSpec(DashboardSite site) : IClassFixture<Das
     });
 
     [Fact]
+    public Task A_queues_page_lists_its_schedules_with_their_next_run() => Browse(async () =>
+    {
+        Assert.IsType<ScheduleSaved>(await site.Linda.AddOrUpdateScheduleAsync("deletes",
+            new AddOrUpdateSchedule("new-year", "0 0 1 1 *", JobPayload.Create("greet")) { TimeZone = "Europe/Berlin", Overlap = Overlap.Skip }));
+        site.Open("#/queues/deletes");
+        site.Until(() => site.Driver.FindElements(By.CssSelector("#schedules tr[data-schedule='new-year']")).Count == 1, "the schedule is listed");
+        var row = site.Text("#schedules tr[data-schedule='new-year']")!;
+        Assert.Contains("0 0 1 1 *", row);
+        Assert.Contains("Europe/Berlin", row);
+        Assert.Contains("greet", row);
+        Assert.Contains("RunOnce, Skip", row);
+        Assert.IsType<ScheduleRemoved>(await site.Linda.RemoveScheduleAsync("deletes", "new-year"));
+        site.Until(() => site.Text("#schedules tbody") == "No schedules.", "the removed schedule is gone without a reload");
+    });
+
+    [Fact]
     public Task The_cluster_page_shows_this_node_its_roles_and_the_queues_it_hosts() => Browse(() =>
     {
         site.Open("#/cluster");
