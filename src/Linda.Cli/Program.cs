@@ -28,6 +28,7 @@ public static class Program
           kick-buried QUEUE            kick every buried job
           kick-job QUEUE ID            kick one job
           delete QUEUE ID              delete a job
+          cancel QUEUE ID              cancel a job (a running one: its worker is told to stop)
           pause QUEUE SECONDS          pause a queue
           resume QUEUE                 resume a queue
           push QUEUE CLASS [ARGS-JSON] push a job (args: a JSON array, default [])
@@ -80,6 +81,7 @@ public static class Program
                 ("kick-buried", 1) => Show(stdout, json, await client.PostAsync($"queues/{Esc(rest[0])}/kick-buried"), Line("kicked")),
                 ("kick-job", 2) => Show(stdout, json, await client.PostAsync($"jobs/{Esc(rest[0])}/{Esc(rest[1])}/kick"), Line("kicked")),
                 ("delete", 2) => Show(stdout, json, await client.PostAsync($"jobs/{Esc(rest[0])}/{Esc(rest[1])}/delete"), Line("deleted")),
+                ("cancel", 2) => Show(stdout, json, await client.PostAsync($"jobs/{Esc(rest[0])}/{Esc(rest[1])}/cancel"), Line("cancelled")),
                 ("pause", 2) => Show(stdout, json, await client.PostAsync($"queues/{Esc(rest[0])}/pause?seconds={Esc(rest[1])}"), Line("pausedUntil")),
                 ("resume", 1) => Show(stdout, json, await client.PostAsync($"queues/{Esc(rest[0])}/resume"), Line("resumed")),
                 ("push", 2 or 3) => await Push(client, stdout, stderr, json, rest),

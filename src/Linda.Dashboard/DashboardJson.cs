@@ -17,17 +17,17 @@ internal sealed record ApiError(string Error, string Message)
 
 /// <summary>A queue's counts as the API shows them, with where it runs (its node's address) when known.</summary>
 internal sealed record QueueJson(string Name, int Ready, int Urgent, int Delayed, int Reserved, int Buried, int Waiting, long TotalJobs,
-    long LeaseTimeouts, DateTimeOffset? PausedUntil, double LagSeconds, long Completed, long Failures, string? Node,
+    long LeaseTimeouts, DateTimeOffset? PausedUntil, double LagSeconds, long Completed, long Failures, long Cancelled, string? Node,
     IReadOnlyDictionary<string, long> Commands)
 {
     public static QueueJson Of(QueueStats s, string? node = null) =>
         new(s.Queue, s.Ready, s.Urgent, s.Delayed, s.Reserved, s.Buried, s.Waiting, s.TotalJobs, s.JobTimeouts, s.PausedUntil,
-            s.Lag.TotalSeconds, s.Commands.GetValueOrDefault("complete"), s.Failures, node, s.Commands);
+            s.Lag.TotalSeconds, s.Commands.GetValueOrDefault("complete"), s.Failures, s.Cancelled, node, s.Commands);
 }
 
 /// <summary>A job in full as the API shows it: args as JSON (or the bytes in base64), every counter, its lease holder and node.</summary>
 internal sealed record JobJson(string Id, long Seq, string Queue, string State, string Class, JsonElement? Args, string? Bytes, uint Priority,
-    DateTimeOffset? DueAt, DateTimeOffset? LeaseDeadline, string? Holder, string? HolderNode, int Attempt, int Reserves, int Timeouts,
+    DateTimeOffset? DueAt, DateTimeOffset? LeaseDeadline, string? Holder, string? HolderNode, bool CancelRequested, int Attempt, int Reserves, int Timeouts,
     int Releases, int Buries, int Kicks, string? LastError, double TimeToRunSeconds, int? MaxRetries, double? PeriodSeconds,
     double DelaySeconds, DateTimeOffset CreatedAt)
 {
@@ -36,7 +36,7 @@ internal sealed record JobJson(string Id, long Seq, string Queue, string State, 
         var p = v.Job.Payload;
         return new JobJson(v.Job.Id, v.Seq, v.Job.Queue, v.State.ToString().ToLowerInvariant(), p.Class,
             p.IsRaw ? null : p.ParseArgs(), p.IsRaw ? Convert.ToBase64String(p.Body.Span) : null, v.Priority, v.DueAt, v.LeaseDeadline,
-            v.Holder, NodeOf(v.Holder), v.Attempt, v.Reserves, v.Timeouts, v.Releases, v.Buries, v.Kicks, v.LastError,
+            v.Holder, NodeOf(v.Holder), v.CancelRequested, v.Attempt, v.Reserves, v.Timeouts, v.Releases, v.Buries, v.Kicks, v.LastError,
             v.Job.TimeToRun.TotalSeconds, v.Job.MaxRetries, v.Job.Period?.TotalSeconds, v.Delay.TotalSeconds, v.Job.CreatedAt);
     }
 

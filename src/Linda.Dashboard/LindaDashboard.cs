@@ -111,6 +111,8 @@ public static class LindaDashboard
             Reply(await client.ResumeAsync(queue, ct), _ => new { resumed = true }));
         actions.MapPost("/jobs/{queue}/{id}/kick", async (string queue, string id, ILindaClient client, CancellationToken ct) =>
             Reply(await client.KickJobAsync(queue, id, ct), r => new { kicked = ((KickedJob)r).JobId }));
+        actions.MapPost("/jobs/{queue}/{id}/cancel", async (string queue, string id, ILindaClient client, CancellationToken ct) =>
+            Reply(await client.CancelAsync(queue, id, ct), r => new { cancelled = ((Cancelled)r).JobId, wasRunning = ((Cancelled)r).WasRunning }));
         actions.MapPost("/jobs/{queue}/{id}/delete", async (string queue, string id, ILindaClient client, CancellationToken ct) =>
             Reply(await client.DeleteAsync(queue, id, ct), r => new { deleted = ((Deleted)r).JobId }));
         return group;

@@ -67,6 +67,13 @@ public interface ILindaClient
     Task<IReply> DeleteAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
         SendAsync(queue, new Delete(jobId), cancellationToken);
 
+    /// <summary>
+    /// Cancels a job: a waiting one is removed, a running one's handler sees its cancellation token fire
+    /// (on whichever node it runs) and the job ends as cancelled: <see cref="Cancelled"/> or <see cref="NotFound"/>.
+    /// </summary>
+    Task<IReply> CancelAsync(string queue, string jobId, CancellationToken cancellationToken = default) =>
+        SendAsync(queue, new Cancel(jobId), cancellationToken);
+
     /// <summary>Kicks up to <paramref name="bound"/> buried (else delayed) jobs to Ready.</summary>
     Task<IReply> KickAsync(string queue, int bound, CancellationToken cancellationToken = default) =>
         SendAsync(queue, new Kick(bound), cancellationToken);

@@ -18,7 +18,8 @@
 //                         line per pool size in --workers=4,16; timed to the N-th handler run and to the
 //                         queue being empty (every Complete persisted); --dashboard=on serves the dashboard
 //                         during each run, open in two headless Chromium pages (overview, the queue) that
-//                         redraw every 2 s (DashboardLoad), to measure what watching costs the queue
+//                         redraw every 2 s (DashboardLoad), to measure what watching costs the queue;
+//                         --schedules=N adds N cron schedules firing every second on the queue (class tick)
 //   failover              three node processes (tests/Linda.Tests.ClusterNode) on a PostgreSQL server of
 //                         its own, under a steady load (--rate=100 jobs/s pushed from one node, --workers=4
 //                         per node running --work-ms=10 jobs); the queue's node is SIGKILLed (--kind=crash)

@@ -84,6 +84,14 @@ internal static partial class Program
             tracker.OnCompleted(Stopwatch.GetTimestamp());
             return Task.CompletedTask;
         });
+        // --schedules=N: N cron schedules firing every second on the same queue during the run.
+        var scheduleCount = o.Int("schedules", 0);
+        var ticks = 0L;
+        handlers.Register("tick", _ =>
+        {
+            Interlocked.Increment(ref ticks);
+            return Task.CompletedTask;
+        });
         using var services = new ServiceCollection().BuildServiceProvider();
         var pool = sys.ActorOf(JobWorker.Props(q, handlers, b.Settings.Workers, services).WithRouter(new RoundRobinPool(workerCount)));
 
@@ -98,12 +106,23 @@ internal static partial class Program
             await Task.Delay(10);
         }
 
+        for (var i = 0; i < scheduleCount; i++)
+        {
+            var saved = await q.Ask<IReply>(new AddOrUpdateSchedule($"s{i}", "* * * * * *", JobPayload.Create("tick")), AskTimeout);
+            if (saved is not ScheduleSaved)
+                throw new InvalidOperationException($"workers: schedule s{i} refused: {saved}");
+        }
+
         var usage = new Usage();
         var t0 = Stopwatch.GetTimestamp();
+        var ticksAtStart = Interlocked.Read(ref ticks);
         var pushTasks = StartProducers(b, q, queue, n, producers, window, driver, NoopPayload100);
         var pushed = await Stat.Within(Task.WhenAll(pushTasks), RunTimeout, "workers producers");
         var tPushed = Stopwatch.GetTimestamp();
         var tHandled = await Stat.Within(tracker.Done.Task, RunTimeout, $"workers ({tracker.CompletedCount} of {n} handled)");
+        var tickRate = (Interlocked.Read(ref ticks) - ticksAtStart) / Stat.Seconds(t0, Stopwatch.GetTimestamp());
+        for (var i = 0; i < scheduleCount; i++)
+            await q.Ask<IReply>(new RemoveSchedule($"s{i}"), AskTimeout);
 
         // GetStats is answered once every event before it is in the journal: Jobs == 0 means every
         // Complete arrived and is persisted. Ask again until then (each ask waits for one journal write).
@@ -122,6 +141,7 @@ internal static partial class Program
         var (stalls, stallMs, longestMs) = tracker.Stalls;
         var figures = $"stalls_50ms={stalls} stall_ms={Stat.F(stallMs, 0)} longest_gap_ms={Stat.F(longestMs, 1)} stats_polls={polls} " +
                       usage.Figures(n) + " " + JournalWrites(b, queue, 3L * n) +
+                      $" schedules={scheduleCount} schedule_runs_per_s={Stat.F(tickRate, 0)}" +
                       (dashboard is null ? " dashboard=off" : $" dashboard=on dashboard_api_requests={dashboard.Requests} dashboard_api_per_s={Stat.F(dashboard.RequestsPerSecond, 1)}");
 
         await pool.GracefulStop(TimeSpan.FromSeconds(10));

@@ -334,6 +334,33 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
     }
 
     [Fact]
+    public void A_cancel_removes_a_waiting_job_and_tells_a_running_jobs_holder_which_then_gives_it_back_as_cancelled()
+    {
+        var q = StartQueue();
+        Push(q, new Push("jobs", Payload()) { Id = "running" });
+        Push(q, new Push("jobs", Payload()) { Id = "waiting" });
+        var worker = CreateTestProbe();
+        q.Tell(new Reserve(TimeSpan.Zero), worker.Ref);
+        var r = worker.ExpectMsg<Reserved>();
+        Assert.Equal("running", r.Job.Id);
+
+        q.Tell(new Cancel("waiting"));
+        ExpectMsg(new Cancelled("waiting", WasRunning: false));
+        q.Tell(new Cancel("running"));
+        ExpectMsg(new Cancelled("running", WasRunning: true));
+        worker.ExpectMsg(new CancelJob("running", r.Token)); // the holder is told
+        Assert.True(View(q, "running").CancelRequested);
+
+        q.Tell(new Release("running", r.Token) { Error = "OperationCanceledException: the operation was canceled" }, worker.Ref);
+        worker.ExpectMsg<Released>();
+        q.Tell(new GetJob("running"));
+        ExpectMsg(new NotFound("running"));
+        q.Tell(GetStats.Instance);
+        var stats = ExpectMsg<QueueStats>();
+        Assert.Equal((0, 2L, 2L), (stats.Jobs, stats.Cancelled, stats.Commands["cancel"]));
+    }
+
+    [Fact]
     public void A_paused_queue_hands_out_no_jobs_until_the_pause_ends()
     {
         var q = StartQueue();

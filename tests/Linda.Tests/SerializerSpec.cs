@@ -180,6 +180,12 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             TimeZone = "Europe/Berlin", Misfire = Misfire.RunAll, Overlap = Overlap.Queue, Priority = 3, TimeToRun = TimeSpan.FromSeconds(9), MaxRetries = -1,
         }, "a schedule with everything set");
         Add(new RemoveSchedule("daily"));
+        Add(new Cancel("1"));
+        Add(new Cancelled(NonAscii, true), "cancelled, was running");
+        Add(new Cancelled("1", false), "cancelled, was waiting");
+        Add(new CancelJob("1", long.MaxValue));
+        Add(new JobCancelled(T0, "1"));
+        Add(new JobCancelRequested(TWest, NonAscii));
         Add(GetSchedules.Instance);
         Add(new ScheduleSaved("daily", T0), "saved");
         Add(new ScheduleSaved("daily", null), "saved, no next run");
@@ -195,7 +201,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(GetNodeInfo.Instance, "node info asked");
         Add(new NodeInfo("akka.tcp://linda@127.0.0.1:4053", [new NodeWorkers("jobs", 4), new NodeWorkers("очередь", 0)]), "node info");
         Add(new NodeInfo("akka://linda", []), "node info, no workers");
-        Add(new QueueStats("jobs", 3, 0, 0, 0, 0, 0, 3, null, new Dictionary<string, long>(), Lag: TimeSpan.FromMilliseconds(1500), Failures: 7), "with lag and failures");
+        Add(new QueueStats("jobs", 3, 0, 0, 0, 0, 0, 3, null, new Dictionary<string, long>(), Lag: TimeSpan.FromMilliseconds(1500), Failures: 7, Cancelled: 2), "with lag, failures and cancelled");
         Add(new QueueStats("очередь", 1, 2, 3, 4, 5, 6, long.MaxValue, TIndia, new Dictionary<string, long>
         {
             ["push"] = 10,
@@ -212,7 +218,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             new JobView(FancyJob, JobState.Ready, 5, 2, null, null, 1, 1, 0, 1, 0, 0, "retry later: " + NonAscii)], "5.2", 9), "a page with more after it");
         Add(new JobView(FancyJob, JobState.Delayed, 5, 2, TWest, null, 1, 1, 0, 1, 0, 0, "retry later: " + NonAscii), "delayed");
         Add(new JobView(PlainJob, JobState.Reserved, 0, long.MaxValue, null, T0.AddMinutes(1), 3, 3, 1, 1, 0, 0, ""), "reserved");
-        Add(new JobView(PlainJob, JobState.Reserved, 0, 4, null, T0.AddMinutes(1), 1, 1, 0, 0, 0, 0, null, Holder: "akka.tcp://linda@127.0.0.1:4053/user/linda-workers-jobs/$a#12"), "reserved, with its holder");
+        Add(new JobView(PlainJob, JobState.Reserved, 0, 4, null, T0.AddMinutes(1), 1, 1, 0, 0, 0, 0, null, Holder: "akka.tcp://linda@127.0.0.1:4053/user/linda-workers-jobs/$a#12", CancelRequested: true), "reserved, with its holder, cancelling");
         Add(new JobView(EdgeJob, JobState.Buried, uint.MaxValue, long.MinValue, null, null, int.MaxValue, int.MaxValue, int.MinValue, -1, 7, 8, "gave up"), "buried");
         Add(new JobView(MaxJob, JobState.Delayed, 0, 0, DateTimeOffset.MaxValue, DateTimeOffset.MinValue, 0, 0, 0, 0, 0, 0, null), "both times set");
         Add(new NotFound("1"));
@@ -293,6 +299,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
                     null, null, null, null, 0, 0),
             ],
         }, "with schedules");
+        Add(FullSnapshot() with { Jobs = FullSnapshot().Jobs.Select(j => j.State == JobState.Reserved ? j with { CancelRequested = true } : j).ToArray() }, "a running job being cancelled");
 
         return cases.ToArray();
     }
@@ -489,6 +496,11 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["rHlth"] = "Linda.JobQueue+QueueHealth",
             ["rLoc"] = "Linda.JobQueue+Located",
             ["cNode"] = "Linda.JobQueue+GetNodeInfo",
+            ["cCancel"] = "Linda.JobQueue+Cancel",
+            ["rCanc"] = "Linda.JobQueue+Cancelled",
+            ["cCnJob"] = "Linda.JobQueue+CancelJob",
+            ["eCanc"] = "Linda.JobQueue+JobCancelled",
+            ["eCancReq"] = "Linda.JobQueue+JobCancelRequested",
             ["cSchSet"] = "Linda.JobQueue+AddOrUpdateSchedule",
             ["cSchDel"] = "Linda.JobQueue+RemoveSchedule",
             ["cSchGet"] = "Linda.JobQueue+GetSchedules",
@@ -976,14 +988,14 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         // rSta2 ended after JobTimeouts: rSta3 adds the lag and the failures (one zero byte each when zero).
         var stats = new QueueStats("jobs", 1, 0, 2, 0, 3, 0, 6, T0, new Dictionary<string, long> { ["push"] = 6 }, JobTimeouts: 4);
         var stats3 = serializer.ToBinary(stats);
-        Assert.Equal([0, 0], stats3[^2..]);
-        AssertEquivalent(stats, serializer.FromBinary(stats3[..^2], "rSta2"));
+        Assert.Equal([0, 0, 0], stats3[^3..]);
+        AssertEquivalent(stats, serializer.FromBinary(stats3[..^3], "rSta2"));
 
-        // rView2 ended after the delay: rView3 adds the holder (one zero byte when none).
+        // rView2 ended after the delay: rView3 adds the holder and the cancel mark (a zero byte each when none).
         var view = new JobView(FancyJob, JobState.Buried, 5, 2, null, null, 1, 1, 0, 1, 1, 0, "gave up", TimeSpan.FromSeconds(3));
         var view3 = serializer.ToBinary(view);
-        Assert.Equal(0, view3[^1]);
-        var view2 = view3[..^1];
+        Assert.Equal([0, 0], view3[^2..]);
+        var view2 = view3[..^2];
         AssertEquivalent(view, serializer.FromBinary(view2, "rView2"));
 
         // rList held rView2 views.
@@ -994,11 +1006,11 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         byte[] list1 = [.. list2[..(at + view2.Length)], .. list2[(at + view3.Length)..]];
         AssertEquivalent(list, serializer.FromBinary(list1, "rList"));
 
-        // sQueue4 ended after the jobs: sQueue5 adds the schedules (a zero byte when none).
-        var snapshot = FullSnapshot();
+        // sQueue4 had no cancel mark after each job and no schedules after the jobs (a zero byte each when none).
+        var snapshot = FullSnapshot() with { Jobs = [FullSnapshot().Jobs[^1]] };
         var snapshot5 = serializer.ToBinary(snapshot);
-        Assert.Equal(0, snapshot5[^1]);
-        AssertEquivalent(snapshot, serializer.FromBinary(snapshot5[..^1], "sQueue4"));
+        Assert.Equal([0, 0], snapshot5[^2..]);
+        AssertEquivalent(snapshot, serializer.FromBinary(snapshot5[..^2], "sQueue4"));
     }
 
     private object RoundTrip(object message)

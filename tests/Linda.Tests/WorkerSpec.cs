@@ -360,6 +360,37 @@ public abstract class WorkerSpec : IDisposable
         await Assert.ThrowsAsync<LindaRejectedException>(() => node.Client.AddOrUpdateScheduleAsync("bad", "* * *", new SendWelcome("x", 1)));
     }
 
+    [Fact]
+    public async Task Cancelling_a_running_job_fires_its_handlers_token_at_once_and_the_job_ends_cancelled_not_retried()
+    {
+        var started = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sawCancel = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var runs = 0;
+        await using var node = await LindaHost.StartAsync(Options(), h => h.Register("long", async ctx =>
+        {
+            Interlocked.Increment(ref runs);
+            started.TrySetResult(ctx.JobId);
+            try
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, ctx.CancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                sawCancel.TrySetResult(ctx.JobId);
+                throw;
+            }
+        }));
+        await node.Client.PushAsync(new Push("jobs", JobPayload.Create("long")) { Id = "long", TimeToRun = TimeSpan.FromMinutes(10) });
+        Assert.Equal("long", await started.Task.WaitAsync(Bound));
+
+        Assert.Equal(new Cancelled("long", WasRunning: true), await node.Client.CancelAsync("jobs", "long"));
+        Assert.Equal("long", await sawCancel.Task.WaitAsync(Bound)); // pushed to the worker: no poll, no lease timeout
+        await Eventually(async () => await node.Client.GetJobAsync("jobs", "long") as NotFound, "the cancelled job to be gone");
+        var stats = Assert.IsType<QueueStats>(await node.Client.GetStatsAsync("jobs"));
+        Assert.Equal(1, stats.Cancelled);
+        Assert.Equal(1, runs); // not retried
+    }
+
     private sealed record SendWelcome(string Email, int Times);
 
     private sealed class SendWelcomeHandler(ScopedCounter counter) : Linda.Workers.IJobHandler<SendWelcome>

@@ -259,7 +259,7 @@
         const card = (label, value, field) => h("div", { class: "card" }, h("div", { class: "value", dataset: { field } }, value), h("div", { class: "label" }, label));
         put(cards, card("ready", stats.ready, "ready"), card("delayed", stats.delayed, "delayed"), card("reserved", stats.reserved, "reserved"),
           card("buried", stats.buried, "buried"), card("waiting workers", stats.waiting, "waiting"), card("lag", seconds(stats.lagSeconds), "lag"),
-          card("completed here", stats.completed, "completed"), card("failures here", stats.failures, "failures"), card("jobs ever", stats.totalJobs, "total"),
+          card("completed here", stats.completed, "completed"), card("failures here", stats.failures, "failures"), card("cancelled", stats.cancelled, "cancelled"), card("jobs ever", stats.totalJobs, "total"),
           card("runs on", stats.node || "—", "node"));
         put(tabs, ...STATES.map(s => h("a", { href: queueHref(name, { state: s }), class: s === state ? "current" : null, dataset: { state: s } }, `${s} (${stats[s]})`)));
         put(body, ...list.jobs.map(j => h("tr", { dataset: { job: j.id } },
@@ -303,6 +303,10 @@
           h("div", { class: "actions" },
             job.state === "buried" || job.state === "delayed"
               ? actionButton("Kick", () => act(`Kick job ${id} to ready?`, `jobs/${q}/${j}/kick`, r => `Kicked job ${r.kicked}.`), null) : null,
+            job.cancelRequested ? h("span", { class: "muted" }, badge("cancelling", "paused"), " its worker was told to stop") : null,
+            actionButton(job.state === "reserved" ? "Cancel run" : "Cancel",
+              () => act(job.state === "reserved" ? `Cancel the run of job ${id}? Its worker is told to stop; the job is not retried.` : `Cancel job ${id}? It is removed.`,
+                `jobs/${q}/${j}/cancel`, r => r.wasRunning ? `Cancelling job ${r.cancelled}: its worker was told.` : `Cancelled job ${r.cancelled}.`), "danger"),
             job.state !== "reserved"
               ? actionButton("Delete", () => act(`Delete job ${id} of ${queue}? This can't be undone.`, `jobs/${q}/${j}/delete`, r => `Deleted job ${r.deleted}.`), "danger")
               : h("span", { class: "muted" }, "Reserved: only its holder can end it (complete, release or bury).")),

@@ -90,6 +90,7 @@ public enum JobState
 /// <param name="LastError">The last error or bury reason reported for it.</param>
 /// <param name="Delay">The delay its last push or release asked for (beanstalkd's <c>delay</c>).</param>
 /// <param name="Holder">For a reserved job: the actor path of its lease holder (its address names the node); otherwise null.</param>
+/// <param name="CancelRequested">A reserved job whose cancel was asked of its holder: it ends as cancelled with its lease.</param>
 public sealed record JobView(
     Job Job,
     JobState State,
@@ -105,4 +106,5 @@ public sealed record JobView(
     int Kicks,
     string? LastError,
     TimeSpan Delay = default,
-    string? Holder = null) : JobQueue.IReply;
+    string? Holder = null,
+    bool CancelRequested = false) : JobQueue.IReply;

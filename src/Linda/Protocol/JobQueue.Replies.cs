@@ -72,6 +72,7 @@ public static partial class JobQueue
     /// <param name="JobTimeouts">Leases that expired.</param>
     /// <param name="Lag">How long the oldest ready job has been ready (zero with none ready), by the queue's clock.</param>
     /// <param name="Failures">Failed attempts since the queue started on its node: releases with an error, expired and lost leases.</param>
+    /// <param name="Cancelled">Jobs cancelled since the queue's state was built (from its journal or a snapshot).</param>
     public sealed record QueueStats(
         string Queue,
         int Ready,
@@ -85,7 +86,8 @@ public static partial class JobQueue
         IReadOnlyDictionary<string, long> Commands,
         long JobTimeouts = 0,
         TimeSpan Lag = default,
-        long Failures = 0) : IReply
+        long Failures = 0,
+        long Cancelled = 0) : IReply
     {
         /// <summary>Jobs in the queue in any state.</summary>
         public int Jobs => Ready + Delayed + Reserved + Buried;

@@ -21,6 +21,7 @@ internal enum CountedCommand
     Pause,
     Resume,
     ReserveJob,
+    Cancel,
 }
 
 /// <summary>How many of each command a queue served since it started.</summary>
@@ -31,7 +32,7 @@ internal sealed class CommandCounters
     [
         "push", "reserve", "complete", "release", "bury", "touch", "kick", "kick-job", "delete",
         "peek", "peek-ready", "peek-delayed", "peek-buried", "get-job", "stats", "pause", "resume",
-        "reserve-job",
+        "reserve-job", "cancel",
     ];
 
     private readonly long[] _counts = new long[Names.Length];

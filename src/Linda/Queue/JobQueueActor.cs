@@ -201,6 +201,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
             case ListJobs m: Answer(_state.ListJobs(m).Reply); break;
             case AddOrUpdateSchedule m: Record(_state.SaveSchedule(m)); break;
             case RemoveSchedule m: Record(_state.RemoveSchedule(m)); break;
+            case Cancel m: _counters.Count(CountedCommand.Cancel); OnCancel(m); break;
             case GetSchedules: Answer(new ScheduleList(_state.Schedules())); break;
             case Pause m: _counters.Count(CountedCommand.Pause); Record(_state.Pause(m)); break;
             case JobQueue.Resume: _counters.Count(CountedCommand.Resume); Record(_state.Resume()); break;
@@ -240,6 +241,18 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
         }
         MaybeSnapshot();
         _holders.SweepIdle((actor, holder) => _waiting.Of(actor) == 0 && !_state.HoldsLeases(holder.Path));
+    }
+
+    /// <summary>
+    /// A cancel: recorded; for a running job, its holder is told once the request is written (on
+    /// whichever node it runs), so the worker's release after it finds the job marked.
+    /// </summary>
+    private void OnCancel(Cancel m)
+    {
+        var decision = _state.Cancel(m);
+        Record(decision);
+        if (decision.Event is JobCancelRequested requested && _state.LeaseOf(requested.JobId) is { } lease && _holders.ActorAt(lease.Holder) is { } holder)
+            _writes.ReplyWithLastEvent(holder, new CancelJob(requested.JobId, lease.Token));
     }
 
     /// <summary>Each due schedule's decision is applied and written like a command's (nobody waits for its reply).</summary>
@@ -388,7 +401,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
     private QueueStats Stats() =>
         new(_queue, _state.ReadyCount, _state.UrgentCount, _state.DelayedCount, _state.ReservedCount,
             _state.BuriedCount, _waiting.Count, _state.TotalJobs, _state.PausedUntil, _counters.ByName(), _state.LeaseTimeouts,
-            _state.OldestReadySince is { } since && Clock() > since ? Clock() - since : TimeSpan.Zero, _telemetry.Failures);
+            _state.OldestReadySince is { } since && Clock() > since ? Clock() - since : TimeSpan.Zero, _telemetry.Failures, _state.TotalCancelled);
 
     private sealed class Tick
     {

@@ -41,6 +41,18 @@ internal sealed class LeaseHolders
     /// <summary>The cluster this queue runs in, or null on a single node without clustering.</summary>
     public Cluster? Cluster => _cluster;
 
+    /// <summary>The actor known by this journal path (a holder of a lease in this run, or recovered), or one resolved from it; null when none.</summary>
+    public IActorRef? ActorAt(string path)
+    {
+        foreach (var (actor, holder) in _holders)
+        {
+            if (holder.Path == path)
+                return actor;
+        }
+        var resolved = ((ExtendedActorSystem)_context.System).Provider.ResolveActorRef(path);
+        return resolved.IsNobody() ? null : resolved;
+    }
+
     /// <summary>The holder record of <paramref name="actor"/>, made (and watched) on first sight.</summary>
     public Holder Of(IActorRef actor)
     {

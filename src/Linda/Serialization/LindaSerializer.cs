@@ -182,15 +182,16 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Add<Deleted>("rDel", (w, m) => w.String(m.JobId), r => new Deleted(r.String()));
         Add<Paused>("rPau", (w, m) => w.Time(m.Until), r => new Paused(r.Time()));
         AddSingleton("rRes", Resumed.Instance);
-        // "rSta" (before JobTimeouts) is retired; "rSta3" is "rSta2" with the lag and the failures (after JobTimeouts), "rSta2" is still read.
+        // "rSta" (before JobTimeouts) is retired; "rSta3" is "rSta2" with the lag, the failures and the cancelled jobs (after JobTimeouts), "rSta2" is still read.
         Add<QueueStats>("rSta3", (w, m) =>
         {
             WriteStats(w, m);
             w.Duration(m.Lag);
             w.VarLong(m.Failures);
-        }, r => ReadStats(r) with { Lag = r.Duration(), Failures = r.VarLong() });
+            w.VarLong(m.Cancelled);
+        }, r => ReadStats(r) with { Lag = r.Duration(), Failures = r.VarLong(), Cancelled = r.VarLong() });
         Readers.Add("rSta2", r => ReadStats(r));
-        // "rView" (before Delay) is retired; "rView3" is "rView2" with the lease holder, "rView2" is still read.
+        // "rView" (before Delay) is retired; "rView3" is "rView2" with the lease holder and whether a cancel was asked, "rView2" is still read.
         Add<JobView>("rView3", WriteView, r => ReadView(r, withHolder: true));
         Readers.Add("rView2", r => ReadView(r, withHolder: false));
         // "rList2" holds "rView3" views, "rList" (with "rView2" views) is still read.
@@ -244,6 +245,9 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         });
         Add<RemoveSchedule>("cSchDel", (w, m) => w.String(m.ScheduleId), r => new RemoveSchedule(r.String()));
         AddSingleton("cSchGet", GetSchedules.Instance);
+        Add<Cancel>("cCancel", (w, m) => w.String(m.JobId), r => new Cancel(r.String()));
+        Add<Cancelled>("rCanc", (w, m) => { w.String(m.JobId); w.Bool(m.WasRunning); }, r => new Cancelled(r.String(), r.Bool()));
+        Add<CancelJob>("cCnJob", (w, m) => { w.String(m.JobId); w.Long(m.Token); }, r => new CancelJob(r.String(), r.Long()));
         Add<ScheduleSaved>("rSchSav", (w, m) => { w.String(m.ScheduleId); w.NullableTime(m.NextRunAt); }, r => new ScheduleSaved(r.String(), r.NullableTime()));
         Add<ScheduleRemoved>("rSchRem", (w, m) => w.String(m.ScheduleId), r => new ScheduleRemoved(r.String()));
         Add<ScheduleList>("rSchList", (w, m) =>
@@ -346,6 +350,8 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         }, r => new LeaseLost(r.Time(), r.String(), r.Long(), r.String()));
         Add<QueuePaused>("ePau", (w, e) => { w.Time(e.At); w.Time(e.Until); }, r => new QueuePaused(r.Time(), r.Time()));
         Add<QueueResumed>("eRes", (w, e) => w.Time(e.At), r => new QueueResumed(r.Time()));
+        Add<JobCancelled>("eCanc", (w, e) => { w.Time(e.At); w.String(e.JobId); }, r => new JobCancelled(r.Time(), r.String()));
+        Add<JobCancelRequested>("eCancReq", (w, e) => { w.Time(e.At); w.String(e.JobId); }, r => new JobCancelRequested(r.Time(), r.String()));
         Add<ScheduleSet>("eSchSet", (w, e) => { w.Time(e.At); WriteSchedule(w, e.Definition); w.NullableTime(e.NextDue); },
             r => new ScheduleSet(r.Time(), ReadSchedule(r), r.NullableTime()));
         Add<ScheduleDropped>("eSchDrop", (w, e) => { w.Time(e.At); w.String(e.ScheduleId); }, r => new ScheduleDropped(r.Time(), r.String()));
@@ -562,11 +568,12 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         w.String(v.LastError);
         w.Duration(v.Delay);
         w.String(v.Holder);
+        w.Bool(v.CancelRequested);
     }
 
     private static JobView ReadView(BinaryReader r, bool withHolder) =>
         new(ReadJob(r), ReadState(r), r.UInt(), r.VarLong(), r.NullableTime(), r.NullableTime(),
-            r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.NullableString(), r.Duration(), withHolder ? r.NullableString() : null);
+            r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.NullableString(), r.Duration(), withHolder ? r.NullableString() : null, withHolder && r.Bool());
 
     private static JobSnapshot ReadJobSnapshot(BinaryReader r) =>
         new(ReadJob(r), r.VarLong(), ReadState(r), r.UInt(), r.NullableTime(), r.Time(), r.Long(), r.NullableTime(),

@@ -98,6 +98,7 @@ internal static class SnapshotCodec
                 w.String(error);
             w.Duration(j.Delay);
             w.String(job.TraceParent);
+            w.Bool(j.CancelRequested); // sQueue5
         }
 
         // sQueue5: the schedules after the jobs.
@@ -124,11 +125,11 @@ internal static class SnapshotCodec
         var table = new string[r.Count()];
         for (var i = 0; i < table.Length; i++)
             table[i] = BinaryReader.Share(r.String());
-        var jobs = new Jobs(r.Data, queue, table, r.Count(), r.Position, withTrace);
+        var jobs = new Jobs(r.Data, queue, table, r.Count(), r.Position, withTrace, withSchedules);
         // Check every job now (a malformed snapshot fails here, not while a state is restored from it).
         var seq = 0L;
         for (var i = 0; i < jobs.Count; i++)
-            ReadJob(r, queue, table, ref seq, withTrace, materialize: false);
+            ReadJob(r, queue, table, ref seq, withTrace, withSchedules, materialize: false);
         var schedules = withSchedules ? new ScheduleSnapshot[r.Count()] : [];
         for (var i = 0; i < schedules.Length; i++)
             schedules[i] = new ScheduleSnapshot(LindaSerializer.ReadSchedule(r), r.NullableTime(), r.NullableTime(), r.NullableString(), r.NullableTime(), r.VarLong(), r.VarLong());
@@ -139,7 +140,7 @@ internal static class SnapshotCodec
     /// The next job: handed to <paramref name="restoring"/> if given, else returned; with
     /// <paramref name="materialize"/> false, only checked and skipped (returns null).
     /// </summary>
-    private static JobSnapshot? ReadJob(BinaryReader r, string queue, string[] table, ref long seq, bool withTrace, bool materialize, JobQueueState.Restoring? restoring = null)
+    private static JobSnapshot? ReadJob(BinaryReader r, string queue, string[] table, ref long seq, bool withTrace, bool v5, bool materialize, JobQueueState.Restoring? restoring = null)
     {
         var flags = r.Byte();
         seq = checked(seq + r.VarLong());
@@ -187,6 +188,7 @@ internal static class SnapshotCodec
             else
                 r.SkipString();
         }
+        var cancelRequested = v5 && r.Bool();
         if (!materialize)
             return null;
         var payload = JobPayload.Trusted(@class, body!, raw: (flags & RawPayload) != 0);
@@ -194,11 +196,11 @@ internal static class SnapshotCodec
         if (restoring is not null)
         {
             restoring.Add(job, seq, state, priority, dueAt, runDueAt, token, deadline, holder, buryOrder,
-                attempts, reserves, timeouts, releases, buries, kicks, lastError, delay);
+                attempts, reserves, timeouts, releases, buries, kicks, lastError, delay, cancelRequested);
             return null;
         }
         return new JobSnapshot(job, seq, state, priority, dueAt, runDueAt, token, deadline, holder, buryOrder,
-            attempts, reserves, timeouts, releases, buries, kicks, lastError, delay);
+            attempts, reserves, timeouts, releases, buries, kicks, lastError, delay, cancelRequested);
     }
 
     /// <summary>True when <paramref name="id"/> is <paramref name="seq"/> in digits: a generated id, not written.</summary>
@@ -214,14 +216,14 @@ internal static class SnapshotCodec
     }
 
     /// <summary>The jobs of a snapshot read from <c>sQueue3</c>: decoded as they are enumerated, each time.</summary>
-    private sealed class Jobs(byte[] data, string queue, string[] table, int count, int start, bool withTrace) : IReadOnlyList<JobSnapshot>, IRestorableJobs
+    private sealed class Jobs(byte[] data, string queue, string[] table, int count, int start, bool withTrace, bool v5) : IReadOnlyList<JobSnapshot>, IRestorableJobs
     {
         public void RestoreInto(JobQueueState.Restoring restoring)
         {
             var r = new BinaryReader(data) { Position = start };
             var seq = 0L;
             for (var i = 0; i < count; i++)
-                ReadJob(r, queue, table, ref seq, withTrace, materialize: true, restoring);
+                ReadJob(r, queue, table, ref seq, withTrace, v5, materialize: true, restoring);
         }
 
         private JobSnapshot[]? _all;
@@ -241,7 +243,7 @@ internal static class SnapshotCodec
             var r = new BinaryReader(data) { Position = start };
             var seq = 0L;
             for (var i = 0; i < count; i++)
-                yield return ReadJob(r, queue, table, ref seq, withTrace, materialize: true)!;
+                yield return ReadJob(r, queue, table, ref seq, withTrace, v5, materialize: true)!;
         }
 
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

@@ -48,4 +48,5 @@ public sealed record JobSnapshot(
     int Buries,
     int Kicks,
     string? LastError,
-    TimeSpan Delay = default);
+    TimeSpan Delay = default,
+    bool CancelRequested = false);

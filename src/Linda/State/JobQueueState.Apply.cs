@@ -33,6 +33,11 @@ public sealed partial class JobQueueState
             case LeaseLost e: ApplyLeaseLost(e); break;
             case QueuePaused e: PausedUntil = e.Until > Now ? e.Until : null; break;
             case QueueResumed: PausedUntil = null; break;
+            case JobCancelled e:
+                Remove(Get(e.JobId));
+                TotalCancelled++;
+                break;
+            case JobCancelRequested e: GetReserved(e.JobId).CancelRequested = true; break;
             case ScheduleSet e: ApplyScheduleSet(e); break;
             case ScheduleDropped e: ApplyScheduleDropped(e); break;
             case ScheduleFired e: ApplyScheduleFired(e); break;
@@ -79,7 +84,7 @@ public sealed partial class JobQueueState
     private void ApplyCompleted(JobCompleted e)
     {
         var entry = GetReserved(e.JobId);
-        if (entry.Job.IsPeriodic)
+        if (entry.Job.IsPeriodic && !entry.CancelRequested) // a cancelled periodic job has no next run
         {
             Detach(entry);
             ScheduleNextRun(entry, Now);
@@ -93,6 +98,8 @@ public sealed partial class JobQueueState
     private void ApplyReleased(JobReleased e)
     {
         var entry = GetReserved(e.JobId);
+        if (EndedAsCancelled(entry))
+            return;
         Detach(entry);
         entry.Releases++;
         entry.Delay = DelayOf(e.At, e.DueAt);
@@ -111,6 +118,8 @@ public sealed partial class JobQueueState
     private void ApplyBuried(JobBuried e)
     {
         var entry = GetReserved(e.JobId);
+        if (EndedAsCancelled(entry))
+            return;
         Detach(entry);
         if (e.Priority is { } p)
             entry.Priority = p;

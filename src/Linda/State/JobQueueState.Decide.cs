@@ -88,6 +88,22 @@ public sealed partial class JobQueueState
         return Lease(e, holder, token);
     }
 
+    /// <summary>
+    /// Decides a <see cref="JobQueue.Cancel"/>: a waiting job is removed (<see cref="JobCancelled"/>); a
+    /// reserved one is marked (<see cref="JobCancelRequested"/>), and its holder is to be told; a second
+    /// cancel of a running job changes nothing.
+    /// </summary>
+    public Decision Cancel(Cancel cmd)
+    {
+        if (Find(cmd.JobId) is not { } e)
+            return Decision.Refuse(new NotFound(cmd.JobId ?? ""));
+        if (e.State != JobState.Reserved)
+            return Decision.Accept(new JobCancelled(Now, e.Job.Id), new Cancelled(e.Job.Id, WasRunning: false));
+        return e.CancelRequested
+            ? Decision.Answer(new Cancelled(e.Job.Id, WasRunning: true))
+            : Decision.Accept(new JobCancelRequested(Now, e.Job.Id), new Cancelled(e.Job.Id, WasRunning: true));
+    }
+
     /// <summary>Decides a <see cref="JobQueue.Complete"/>.</summary>
     public Decision Complete(Complete cmd)
     {

@@ -54,13 +54,14 @@ public sealed partial class JobQueueState
         public int Buries;
         public int Kicks;
         public string? LastError;
+        public bool CancelRequested;
 
         public JobView ToView() => new(
             Job, State, Priority, Seq,
             State == JobState.Delayed ? DueAt : null,
             State == JobState.Reserved ? Deadline : null,
             Attempts, Reserves, Timeouts, Releases, Buries, Kicks, LastError, Delay,
-            State == JobState.Reserved ? Holder : null);
+            State == JobState.Reserved ? Holder : null, CancelRequested);
 
         public JobSnapshot ToSnapshot() => new(
             Job, Seq, State, Priority,
@@ -70,7 +71,7 @@ public sealed partial class JobQueueState
             State == JobState.Reserved ? Deadline : null,
             State == JobState.Reserved ? Holder : null,
             State == JobState.Buried ? BuryOrder : 0,
-            Attempts, Reserves, Timeouts, Releases, Buries, Kicks, LastError, Delay);
+            Attempts, Reserves, Timeouts, Releases, Buries, Kicks, LastError, Delay, CancelRequested);
     }
 
     /// <summary>Orders entries by a key of theirs, then by push order.</summary>

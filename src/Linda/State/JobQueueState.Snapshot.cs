@@ -28,7 +28,7 @@ public sealed partial class JobQueueState
         {
             foreach (var s in snapshot.Jobs)
                 restoring.Add(s.Job, s.Seq, s.State, s.Priority, s.DueAt, s.RunDueAt, s.Token, s.LeaseDeadline, s.Holder, s.BuryOrder,
-                    s.Attempts, s.Reserves, s.Timeouts, s.Releases, s.Buries, s.Kicks, s.LastError, s.Delay);
+                    s.Attempts, s.Reserves, s.Timeouts, s.Releases, s.Buries, s.Kicks, s.LastError, s.Delay, s.CancelRequested);
         }
         restoring.Finish();
         state.RestoreSchedules(snapshot.Schedules);
@@ -54,7 +54,7 @@ public sealed partial class JobQueueState
         /// <exception cref="InvalidOperationException">The job does not fit (a corrupt snapshot).</exception>
         public void Add(Job job, long seq, JobState jobState, uint priority, DateTimeOffset? dueAt, DateTimeOffset runDueAt, long token,
             DateTimeOffset? leaseDeadline, string? holder, long buryOrder, int attempts, int reserves, int timeouts, int releases, int buries,
-            int kicks, string? lastError, TimeSpan delay)
+            int kicks, string? lastError, TimeSpan delay, bool cancelRequested = false)
         {
             var e = new Entry(job, seq)
             {
@@ -68,6 +68,7 @@ public sealed partial class JobQueueState
                 Buries = buries,
                 Kicks = kicks,
                 LastError = lastError,
+                CancelRequested = cancelRequested && jobState == JobState.Reserved,
             };
             if (!_state.TryIndex(e))
                 throw new InvalidOperationException($"snapshot holds job '{job.Id}' twice");

@@ -66,6 +66,13 @@ public sealed partial class JobQueueState
     /// </summary>
     public DateTimeOffset? OldestReadySince => _readySince.Oldest is { } e ? new DateTimeOffset(e.ReadySince, TimeSpan.Zero) : null;
 
+    /// <summary>Jobs cancelled since this state was built (removed while waiting, or ended with their lease after a cancel).</summary>
+    public long TotalCancelled { get; private set; }
+
+    /// <summary>The holder (actor path) and token of a reserved job's lease; null when it is not reserved.</summary>
+    public (string Holder, long Token)? LeaseOf(string jobId) =>
+        Find(jobId) is { State: JobState.Reserved, Holder: { } holder } e ? (holder, e.Token) : null;
+
     /// <summary>Jobs buried since this state was built (by a verdict, or with their retries used up).</summary>
     public long TotalBuries { get; private set; }
 
@@ -254,6 +261,8 @@ public sealed partial class JobQueueState
     /// </summary>
     private void EndLease(Entry e, string reason, DateTimeOffset at)
     {
+        if (EndedAsCancelled(e))
+            return;
         Detach(e);
         var last = $"{reason}; attempt {e.Attempts} of {e.Job.MaxRetries + 1}";
         switch (RetryRules.AfterFailedAttempt(e.Job, e.Attempts))
@@ -328,6 +337,16 @@ public sealed partial class JobQueueState
                 _buried.Remove(e);
                 break;
         }
+    }
+
+    /// <summary>A reserved job whose cancel was asked: whatever ends its lease but a completion ends it, as cancelled.</summary>
+    private bool EndedAsCancelled(Entry e)
+    {
+        if (!e.CancelRequested)
+            return false;
+        Remove(e);
+        TotalCancelled++;
+        return true;
     }
 
     private void Remove(Entry e)

@@ -51,6 +51,16 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             PullAgain();
         });
         Receive<Outcome>(OnOutcome);
+        Receive<CancelJob>(m =>
+        {
+            // The queue says the job was cancelled: its handler's token fires; what the handler does then
+            // (it throws, or returns) is given back as usual, and the queue ends the job as cancelled.
+            if (_running is { } running && running.Reserved.Job.Id == m.JobId && running.Reserved.Token == m.Token)
+            {
+                _log.Info("job {0}: cancelled; cancelling its run", m.JobId);
+                running.Cancel.Cancel();
+            }
+        });
         Receive<Status.Failure>(f =>
         {
             if (_running is { } running)
