@@ -26,6 +26,18 @@ public sealed class PushOptions
 
     /// <summary>Runs again this long after each due time. <b>Default:</b> once.</summary>
     public TimeSpan? Period { get; init; }
+
+    /// <summary>
+    /// Makes the job unique by this key: while a job with it is in the queue (or ended less than
+    /// <see cref="UniqueFor"/> ago), the push is refused with <see cref="AlreadyExists"/> naming that job.
+    /// </summary>
+    public string? UniqueKey { get; init; }
+
+    /// <summary>True: the unique key is the job's class and args (a hash of them), as River's unique-by-args.</summary>
+    public bool UniqueByArgs { get; init; }
+
+    /// <summary>How long the key stays taken after the job ended. <b>Default:</b> until it ends.</summary>
+    public TimeSpan? UniqueFor { get; init; }
 }
 
 /// <summary>How a typed schedule runs: in which queue and time zone, with which misfire and overlap rules.</summary>
@@ -90,14 +102,25 @@ internal static class TypedPush
     /// <summary>Sends made again because the one before got no answer (in this process).</summary>
     public static long Resent => Interlocked.Read(ref _resent);
 
+    /// <summary>The unique key of a job's class and args: <c>args:</c> and the first 128 bits of their SHA-256, in hex.</summary>
+    public static string ArgsKey(JobPayload payload)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(payload.Class + "\n");
+        var hash = System.Security.Cryptography.SHA256.HashData([.. bytes, .. payload.Body.Span]);
+        return "args:" + Convert.ToHexStringLower(hash.AsSpan(0, 16));
+    }
+
     public static async Task<PushResult> TryAsync<TArgs>(ILindaClient client, TArgs args, PushOptions? options, CancellationToken cancellationToken)
         where TArgs : notnull
     {
         options ??= new PushOptions();
         var queue = options.Queue ?? JobArgs.QueueOf(typeof(TArgs)) ?? client.DefaultQueue
             ?? throw new InvalidOperationException("this application has no queue to push to");
-        var push = new Push(queue, JobArgs.Payload(args))
+        var payload = JobArgs.Payload(args);
+        var push = new Push(queue, payload)
         {
+            UniqueKey = options.UniqueKey ?? (options.UniqueByArgs ? ArgsKey(payload) : null),
+            UniqueFor = options.UniqueFor,
             Id = options.Id ?? Guid.CreateVersion7().ToString("D"), // never digits only (those are generated sequence ids)
             Priority = options.Priority,
             Delay = options.Delay,

@@ -181,6 +181,9 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         }, "a schedule with everything set");
         Add(new RemoveSchedule("daily"));
         Add(new Cancel("1"));
+        Add(new Push("jobs", JobPayload.Create("sync", 7)) { UniqueKey = "sync:" + NonAscii, UniqueFor = TimeSpan.FromMinutes(5) }, "a unique push");
+        Add(new JobPushed(T0, PlainJob with { UniqueKey = "k", UniqueFor = TimeSpan.FromHours(1) }, null), "a unique job pushed");
+        Add(new JobView(PlainJob with { UniqueKey = "k" }, JobState.Ready, 1, 1, null, null, 0, 0, 0, 0, 0, 0, null), "a unique job's view");
         Add(new Cancelled(NonAscii, true), "cancelled, was running");
         Add(new Cancelled("1", false), "cancelled, was waiting");
         Add(new CancelJob("1", long.MaxValue));
@@ -300,6 +303,11 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ],
         }, "with schedules");
         Add(FullSnapshot() with { Jobs = FullSnapshot().Jobs.Select(j => j.State == JobState.Reserved ? j with { CancelRequested = true } : j).ToArray() }, "a running job being cancelled");
+        Add(FullSnapshot() with
+        {
+            Jobs = FullSnapshot().Jobs.Select((j, i) => i == 0 ? j with { Job = j.Job with { UniqueKey = "k0", UniqueFor = TimeSpan.FromSeconds(30) } } : j).ToArray(),
+            UniqueHolds = [new UniqueHoldSnapshot("done", "9", T0.AddMinutes(5)), new UniqueHoldSnapshot(NonAscii, NonAscii, DateTimeOffset.MaxValue)],
+        }, "unique keys");
 
         return cases.ToArray();
     }
@@ -445,7 +453,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         var expected = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
             // commands
-            ["cPush2"] = "Linda.JobQueue+Push",
+            ["cPush3"] = "Linda.JobQueue+Push",
             ["cRsv"] = "Linda.JobQueue+Reserve",
             ["cCmp"] = "Linda.JobQueue+Complete",
             ["cRel"] = "Linda.JobQueue+Release",
@@ -512,7 +520,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["eSchFire"] = "Linda.JobQueue+ScheduleFired",
             ["rNode"] = "Linda.JobQueue+NodeInfo",
             // events
-            ["ePush2"] = "Linda.JobQueue+JobPushed",
+            ["ePush3"] = "Linda.JobQueue+JobPushed",
             ["eRsv"] = "Linda.JobQueue+JobReserved",
             ["eTch"] = "Linda.JobQueue+JobTouched",
             ["eCmp"] = "Linda.JobQueue+JobCompleted",
@@ -759,7 +767,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
 
     [Theory]
     [InlineData(0)]
-    [InlineData(17)]
+    [InlineData(18)]
     [InlineData(-1)]
     [InlineData(int.MaxValue)]
     public void An_unknown_reject_reason_fails_with_a_serialization_exception(int reason)
@@ -991,11 +999,11 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Assert.Equal([0, 0, 0], stats3[^3..]);
         AssertEquivalent(stats, serializer.FromBinary(stats3[..^3], "rSta2"));
 
-        // rView2 ended after the delay: rView3 adds the holder and the cancel mark (a zero byte each when none).
+        // rView2 ended after the delay: rView3 adds the holder, the cancel mark and the unique key (a zero byte each when none).
         var view = new JobView(FancyJob, JobState.Buried, 5, 2, null, null, 1, 1, 0, 1, 1, 0, "gave up", TimeSpan.FromSeconds(3));
         var view3 = serializer.ToBinary(view);
-        Assert.Equal([0, 0], view3[^2..]);
-        var view2 = view3[..^2];
+        Assert.Equal([0, 0, 0, 0], view3[^4..]);
+        var view2 = view3[..^4];
         AssertEquivalent(view, serializer.FromBinary(view2, "rView2"));
 
         // rList held rView2 views.
@@ -1006,11 +1014,12 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         byte[] list1 = [.. list2[..(at + view2.Length)], .. list2[(at + view3.Length)..]];
         AssertEquivalent(list, serializer.FromBinary(list1, "rList"));
 
-        // sQueue4 had no cancel mark after each job and no schedules after the jobs (a zero byte each when none).
+        // sQueue4 had no cancel mark and unique key after each job, and no schedules or unique holds after
+        // the jobs (a zero byte each when none).
         var snapshot = FullSnapshot() with { Jobs = [FullSnapshot().Jobs[^1]] };
         var snapshot5 = serializer.ToBinary(snapshot);
-        Assert.Equal([0, 0], snapshot5[^2..]);
-        AssertEquivalent(snapshot, serializer.FromBinary(snapshot5[..^2], "sQueue4"));
+        Assert.Equal([0, 0, 0, 0, 0], snapshot5[^5..]);
+        AssertEquivalent(snapshot, serializer.FromBinary(snapshot5[..^5], "sQueue4"));
     }
 
     private object RoundTrip(object message)

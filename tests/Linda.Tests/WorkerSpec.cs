@@ -391,6 +391,19 @@ public abstract class WorkerSpec : IDisposable
         Assert.Equal(1, runs); // not retried
     }
 
+    [Fact]
+    public async Task A_unique_typed_push_while_its_key_is_taken_names_the_existing_job_and_pushes_nothing()
+    {
+        await using var node = await LindaHost.StartAsync(Options(workers: 0));
+        var first = await node.Client.PushAsync(new SendWelcome("ada@example.com", 1), new PushOptions { UniqueByArgs = true, Delay = TimeSpan.FromHours(1) });
+        var again = await node.Client.TryPushAsync(new SendWelcome("ada@example.com", 1), new PushOptions { UniqueByArgs = true });
+        Assert.Equal(new AlreadyExists(first), again.Failure);
+        Assert.True((await node.Client.TryPushAsync(new SendWelcome("bob@example.com", 1), new PushOptions { UniqueByArgs = true })).Ok); // other args
+        Assert.Equal(2, Assert.IsType<QueueStats>(await node.Client.GetStatsAsync("jobs")).Jobs);
+        var key = Assert.IsType<JobView>(await node.Client.GetJobAsync("jobs", first)).Job.UniqueKey;
+        Assert.StartsWith("args:", key);
+    }
+
     private sealed record SendWelcome(string Email, int Times);
 
     private sealed class SendWelcomeHandler(ScopedCounter counter) : Linda.Workers.IJobHandler<SendWelcome>

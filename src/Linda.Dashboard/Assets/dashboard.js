@@ -317,6 +317,7 @@
             field("max retries", job.maxRetries ?? "the queue's default", "maxRetries"), field("period", job.periodSeconds ? "every " + seconds(job.periodSeconds) : "—", "period"),
             field("delay asked", seconds(job.delaySeconds), "delay"), field("due", when(job.dueAt), "dueAt"), field("lease ends", when(job.leaseDeadline), "leaseDeadline"),
             field("lease holder", job.holder || "—", "holder"), field("holder's node", job.holderNode || "—", "holderNode"),
+            field("unique key", job.uniqueKey ? job.uniqueKey + (job.uniqueForSeconds ? `, held ${seconds(job.uniqueForSeconds)} after it ends` : "") : "—", "uniqueKey"),
             field("created", when(job.createdAt), "createdAt"), field("push order", job.seq, "seq")),
           h("h2", {}, job.args !== null && job.args !== undefined ? "Args (JSON)" : "Payload (bytes)"), payload,
           h("h2", {}, "Last error"), job.lastError ? h("pre", { id: "last-error" }, job.lastError) : h("p", { class: "muted" }, "None."));

@@ -37,6 +37,16 @@ public sealed record Job(
     /// </summary>
     public string? TraceParent { get; init; }
 
+    /// <summary>
+    /// A unique job's key: while a job with this key is in the queue (and for <see cref="UniqueFor"/>
+    /// after it ended), a push with the same key is answered <see cref="JobQueue.AlreadyExists"/> with
+    /// this job's id. Null: not unique.
+    /// </summary>
+    public string? UniqueKey { get; init; }
+
+    /// <summary>How long the key stays taken after the job ended (completed, deleted or cancelled); null: until it ends.</summary>
+    public TimeSpan? UniqueFor { get; init; }
+
     /// <summary>True for a job that is scheduled again after each run.</summary>
     public bool IsPeriodic => Period is not null;
 }

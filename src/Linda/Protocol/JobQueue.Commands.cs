@@ -26,6 +26,16 @@ public static partial class JobQueue
         /// <summary>Retries after the first attempt; negative for no limit. <b>Default:</b> <c>linda.queue.default-max-retries</c>.</summary>
         public int? MaxRetries { get; init; }
 
+        /// <summary>
+        /// Makes the job unique by this key: while a job with it is in the queue (any state), or ended
+        /// less than <see cref="UniqueFor"/> ago, the push is answered <see cref="AlreadyExists"/> with that
+        /// job's id and nothing is pushed. <b>Default:</b> not unique.
+        /// </summary>
+        public string? UniqueKey { get; init; }
+
+        /// <summary>How long the key stays taken after the job ended. <b>Default:</b> until it ends.</summary>
+        public TimeSpan? UniqueFor { get; init; }
+
         /// <summary>Makes the job periodic: after each run it is due again one period after its previous due time.</summary>
         public TimeSpan? Period { get; init; }
 

@@ -177,6 +177,8 @@ public static partial class JobQueue
         InvalidCursor = 15,
         /// <summary>A schedule's cron expression, time zone, misfire or overlap rule is not valid, or the queue has too many schedules.</summary>
         InvalidSchedule = 16,
+        /// <summary>A unique key is empty, too long or has control characters, or its hold is negative or over the limit.</summary>
+        InvalidUnique = 17,
     }
 
     /// <summary>The command was refused because of its input; nothing changed.</summary>

@@ -102,8 +102,9 @@ public sealed class LindaSerializer : SerializerWithStringManifest
     static LindaSerializer()
     {
         // ------------------------------------------------------------ commands
-        // "cPush2" is "cPush" and the push's trace context; "cPush" is still read.
-        Add<Push>("cPush2", (w, m) =>
+        // "cPush2" is "cPush" and the push's trace context; "cPush3" adds its unique key; "cPush" and "cPush2" are still read.
+        Readers.Add("cPush2", r => ReadPush(r) with { TraceParent = r.NullableString() });
+        Add<Push>("cPush3", (w, m) =>
         {
             w.String(m.Queue);
             WritePayload(w, m.Payload);
@@ -114,7 +115,9 @@ public sealed class LindaSerializer : SerializerWithStringManifest
             w.NullableInt(m.MaxRetries);
             w.NullableDuration(m.Period);
             w.String(m.TraceParent);
-        }, r => ReadPush(r) with { TraceParent = r.NullableString() });
+            w.String(m.UniqueKey);
+            w.NullableDuration(m.UniqueFor);
+        }, r => ReadPush(r) with { TraceParent = r.NullableString(), UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration() });
         Readers.Add("cPush", ReadPush);
         Add<Reserve>("cRsv", (w, m) => { w.Duration(m.Wait); w.Bool(m.HoldsNone); w.Long(m.Pull); }, r => new Reserve(r.Duration()) { HoldsNone = r.Bool(), Pull = r.Long() });
         Add<Complete>("cCmp", (w, m) => { w.String(m.JobId); w.Long(m.Token); }, r => new Complete(r.String(), r.Long()));
@@ -293,14 +296,22 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Readers.Add("rLoc", r => new LocatedPath(r.String()));
 
         // ------------------------------------------------------------ events
-        // "ePush2" is "ePush" with the job's trace context (after the job); "ePush" is still read.
+        // "ePush2" is "ePush" with the job's trace context (after the job); "ePush3" adds its unique key
+        // and how long it holds (after the due time); "ePush" and "ePush2" are still read.
         Readers.Add("ePush", r => new JobPushed(r.Time(), ReadJob(r), r.NullableTime()));
-        Add<JobPushed>("ePush2", (w, e) =>
+        Readers.Add("ePush2", r => new JobPushed(r.Time(), ReadTracedJob(r), r.NullableTime()));
+        Add<JobPushed>("ePush3", (w, e) =>
         {
             w.Time(e.At);
             WriteTracedJob(w, e.Job);
             w.NullableTime(e.DueAt);
-        }, r => new JobPushed(r.Time(), ReadTracedJob(r), r.NullableTime()));
+            w.String(e.Job.UniqueKey);
+            w.NullableDuration(e.Job.UniqueFor);
+        }, r =>
+        {
+            var (at, job, due) = (r.Time(), ReadTracedJob(r), r.NullableTime());
+            return new JobPushed(at, job with { UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration() }, due);
+        });
         Add<JobReserved>("eRsv", (w, e) =>
         {
             w.Time(e.At);
@@ -569,11 +580,16 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         w.Duration(v.Delay);
         w.String(v.Holder);
         w.Bool(v.CancelRequested);
+        w.String(v.Job.UniqueKey);
+        w.NullableDuration(v.Job.UniqueFor);
     }
 
-    private static JobView ReadView(BinaryReader r, bool withHolder) =>
-        new(ReadJob(r), ReadState(r), r.UInt(), r.VarLong(), r.NullableTime(), r.NullableTime(),
+    private static JobView ReadView(BinaryReader r, bool withHolder)
+    {
+        var view = new JobView(ReadJob(r), ReadState(r), r.UInt(), r.VarLong(), r.NullableTime(), r.NullableTime(),
             r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.NullableString(), r.Duration(), withHolder ? r.NullableString() : null, withHolder && r.Bool());
+        return withHolder ? view with { Job = view.Job with { UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration() } } : view;
+    }
 
     private static JobSnapshot ReadJobSnapshot(BinaryReader r) =>
         new(ReadJob(r), r.VarLong(), ReadState(r), r.UInt(), r.NullableTime(), r.Time(), r.Long(), r.NullableTime(),

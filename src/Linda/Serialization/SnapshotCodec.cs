@@ -98,7 +98,9 @@ internal static class SnapshotCodec
                 w.String(error);
             w.Duration(j.Delay);
             w.String(job.TraceParent);
-            w.Bool(j.CancelRequested); // sQueue5
+            w.Bool(j.CancelRequested); // sQueue5: the cancel mark and the unique key
+            w.String(job.UniqueKey);
+            w.NullableDuration(job.UniqueFor);
         }
 
         // sQueue5: the schedules after the jobs.
@@ -112,6 +114,14 @@ internal static class SnapshotCodec
             w.NullableTime(schedule.LastRunAt);
             w.VarLong(schedule.Runs);
             w.VarLong(schedule.Skipped);
+        }
+        // sQueue5: the unique keys still held by jobs that ended.
+        w.Int(s.UniqueHolds.Count);
+        foreach (var hold in s.UniqueHolds)
+        {
+            w.String(hold.Key);
+            w.String(hold.JobId);
+            w.Time(hold.Until);
         }
     }
 
@@ -133,7 +143,10 @@ internal static class SnapshotCodec
         var schedules = withSchedules ? new ScheduleSnapshot[r.Count()] : [];
         for (var i = 0; i < schedules.Length; i++)
             schedules[i] = new ScheduleSnapshot(LindaSerializer.ReadSchedule(r), r.NullableTime(), r.NullableTime(), r.NullableString(), r.NullableTime(), r.VarLong(), r.VarLong());
-        return new JobQueueSnapshot(queue, now, nextSeq, buryCounter, paused, jobs, schedules);
+        var holds = withSchedules ? new UniqueHoldSnapshot[r.Count()] : [];
+        for (var i = 0; i < holds.Length; i++)
+            holds[i] = new UniqueHoldSnapshot(r.String(), r.String(), r.Time());
+        return new JobQueueSnapshot(queue, now, nextSeq, buryCounter, paused, jobs, schedules, holds);
     }
 
     /// <summary>
@@ -189,10 +202,20 @@ internal static class SnapshotCodec
                 r.SkipString();
         }
         var cancelRequested = v5 && r.Bool();
+        string? uniqueKey = null;
+        TimeSpan? uniqueFor = null;
+        if (v5)
+        {
+            if (materialize)
+                uniqueKey = r.NullableString();
+            else
+                r.SkipString();
+            uniqueFor = r.NullableDuration();
+        }
         if (!materialize)
             return null;
         var payload = JobPayload.Trusted(@class, body!, raw: (flags & RawPayload) != 0);
-        var job = new Job(id ?? seq.ToString(CultureInfo.InvariantCulture), jobQueue, payload, jobPriority, ttr, maxRetries, period, createdAt) { TraceParent = trace };
+        var job = new Job(id ?? seq.ToString(CultureInfo.InvariantCulture), jobQueue, payload, jobPriority, ttr, maxRetries, period, createdAt) { TraceParent = trace, UniqueKey = uniqueKey, UniqueFor = uniqueFor };
         if (restoring is not null)
         {
             restoring.Add(job, seq, state, priority, dueAt, runDueAt, token, deadline, holder, buryOrder,

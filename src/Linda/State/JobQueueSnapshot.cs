@@ -8,15 +8,19 @@ public sealed record JobQueueSnapshot(
     long BuryCounter,
     DateTimeOffset? PausedUntil,
     IReadOnlyList<JobSnapshot> Jobs,
-    IReadOnlyList<ScheduleSnapshot>? Schedules = null) : JobQueue.IQueueMessage
+    IReadOnlyList<ScheduleSnapshot>? Schedules = null,
+    IReadOnlyList<UniqueHoldSnapshot>? UniqueHolds = null) : JobQueue.IQueueMessage
 {
     /// <summary>The queue's schedules (none in snapshots written before schedules were kept).</summary>
     public IReadOnlyList<ScheduleSnapshot> Schedules { get; init; } = Schedules ?? [];
 
+    /// <summary>The unique keys still held by jobs that ended (the keys of jobs in the queue are on the jobs).</summary>
+    public IReadOnlyList<UniqueHoldSnapshot> UniqueHolds { get; init; } = UniqueHolds ?? [];
+
     /// <summary>True when both snapshots hold the same state, job by job and schedule by schedule.</summary>
     public bool SameAs(JobQueueSnapshot other) =>
         Queue == other.Queue && Now == other.Now && NextSeq == other.NextSeq && BuryCounter == other.BuryCounter
-        && PausedUntil == other.PausedUntil && Jobs.SequenceEqual(other.Jobs) && Schedules.SequenceEqual(other.Schedules);
+        && PausedUntil == other.PausedUntil && Jobs.SequenceEqual(other.Jobs) && Schedules.SequenceEqual(other.Schedules) && UniqueHolds.SequenceEqual(other.UniqueHolds);
 }
 
 /// <summary>One schedule in a <see cref="JobQueueSnapshot"/>: its definition and what it did.</summary>
@@ -50,3 +54,6 @@ public sealed record JobSnapshot(
     string? LastError,
     TimeSpan Delay = default,
     bool CancelRequested = false);
+
+/// <summary>A unique key held by a job that ended, until <paramref name="Until"/>.</summary>
+public sealed record UniqueHoldSnapshot(string Key, string JobId, DateTimeOffset Until);

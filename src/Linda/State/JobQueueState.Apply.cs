@@ -51,6 +51,7 @@ public sealed partial class JobQueueState
         if (!TryIndex(entry))
             throw new InvalidOperationException($"job '{e.Job.Id}' pushed twice");
         NextSeq++;
+        TakeUniqueKey(entry);
         if (e.DueAt is { } due && due > Now)
             AddDelayed(entry, due);
         else

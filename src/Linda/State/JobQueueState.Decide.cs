@@ -44,11 +44,17 @@ public sealed partial class JobQueueState
             return Decision.Refuse(new Rejected(RejectReason.InvalidPeriod, $"period {period} is outside [{Limits.MinPeriod}, {Limits.MaxDelay}]"));
         if (_jobs.ContainsKey(id))
             return Decision.Refuse(new AlreadyExists(id));
+        if (CheckUnique(cmd) is { } uniqueError)
+            return Decision.Refuse(uniqueError);
+        if (cmd.UniqueKey is { } key && UniqueHolder(key) is { } holder)
+            return Decision.Refuse(new AlreadyExists(holder)); // the job that has the key: nothing is pushed twice
 
         var maxRetries = cmd.MaxRetries is { } m ? (m < 0 ? null : m) : Limits.DefaultMaxRetries;
         var job = new Job(id, Queue, cmd.Payload, cmd.Priority ?? Job.DefaultPriority, ttr, maxRetries, cmd.Period, Now)
         {
             TraceParent = cmd.TraceParent is { } trace && System.Diagnostics.ActivityContext.TryParse(trace, null, out _) ? trace : null,
+            UniqueKey = cmd.UniqueKey,
+            UniqueFor = cmd.UniqueKey is null ? null : cmd.UniqueFor,
         };
         DateTimeOffset? dueAt = cmd.Delay > TimeSpan.Zero ? Now + cmd.Delay : null;
         return Decision.Accept(new JobPushed(Now, job, dueAt), new Pushed(id, dueAt is null ? JobState.Ready : JobState.Delayed) { Seq = NextSeq });

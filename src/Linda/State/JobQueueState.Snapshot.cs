@@ -9,7 +9,8 @@ public sealed partial class JobQueueState
     public JobQueueSnapshot ToSnapshot() =>
         new(Queue, Now, NextSeq, _buryCounter, PausedUntil,
             _jobs.Values.OrderBy(e => e.Seq).Select(e => e.ToSnapshot()).ToArray(),
-            _schedules.Values.OrderBy(s => s.Definition.ScheduleId, StringComparer.Ordinal).Select(s => s.ToSnapshot()).ToArray());
+            _schedules.Values.OrderBy(s => s.Definition.ScheduleId, StringComparer.Ordinal).Select(s => s.ToSnapshot()).ToArray(),
+            _uniqueExpiry.Select(h => new UniqueHoldSnapshot(h.Key, h.JobId, h.Until!.Value)).ToArray());
 
     /// <summary>Restores a state from a snapshot.</summary>
     public static JobQueueState FromSnapshot(JobQueueSnapshot snapshot, QueueLimits? limits = null)
@@ -32,6 +33,7 @@ public sealed partial class JobQueueState
         }
         restoring.Finish();
         state.RestoreSchedules(snapshot.Schedules);
+        state.RestoreUniqueHolds(snapshot.UniqueHolds);
         return state;
     }
 
@@ -72,6 +74,7 @@ public sealed partial class JobQueueState
             };
             if (!_state.TryIndex(e))
                 throw new InvalidOperationException($"snapshot holds job '{job.Id}' twice");
+            _state.TakeUniqueKey(e);
             switch (jobState)
             {
                 case JobState.Ready:

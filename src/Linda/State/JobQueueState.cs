@@ -138,6 +138,7 @@ public sealed partial class JobQueueState
         if (now <= Now)
             return false;
         Now = now;
+        DropExpiredUniqueKeys(now);
         var changed = false;
         if (PausedUntil <= now)
         {
@@ -351,6 +352,7 @@ public sealed partial class JobQueueState
 
     private void Remove(Entry e)
     {
+        ReleaseUniqueKey(e);
         Detach(e);
         _jobs.Remove(e.Job.Id);
         _bySeq.Remove(e.Seq);
