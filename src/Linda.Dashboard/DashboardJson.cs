@@ -29,7 +29,8 @@ internal sealed record QueueJson(string Name, int Ready, int Urgent, int Delayed
 internal sealed record JobJson(string Id, long Seq, string Queue, string State, string Class, JsonElement? Args, string? Bytes, uint Priority,
     DateTimeOffset? DueAt, DateTimeOffset? LeaseDeadline, string? Holder, string? HolderNode, bool CancelRequested, int Attempt, int Reserves, int Timeouts,
     int Releases, int Buries, int Kicks, string? LastError, double TimeToRunSeconds, int? MaxRetries, double? PeriodSeconds,
-    double DelaySeconds, DateTimeOffset CreatedAt, string? UniqueKey, double? UniqueForSeconds)
+    double DelaySeconds, DateTimeOffset CreatedAt, string? UniqueKey, double? UniqueForSeconds, double? TimeoutSeconds,
+    int? Progress, string? ProgressMessage, DateTimeOffset? ProgressAt)
 {
     public static JobJson Of(JobView v)
     {
@@ -38,7 +39,7 @@ internal sealed record JobJson(string Id, long Seq, string Queue, string State, 
             p.IsRaw ? null : p.ParseArgs(), p.IsRaw ? Convert.ToBase64String(p.Body.Span) : null, v.Priority, v.DueAt, v.LeaseDeadline,
             v.Holder, NodeOf(v.Holder), v.CancelRequested, v.Attempt, v.Reserves, v.Timeouts, v.Releases, v.Buries, v.Kicks, v.LastError,
             v.Job.TimeToRun.TotalSeconds, v.Job.MaxRetries, v.Job.Period?.TotalSeconds, v.Delay.TotalSeconds, v.Job.CreatedAt,
-            v.Job.UniqueKey, v.Job.UniqueFor?.TotalSeconds);
+            v.Job.UniqueKey, v.Job.UniqueFor?.TotalSeconds, v.Job.Timeout?.TotalSeconds, v.Progress, v.ProgressMessage, v.ProgressAt);
     }
 
     // The node of an actor path ("akka.tcp://linda@host:port/user/..." gives "akka.tcp://linda@host:port").

@@ -24,6 +24,9 @@ public sealed class PushOptions
     /// <summary>Retries after the first attempt. <b>Default:</b> the queue's.</summary>
     public int? MaxRetries { get; init; }
 
+    /// <summary>The longest one run may take before its worker cancels it (a failure). <b>Default:</b> the queue's.</summary>
+    public TimeSpan? Timeout { get; init; }
+
     /// <summary>Runs again this long after each due time. <b>Default:</b> once.</summary>
     public TimeSpan? Period { get; init; }
 
@@ -126,6 +129,7 @@ internal static class TypedPush
             Delay = options.Delay,
             TimeToRun = options.TimeToRun,
             MaxRetries = options.MaxRetries,
+            Timeout = options.Timeout,
             Period = options.Period,
         };
         var deadline = DateTime.UtcNow + GiveUpAfter;

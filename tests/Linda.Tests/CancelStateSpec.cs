@@ -101,4 +101,24 @@ public sealed class CancelStateSpec
         AssertReplayAndSnapshotAgree();
         _ = expires;
     }
+
+    [Fact]
+    public void Progress_is_kept_for_the_current_lease_only_and_is_not_in_the_journal_or_snapshots()
+    {
+        PushJob("long");
+        var r = Reserve(5);
+        Assert.True(_s.SetProgress(new ReportProgress("long", 5, 40, "page 4 of 10")));
+        var view = Assert.IsType<JobView>(_s.View("long"));
+        Assert.Equal((40, "page 4 of 10", T0), (view.Progress, view.ProgressMessage, view.ProgressAt));
+        Assert.False(_s.SetProgress(new ReportProgress("long", 4, 90, null))); // a stale lease
+        Assert.False(_s.SetProgress(new ReportProgress("long", 5, 101, null)));
+        Assert.False(_s.SetProgress(new ReportProgress("nothing", 5, 1, null)));
+        Assert.Equal(40, Assert.IsType<JobView>(_s.View("long")).Progress);
+        Assert.Null(JobQueueState.FromSnapshot(_s.ToSnapshot()).View("long")!.Progress); // memory only
+
+        Do(_s.Release(new Release("long", r.Token)));
+        Assert.Equal(40, Assert.IsType<JobView>(_s.View("long")).Progress); // the last run's, until the next one
+        Reserve(6);
+        Assert.Null(Assert.IsType<JobView>(_s.View("long")).Progress);
+    }
 }

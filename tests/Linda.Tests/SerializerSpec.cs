@@ -181,12 +181,16 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         }, "a schedule with everything set");
         Add(new RemoveSchedule("daily"));
         Add(new Cancel("1"));
-        Add(new Push("jobs", JobPayload.Create("sync", 7)) { UniqueKey = "sync:" + NonAscii, UniqueFor = TimeSpan.FromMinutes(5) }, "a unique push");
-        Add(new JobPushed(T0, PlainJob with { UniqueKey = "k", UniqueFor = TimeSpan.FromHours(1) }, null), "a unique job pushed");
+        Add(new Push("jobs", JobPayload.Create("sync", 7)) { UniqueKey = "sync:" + NonAscii, UniqueFor = TimeSpan.FromMinutes(5), Timeout = TimeSpan.FromSeconds(3) }, "a unique push with a timeout");
+        Add(new JobPushed(T0, PlainJob with { UniqueKey = "k", UniqueFor = TimeSpan.FromHours(1), Timeout = TimeSpan.FromMinutes(2) }, null), "a unique job with a timeout pushed");
+        Add(new Reserved(PlainJob with { Timeout = TimeSpan.FromSeconds(30) }, 3, T0, 1) { Pull = 2, Seq = 9 }, "reserved, with a run timeout");
         Add(new JobView(PlainJob with { UniqueKey = "k" }, JobState.Ready, 1, 1, null, null, 0, 0, 0, 0, 0, 0, null), "a unique job's view");
         Add(new Cancelled(NonAscii, true), "cancelled, was running");
         Add(new Cancelled("1", false), "cancelled, was waiting");
         Add(new CancelJob("1", long.MaxValue));
+        Add(new ReportProgress("1", 7, 55, NonAscii), "progress");
+        Add(new ReportProgress("1", 7, 0, null), "progress, no message");
+        Add(new JobView(PlainJob, JobState.Reserved, 1, 1, null, T0, 1, 1, 0, 0, 0, 0, null, Holder: "h", Progress: 30, ProgressMessage: "a third", ProgressAt: TWest), "reserved, with progress");
         Add(new JobCancelled(T0, "1"));
         Add(new JobCancelRequested(TWest, NonAscii));
         Add(GetSchedules.Instance);
@@ -305,7 +309,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(FullSnapshot() with { Jobs = FullSnapshot().Jobs.Select(j => j.State == JobState.Reserved ? j with { CancelRequested = true } : j).ToArray() }, "a running job being cancelled");
         Add(FullSnapshot() with
         {
-            Jobs = FullSnapshot().Jobs.Select((j, i) => i == 0 ? j with { Job = j.Job with { UniqueKey = "k0", UniqueFor = TimeSpan.FromSeconds(30) } } : j).ToArray(),
+            Jobs = FullSnapshot().Jobs.Select((j, i) => i == 0 ? j with { Job = j.Job with { UniqueKey = "k0", UniqueFor = TimeSpan.FromSeconds(30), Timeout = TimeSpan.FromSeconds(5) } } : j).ToArray(),
             UniqueHolds = [new UniqueHoldSnapshot("done", "9", T0.AddMinutes(5)), new UniqueHoldSnapshot(NonAscii, NonAscii, DateTimeOffset.MaxValue)],
         }, "unique keys");
 
@@ -477,7 +481,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["cList"] = "Linda.JobQueue+ListJobs",
             // replies
             ["rPushed2"] = "Linda.JobQueue+Pushed",
-            ["rRsv3"] = "Linda.JobQueue+Reserved",
+            ["rRsv4"] = "Linda.JobQueue+Reserved",
             ["rRsvTO"] = "Linda.JobQueue+ReserveTimedOut",
             ["rCmp"] = "Linda.JobQueue+Completed",
             ["rRel"] = "Linda.JobQueue+Released",
@@ -507,6 +511,7 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["cCancel"] = "Linda.JobQueue+Cancel",
             ["rCanc"] = "Linda.JobQueue+Cancelled",
             ["cCnJob"] = "Linda.JobQueue+CancelJob",
+            ["cProg"] = "Linda.JobQueue+ReportProgress",
             ["eCanc"] = "Linda.JobQueue+JobCancelled",
             ["eCancReq"] = "Linda.JobQueue+JobCancelRequested",
             ["cSchSet"] = "Linda.JobQueue+AddOrUpdateSchedule",
@@ -1002,8 +1007,8 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         // rView2 ended after the delay: rView3 adds the holder, the cancel mark and the unique key (a zero byte each when none).
         var view = new JobView(FancyJob, JobState.Buried, 5, 2, null, null, 1, 1, 0, 1, 1, 0, "gave up", TimeSpan.FromSeconds(3));
         var view3 = serializer.ToBinary(view);
-        Assert.Equal([0, 0, 0, 0], view3[^4..]);
-        var view2 = view3[..^4];
+        Assert.Equal([0, 0, 0, 0, 0, 0, 0, 0], view3[^8..]);
+        var view2 = view3[..^8];
         AssertEquivalent(view, serializer.FromBinary(view2, "rView2"));
 
         // rList held rView2 views.
@@ -1018,8 +1023,8 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         // the jobs (a zero byte each when none).
         var snapshot = FullSnapshot() with { Jobs = [FullSnapshot().Jobs[^1]] };
         var snapshot5 = serializer.ToBinary(snapshot);
-        Assert.Equal([0, 0, 0, 0, 0], snapshot5[^5..]);
-        AssertEquivalent(snapshot, serializer.FromBinary(snapshot5[..^5], "sQueue4"));
+        Assert.Equal([0, 0, 0, 0, 0, 0], snapshot5[^6..]);
+        AssertEquivalent(snapshot, serializer.FromBinary(snapshot5[..^6], "sQueue4"));
     }
 
     private object RoundTrip(object message)

@@ -404,6 +404,40 @@ public abstract class WorkerSpec : IDisposable
         Assert.StartsWith("args:", key);
     }
 
+    [Fact]
+    public async Task A_run_longer_than_its_timeout_is_cancelled_and_counts_as_a_failure()
+    {
+        var attempts = new ConcurrentQueue<int>();
+        await using var node = await LindaHost.StartAsync(Options(), h => h.Register("slow", async ctx =>
+        {
+            attempts.Enqueue(ctx.Attempt);
+            await Task.Delay(Timeout.InfiniteTimeSpan, ctx.CancellationToken); // ends only when cancelled
+        }));
+        await node.Client.PushAsync(new Push("jobs", JobPayload.Create("slow")) { Id = "slow", Timeout = TimeSpan.FromMilliseconds(300), MaxRetries = 1, TimeToRun = TimeSpan.FromMinutes(10) });
+        var buried = await Eventually(async () => await node.Client.GetJobAsync("jobs", "slow") is JobView { State: JobState.Buried } v ? v : null, "the job to be buried after two timed-out runs");
+        Assert.Contains("took longer than its timeout of 0.3 s", buried.LastError);
+        Assert.Equal([1, 2], attempts); // each timeout was a failed attempt, retried, then buried
+        Assert.Equal(TimeSpan.FromMilliseconds(300), buried.Job.Timeout);
+        Assert.Equal(RejectReason.InvalidTimeToRun, Assert.IsType<Rejected>(await node.Client.PushAsync(new Push("jobs", JobPayload.Create("slow")) { Timeout = TimeSpan.Zero })).Reason);
+    }
+
+    [Fact]
+    public async Task A_handlers_progress_is_visible_with_its_job_while_it_runs()
+    {
+        var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var node = await LindaHost.StartAsync(Options(), h => h.Register("report", async ctx =>
+        {
+            ctx.ReportProgress(60, "resized 6 of 10");
+            await finish.Task.WaitAsync(ctx.CancellationToken);
+        }));
+        await node.Client.PushAsync(new Push("jobs", JobPayload.Create("report")) { Id = "report" });
+        var view = await Eventually(async () => await node.Client.GetJobAsync("jobs", "report") is JobView { Progress: 60 } v ? v : null, "the progress to show");
+        Assert.Equal("resized 6 of 10", view.ProgressMessage);
+        Assert.Equal(JobState.Reserved, view.State);
+        finish.SetResult();
+        await Eventually(async () => await node.Client.GetJobAsync("jobs", "report") as NotFound, "the job to complete");
+    }
+
     private sealed record SendWelcome(string Email, int Times);
 
     private sealed class SendWelcomeHandler(ScopedCounter counter) : Linda.Workers.IJobHandler<SendWelcome>

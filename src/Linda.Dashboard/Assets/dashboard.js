@@ -317,6 +317,9 @@
             field("max retries", job.maxRetries ?? "the queue's default", "maxRetries"), field("period", job.periodSeconds ? "every " + seconds(job.periodSeconds) : "—", "period"),
             field("delay asked", seconds(job.delaySeconds), "delay"), field("due", when(job.dueAt), "dueAt"), field("lease ends", when(job.leaseDeadline), "leaseDeadline"),
             field("lease holder", job.holder || "—", "holder"), field("holder's node", job.holderNode || "—", "holderNode"),
+            field("progress", job.progress === null || job.progress === undefined ? "—"
+              : h("span", {}, h("progress", { max: 100, value: job.progress }), ` ${job.progress}%`, job.progressMessage ? ` ${job.progressMessage}` : "", " (", when(job.progressAt), ")"), "progress"),
+            field("run timeout", job.timeoutSeconds ? seconds(job.timeoutSeconds) : "—", "timeout"),
             field("unique key", job.uniqueKey ? job.uniqueKey + (job.uniqueForSeconds ? `, held ${seconds(job.uniqueForSeconds)} after it ends` : "") : "—", "uniqueKey"),
             field("created", when(job.createdAt), "createdAt"), field("push order", job.seq, "seq")),
           h("h2", {}, job.args !== null && job.args !== undefined ? "Args (JSON)" : "Payload (bytes)"), payload,

@@ -47,6 +47,12 @@ public sealed record Job(
     /// <summary>How long the key stays taken after the job ended (completed, deleted or cancelled); null: until it ends.</summary>
     public TimeSpan? UniqueFor { get; init; }
 
+    /// <summary>
+    /// The longest one run may take: the worker cancels a run that takes longer (its handler's token
+    /// fires) and the attempt counts as a failure. Null: no limit but the lease's time-to-run.
+    /// </summary>
+    public TimeSpan? Timeout { get; init; }
+
     /// <summary>True for a job that is scheduled again after each run.</summary>
     public bool IsPeriodic => Period is not null;
 }
@@ -101,6 +107,9 @@ public enum JobState
 /// <param name="Delay">The delay its last push or release asked for (beanstalkd's <c>delay</c>).</param>
 /// <param name="Holder">For a reserved job: the actor path of its lease holder (its address names the node); otherwise null.</param>
 /// <param name="CancelRequested">A reserved job whose cancel was asked of its holder: it ends as cancelled with its lease.</param>
+/// <param name="Progress">The last progress its current or last run reported, in percent (null: none); kept in memory only.</param>
+/// <param name="ProgressMessage">What that report said.</param>
+/// <param name="ProgressAt">When the queue got it.</param>
 public sealed record JobView(
     Job Job,
     JobState State,
@@ -117,4 +126,7 @@ public sealed record JobView(
     string? LastError,
     TimeSpan Delay = default,
     string? Holder = null,
-    bool CancelRequested = false) : JobQueue.IReply;
+    bool CancelRequested = false,
+    int? Progress = null,
+    string? ProgressMessage = null,
+    DateTimeOffset? ProgressAt = null) : JobQueue.IReply;

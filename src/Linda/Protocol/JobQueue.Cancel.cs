@@ -23,4 +23,11 @@ public static partial class JobQueue
 
     /// <summary>A running job's cancel was asked of its holder; the job ends as cancelled when its lease does.</summary>
     public sealed record JobCancelRequested(DateTimeOffset At, string JobId) : IEvent;
+
+    /// <summary>
+    /// A running job's progress, told by its worker (<c>ctx.ReportProgress</c>): kept by the queue in
+    /// memory only (not in the journal: a restart or a failover forgets it until the next report),
+    /// shown with the job (<see cref="JobView.Progress"/>). Not answered; ignored unless the lease is current.
+    /// </summary>
+    public sealed record ReportProgress(string JobId, long Token, int Percent, string? Message) : ICommand;
 }

@@ -36,6 +36,9 @@ public static partial class JobQueue
         /// <summary>How long the key stays taken after the job ended. <b>Default:</b> until it ends.</summary>
         public TimeSpan? UniqueFor { get; init; }
 
+        /// <summary>The longest one run may take before its worker cancels it (a failure). <b>Default:</b> the queue's (<c>default-timeout</c>, none).</summary>
+        public TimeSpan? Timeout { get; init; }
+
         /// <summary>Makes the job periodic: after each run it is due again one period after its previous due time.</summary>
         public TimeSpan? Period { get; init; }
 

@@ -202,6 +202,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
             case AddOrUpdateSchedule m: Record(_state.SaveSchedule(m)); break;
             case RemoveSchedule m: Record(_state.RemoveSchedule(m)); break;
             case Cancel m: _counters.Count(CountedCommand.Cancel); OnCancel(m); break;
+            case ReportProgress m: _state.SetProgress(m); break;
             case GetSchedules: Answer(new ScheduleList(_state.Schedules())); break;
             case Pause m: _counters.Count(CountedCommand.Pause); Record(_state.Pause(m)); break;
             case JobQueue.Resume: _counters.Count(CountedCommand.Resume); Record(_state.Resume()); break;

@@ -117,7 +117,8 @@ public sealed class LindaSerializer : SerializerWithStringManifest
             w.String(m.TraceParent);
             w.String(m.UniqueKey);
             w.NullableDuration(m.UniqueFor);
-        }, r => ReadPush(r) with { TraceParent = r.NullableString(), UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration() });
+            w.NullableDuration(m.Timeout);
+        }, r => ReadPush(r) with { TraceParent = r.NullableString(), UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration(), Timeout = r.NullableDuration() });
         Readers.Add("cPush", ReadPush);
         Add<Reserve>("cRsv", (w, m) => { w.Duration(m.Wait); w.Bool(m.HoldsNone); w.Long(m.Pull); }, r => new Reserve(r.Duration()) { HoldsNone = r.Bool(), Pull = r.Long() });
         Add<Complete>("cCmp", (w, m) => { w.String(m.JobId); w.Long(m.Token); }, r => new Complete(r.String(), r.Long()));
@@ -164,9 +165,10 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         // ------------------------------------------------------------ replies
         // "rPushed" and "rRsv" (before Seq) are retired.
         Add<Pushed>("rPushed2", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); w.VarLong(m.Seq); }, r => new Pushed(r.String(), ReadState(r)) { Seq = r.VarLong() });
-        // "rRsv3" is "rRsv2" with the job's trace context; "rRsv2" is still read.
+        // "rRsv3" is "rRsv2" with the job's trace context; "rRsv4" adds its run timeout; "rRsv2" and "rRsv3" are still read.
         Readers.Add("rRsv2", r => new Reserved(ReadJob(r), r.Long(), r.Time(), r.Int()) { Pull = r.Long(), Seq = r.VarLong() });
-        Add<Reserved>("rRsv3", (w, m) =>
+        Readers.Add("rRsv3", r => new Reserved(ReadTracedJob(r), r.Long(), r.Time(), r.Int()) { Pull = r.Long(), Seq = r.VarLong() });
+        Add<Reserved>("rRsv4", (w, m) =>
         {
             WriteTracedJob(w, m.Job);
             w.Long(m.Token);
@@ -174,7 +176,12 @@ public sealed class LindaSerializer : SerializerWithStringManifest
             w.Int(m.Attempt);
             w.Long(m.Pull);
             w.VarLong(m.Seq);
-        }, r => new Reserved(ReadTracedJob(r), r.Long(), r.Time(), r.Int()) { Pull = r.Long(), Seq = r.VarLong() });
+            w.NullableDuration(m.Job.Timeout);
+        }, r =>
+        {
+            var reserved = new Reserved(ReadTracedJob(r), r.Long(), r.Time(), r.Int()) { Pull = r.Long(), Seq = r.VarLong() };
+            return reserved with { Job = reserved.Job with { Timeout = r.NullableDuration() } };
+        });
         AddSingleton("rRsvTO", ReserveTimedOut.Instance);
         Add<Completed>("rCmp", (w, m) => { w.String(m.JobId); w.NullableTime(m.NextRunAt); }, r => new Completed(r.String(), r.NullableTime()));
         Add<Released>("rRel", (w, m) => { w.String(m.JobId); w.Byte((byte)m.State); }, r => new Released(r.String(), ReadState(r)));
@@ -250,6 +257,8 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         AddSingleton("cSchGet", GetSchedules.Instance);
         Add<Cancel>("cCancel", (w, m) => w.String(m.JobId), r => new Cancel(r.String()));
         Add<Cancelled>("rCanc", (w, m) => { w.String(m.JobId); w.Bool(m.WasRunning); }, r => new Cancelled(r.String(), r.Bool()));
+        Add<ReportProgress>("cProg", (w, m) => { w.String(m.JobId); w.Long(m.Token); w.Int(m.Percent); w.String(m.Message); },
+            r => new ReportProgress(r.String(), r.Long(), r.Int(), r.NullableString()));
         Add<CancelJob>("cCnJob", (w, m) => { w.String(m.JobId); w.Long(m.Token); }, r => new CancelJob(r.String(), r.Long()));
         Add<ScheduleSaved>("rSchSav", (w, m) => { w.String(m.ScheduleId); w.NullableTime(m.NextRunAt); }, r => new ScheduleSaved(r.String(), r.NullableTime()));
         Add<ScheduleRemoved>("rSchRem", (w, m) => w.String(m.ScheduleId), r => new ScheduleRemoved(r.String()));
@@ -296,8 +305,8 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         Readers.Add("rLoc", r => new LocatedPath(r.String()));
 
         // ------------------------------------------------------------ events
-        // "ePush2" is "ePush" with the job's trace context (after the job); "ePush3" adds its unique key
-        // and how long it holds (after the due time); "ePush" and "ePush2" are still read.
+        // "ePush2" is "ePush" with the job's trace context (after the job); "ePush3" adds its unique key,
+        // how long it holds, and its run timeout (after the due time); "ePush" and "ePush2" are still read.
         Readers.Add("ePush", r => new JobPushed(r.Time(), ReadJob(r), r.NullableTime()));
         Readers.Add("ePush2", r => new JobPushed(r.Time(), ReadTracedJob(r), r.NullableTime()));
         Add<JobPushed>("ePush3", (w, e) =>
@@ -307,10 +316,11 @@ public sealed class LindaSerializer : SerializerWithStringManifest
             w.NullableTime(e.DueAt);
             w.String(e.Job.UniqueKey);
             w.NullableDuration(e.Job.UniqueFor);
+            w.NullableDuration(e.Job.Timeout);
         }, r =>
         {
             var (at, job, due) = (r.Time(), ReadTracedJob(r), r.NullableTime());
-            return new JobPushed(at, job with { UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration() }, due);
+            return new JobPushed(at, job with { UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration(), Timeout = r.NullableDuration() }, due);
         });
         Add<JobReserved>("eRsv", (w, e) =>
         {
@@ -582,13 +592,23 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         w.Bool(v.CancelRequested);
         w.String(v.Job.UniqueKey);
         w.NullableDuration(v.Job.UniqueFor);
+        w.NullableDuration(v.Job.Timeout);
+        w.NullableInt(v.Progress);
+        w.String(v.ProgressMessage);
+        w.NullableTime(v.ProgressAt);
     }
 
     private static JobView ReadView(BinaryReader r, bool withHolder)
     {
         var view = new JobView(ReadJob(r), ReadState(r), r.UInt(), r.VarLong(), r.NullableTime(), r.NullableTime(),
             r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.Int(), r.NullableString(), r.Duration(), withHolder ? r.NullableString() : null, withHolder && r.Bool());
-        return withHolder ? view with { Job = view.Job with { UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration() } } : view;
+        return withHolder
+            ? view with
+            {
+                Job = view.Job with { UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration(), Timeout = r.NullableDuration() },
+                Progress = r.NullableInt(), ProgressMessage = r.NullableString(), ProgressAt = r.NullableTime(),
+            }
+            : view;
     }
 
     private static JobSnapshot ReadJobSnapshot(BinaryReader r) =>

@@ -101,6 +101,7 @@ internal static class SnapshotCodec
             w.Bool(j.CancelRequested); // sQueue5: the cancel mark and the unique key
             w.String(job.UniqueKey);
             w.NullableDuration(job.UniqueFor);
+            w.NullableDuration(job.Timeout);
         }
 
         // sQueue5: the schedules after the jobs.
@@ -203,7 +204,7 @@ internal static class SnapshotCodec
         }
         var cancelRequested = v5 && r.Bool();
         string? uniqueKey = null;
-        TimeSpan? uniqueFor = null;
+        TimeSpan? uniqueFor = null, runTimeout = null;
         if (v5)
         {
             if (materialize)
@@ -211,11 +212,12 @@ internal static class SnapshotCodec
             else
                 r.SkipString();
             uniqueFor = r.NullableDuration();
+            runTimeout = r.NullableDuration();
         }
         if (!materialize)
             return null;
         var payload = JobPayload.Trusted(@class, body!, raw: (flags & RawPayload) != 0);
-        var job = new Job(id ?? seq.ToString(CultureInfo.InvariantCulture), jobQueue, payload, jobPriority, ttr, maxRetries, period, createdAt) { TraceParent = trace, UniqueKey = uniqueKey, UniqueFor = uniqueFor };
+        var job = new Job(id ?? seq.ToString(CultureInfo.InvariantCulture), jobQueue, payload, jobPriority, ttr, maxRetries, period, createdAt) { TraceParent = trace, UniqueKey = uniqueKey, UniqueFor = uniqueFor, Timeout = runTimeout };
         if (restoring is not null)
         {
             restoring.Add(job, seq, state, priority, dueAt, runDueAt, token, deadline, holder, buryOrder,

@@ -106,6 +106,7 @@ public sealed record LindaSettings
                 MinPeriod = Positive(q, "min-period"),
                 MaxTextLength = q.GetInt("max-text-length"),
                 ScheduleGrace = Positive(q, "schedule-grace"),
+                DefaultTimeout = q.GetString("default-timeout", "off") is "off" or "" ? null : Positive(q, "default-timeout"),
                 MaxMisfireRuns = q.GetInt("max-misfire-runs") is var runs && runs >= 1
                     ? runs
                     : throw new ConfigurationException($"linda.queue.max-misfire-runs must be at least 1, not {runs}"),

@@ -39,6 +39,9 @@ public sealed record QueueLimits
     /// <summary>The most schedules a queue keeps. <b>Default:</b> 10,000.</summary>
     public int MaxSchedules { get; init; } = 10_000;
 
+    /// <summary>The run timeout of a job pushed without one; null for none. <b>Default:</b> none.</summary>
+    public TimeSpan? DefaultTimeout { get; init; }
+
     /// <summary>The defaults.</summary>
     public static QueueLimits Default { get; } = new();
 }

@@ -68,6 +68,9 @@ public sealed partial class JobQueueState
         entry.Deadline = e.Deadline;
         entry.Holder = e.Holder;
         entry.State = JobState.Reserved;
+        entry.Progress = null; // a new run reports its own
+        entry.ProgressMessage = null;
+        entry.ProgressAt = null;
         _leases.Add(entry);
         if (!_byHolder.TryGetValue(e.Holder, out var held))
             _byHolder[e.Holder] = held = [];

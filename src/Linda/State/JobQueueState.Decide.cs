@@ -44,6 +44,9 @@ public sealed partial class JobQueueState
             return Decision.Refuse(new Rejected(RejectReason.InvalidPeriod, $"period {period} is outside [{Limits.MinPeriod}, {Limits.MaxDelay}]"));
         if (_jobs.ContainsKey(id))
             return Decision.Refuse(new AlreadyExists(id));
+        var timeout = cmd.Timeout ?? Limits.DefaultTimeout;
+        if (timeout is { } t && (t <= TimeSpan.Zero || t > Limits.MaxTimeToRun))
+            return Decision.Refuse(new Rejected(RejectReason.InvalidTimeToRun, $"timeout {t} is outside (0, {Limits.MaxTimeToRun}]"));
         if (CheckUnique(cmd) is { } uniqueError)
             return Decision.Refuse(uniqueError);
         if (cmd.UniqueKey is { } key && UniqueHolder(key) is { } holder)
@@ -55,6 +58,7 @@ public sealed partial class JobQueueState
             TraceParent = cmd.TraceParent is { } trace && System.Diagnostics.ActivityContext.TryParse(trace, null, out _) ? trace : null,
             UniqueKey = cmd.UniqueKey,
             UniqueFor = cmd.UniqueKey is null ? null : cmd.UniqueFor,
+            Timeout = timeout,
         };
         DateTimeOffset? dueAt = cmd.Delay > TimeSpan.Zero ? Now + cmd.Delay : null;
         return Decision.Accept(new JobPushed(Now, job, dueAt), new Pushed(id, dueAt is null ? JobState.Ready : JobState.Delayed) { Seq = NextSeq });
@@ -108,6 +112,21 @@ public sealed partial class JobQueueState
         return e.CancelRequested
             ? Decision.Answer(new Cancelled(e.Job.Id, WasRunning: true))
             : Decision.Accept(new JobCancelRequested(Now, e.Job.Id), new Cancelled(e.Job.Id, WasRunning: true));
+    }
+
+    /// <summary>
+    /// Keeps a running job's progress (no event: it is not persisted). True when taken: the job is
+    /// reserved under that token, the percent is 0 to 100 and the message within the text limit.
+    /// </summary>
+    public bool SetProgress(ReportProgress report)
+    {
+        if (Find(report.JobId) is not { State: JobState.Reserved } e || e.Token != report.Token
+            || report.Percent is < 0 or > 100 || CheckText(report.Message, "progress message") is not null)
+            return false;
+        e.Progress = report.Percent;
+        e.ProgressMessage = report.Message;
+        e.ProgressAt = Now;
+        return true;
     }
 
     /// <summary>Decides a <see cref="JobQueue.Complete"/>.</summary>

@@ -55,13 +55,16 @@ public sealed partial class JobQueueState
         public int Kicks;
         public string? LastError;
         public bool CancelRequested;
+        public int? Progress;
+        public string? ProgressMessage;
+        public DateTimeOffset? ProgressAt;
 
         public JobView ToView() => new(
             Job, State, Priority, Seq,
             State == JobState.Delayed ? DueAt : null,
             State == JobState.Reserved ? Deadline : null,
             Attempts, Reserves, Timeouts, Releases, Buries, Kicks, LastError, Delay,
-            State == JobState.Reserved ? Holder : null, CancelRequested);
+            State == JobState.Reserved ? Holder : null, CancelRequested, Progress, ProgressMessage, ProgressAt);
 
         public JobSnapshot ToSnapshot() => new(
             Job, Seq, State, Priority,

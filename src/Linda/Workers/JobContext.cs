@@ -96,6 +96,21 @@ public sealed class JobContext
         SnoozedFor = delay;
     }
 
+    /// <summary>
+    /// Reports how far the run is (0 to 100 percent, with an optional message): told to the queue at
+    /// once, visible with the job (<c>GetJob</c>, the dashboard) within a moment. Kept in the queue's
+    /// memory only: a restart or failover of the queue forgets it until the next report.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The percent is not 0 to 100.</exception>
+    public void ReportProgress(int percent, string? message = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(percent, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(percent, 100);
+        if (message is not null && message.Length > _settings.MaxErrorLength)
+            message = message[.._settings.MaxErrorLength];
+        _queue().Tell(new JobQueue.ReportProgress(JobId, Reserved.Token, percent, message), ActorRefs.NoSender);
+    }
+
     /// <summary>Renews the lease for the job's time-to-run from now (asked again while the queue moves).</summary>
     /// <exception cref="LeaseLostException">The lease is over: the job may already run elsewhere.</exception>
     public async Task Touch()

@@ -216,7 +216,10 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             return new Outcome(reserved, null, $"no handler for class '{cls}' on node {_node}", Bury: true);
         await using var scope = _services.CreateAsyncScope();
         var worker = this;
-        var context = new JobContext(reserved, () => worker._route, self, scope.ServiceProvider, _settings, _time, token);
+        // A run timeout: its own source, so a run it ends is told apart from a cancel or a shutdown.
+        using var timeout = reserved.Job.Timeout is { } limit ? new CancellationTokenSource(limit, _time) : null;
+        using var linked = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
+        var context = new JobContext(reserved, () => worker._route, self, scope.ServiceProvider, _settings, _time, linked?.Token ?? token);
         context.Start();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var span = LindaTelemetry.StartProcess(reserved);
@@ -230,6 +233,8 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         {
             LindaTelemetry.Processed(reserved.Job.Queue, started, e.GetType().FullName);
             span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message).SetTag(LindaTelemetry.Attributes.ErrorType, e.GetType().FullName);
+            if (timeout?.IsCancellationRequested == true && !token.IsCancellationRequested)
+                return new Outcome(reserved, null, $"TimeoutException: the run took longer than its timeout of {reserved.Job.Timeout!.Value.TotalSeconds:0.###} s ({e.GetType().Name}: {e.Message})", Bury: false);
             return e is BuryJobException
                 ? new Outcome(reserved, null, e.Message, Bury: true)
                 : new Outcome(reserved, null, $"{e.GetType().Name}: {e.Message}", Bury: false);
