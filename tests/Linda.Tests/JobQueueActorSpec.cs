@@ -361,6 +361,28 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
     }
 
     [Fact]
+    public void With_a_rate_limit_waiting_workers_are_served_as_the_bucket_allows_without_polling()
+    {
+        var limited = Settings with { Limits = Settings.Limits with { MaxReservesPerPeriod = 1, RatePeriod = TimeSpan.FromSeconds(10) } };
+        var q = StartQueue(settings: limited);
+        for (var i = 0; i < 3; i++)
+            Push(q, new Push("jobs", Payload()) { Id = $"r{i}", TimeToRun = TimeSpan.FromHours(1) });
+        var workers = Enumerable.Range(0, 3).Select(_ => CreateTestProbe()).ToArray();
+        foreach (var w in workers)
+            q.Tell(new Reserve(TimeSpan.FromMinutes(5)), w.Ref);
+        Assert.Equal("r0", workers[0].ExpectMsg<Reserved>().Job.Id);
+        q.Tell(GetStats.Instance);
+        var stats = ExpectMsg<QueueStats>();
+        Assert.Equal((1, 2, 2), (stats.Reserved, stats.Waiting, stats.Ready)); // no credit for the others yet
+        Clock.Advance(TimeSpan.FromSeconds(10)); // the timer serves the next waiting worker then
+        Assert.Equal("r1", workers[1].ExpectMsg<Reserved>().Job.Id);
+        q.Tell(GetStats.Instance);
+        Assert.Equal(1, ExpectMsg<QueueStats>().Waiting);
+        Clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal("r2", workers[2].ExpectMsg<Reserved>().Job.Id);
+    }
+
+    [Fact]
     public void A_paused_queue_hands_out_no_jobs_until_the_pause_ends()
     {
         var q = StartQueue();

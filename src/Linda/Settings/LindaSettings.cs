@@ -107,6 +107,10 @@ public sealed record LindaSettings
                 MaxTextLength = q.GetInt("max-text-length"),
                 ScheduleGrace = Positive(q, "schedule-grace"),
                 DefaultTimeout = q.GetString("default-timeout", "off") is "off" or "" ? null : Positive(q, "default-timeout"),
+                MaxReservesPerPeriod = q.GetInt("rate-limit", 0) is var rate && rate >= 0
+                    ? rate
+                    : throw new ConfigurationException($"linda.queue.rate-limit can't be negative, not {rate}"),
+                RatePeriod = q.HasPath("rate-period") ? Positive(q, "rate-period") : TimeSpan.FromSeconds(1),
                 MaxMisfireRuns = q.GetInt("max-misfire-runs") is var runs && runs >= 1
                     ? runs
                     : throw new ConfigurationException($"linda.queue.max-misfire-runs must be at least 1, not {runs}"),

@@ -39,6 +39,16 @@ public sealed record QueueLimits
     /// <summary>The most schedules a queue keeps. <b>Default:</b> 10,000.</summary>
     public int MaxSchedules { get; init; } = 10_000;
 
+    /// <summary>
+    /// The queue's rate limit: at most this many reserves per <see cref="RatePeriod"/> (a token bucket on
+    /// the queue's clock, as deep as the limit); 0 for none. Waiting workers are served the moment the
+    /// bucket allows one more. <b>Default:</b> 0.
+    /// </summary>
+    public int MaxReservesPerPeriod { get; init; }
+
+    /// <summary>The period of <see cref="MaxReservesPerPeriod"/>. <b>Default:</b> 1 s.</summary>
+    public TimeSpan RatePeriod { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The run timeout of a job pushed without one; null for none. <b>Default:</b> none.</summary>
     public TimeSpan? DefaultTimeout { get; init; }
 

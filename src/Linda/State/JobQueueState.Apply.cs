@@ -68,6 +68,7 @@ public sealed partial class JobQueueState
         entry.Deadline = e.Deadline;
         entry.Holder = e.Holder;
         entry.State = JobState.Reserved;
+        SpendRateCredit();
         entry.Progress = null; // a new run reports its own
         entry.ProgressMessage = null;
         entry.ProgressAt = null;

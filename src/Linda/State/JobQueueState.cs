@@ -97,8 +97,8 @@ public sealed partial class JobQueueState
     /// <summary>Jobs in any state.</summary>
     public int Count => _jobs.Count;
 
-    /// <summary>True when a reserve would be served now: a job is ready and the queue is not paused.</summary>
-    public bool CanReserve => _ready.Count > 0 && PausedUntil is null;
+    /// <summary>True when a reserve would be served now: a job is ready, the queue is not paused, and its rate limit lets one go.</summary>
+    public bool CanReserve => _ready.Count > 0 && PausedUntil is null && RateAllows;
 
     /// <summary>
     /// The soonest time at which time alone changes the state: a delayed job's due time, a lease's
@@ -114,6 +114,9 @@ public sealed partial class JobQueueState
                 next = _delayed.Min!.DueAt;
             if (_leases.Count > 0 && (next is null || _leases.Min!.Deadline < next))
                 next = _leases.Min!.Deadline;
+            // With a rate limit: when the next reserve may go, while ready jobs wait for it.
+            if (PausedUntil is null && _ready.Count > 0 && NextRateCredit is { } credit && (next is null || credit < next))
+                next = credit;
             // A schedule's next occurrence; while paused, its runs wait for the pause to end.
             if (PausedUntil is null && NextScheduleDue is { } schedule && (next is null || schedule < next))
                 next = schedule;
