@@ -195,7 +195,8 @@ public sealed partial class JobQueueState
         {
             var id = RunId(d.ScheduleId, occurrence);
             var maxRetries = d.MaxRetries is { } m ? (m < 0 ? null : m) : Limits.DefaultMaxRetries;
-            ApplyPushed(new JobPushed(e.At, new Job(id, Queue, d.Payload, d.Priority, d.TimeToRun ?? Limits.DefaultTimeToRun, maxRetries, null, e.At), null));
+            var job = new Job(id, Queue, d.Payload, d.Priority, d.TimeToRun ?? Limits.DefaultTimeToRun, maxRetries, null, e.At) { Timeout = Limits.DefaultTimeout };
+            ApplyPushed(new JobPushed(e.At, job, null));
             s.LastJobId = id;
             s.LastRunAt = occurrence;
             s.Runs++;

@@ -425,6 +425,7 @@ public sealed class QueueMechanismsSpec : Akka.TestKit.Xunit2.TestKit
         (CountedCommand.Pause, "pause"),
         (CountedCommand.Resume, "resume"),
         (CountedCommand.ReserveJob, "reserve-job"),
+        (CountedCommand.Cancel, "cancel"),
     ];
 
     [Fact]
@@ -456,6 +457,7 @@ public sealed class QueueMechanismsSpec : Akka.TestKit.Xunit2.TestKit
     [InlineData(nameof(CountedCommand.Pause), "pause")]
     [InlineData(nameof(CountedCommand.Resume), "resume")]
     [InlineData(nameof(CountedCommand.ReserveJob), "reserve-job")]
+    [InlineData(nameof(CountedCommand.Cancel), "cancel")]
     public void Each_command_is_counted_under_its_own_name(string command, string name)
     {
         var counters = new CommandCounters();
