@@ -27,6 +27,9 @@ public sealed class PushOptions
     /// <summary>The longest one run may take before its worker cancels it (a failure). <b>Default:</b> the queue's.</summary>
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>Its concurrency key: handed out only while the key holds fewer leases than its limit. <b>Default:</b> none.</summary>
+    public string? ConcurrencyKey { get; init; }
+
     /// <summary>Runs again this long after each due time. <b>Default:</b> once.</summary>
     public TimeSpan? Period { get; init; }
 
@@ -130,6 +133,7 @@ internal static class TypedPush
             TimeToRun = options.TimeToRun,
             MaxRetries = options.MaxRetries,
             Timeout = options.Timeout,
+            ConcurrencyKey = options.ConcurrencyKey,
             Period = options.Period,
         };
         var deadline = DateTime.UtcNow + GiveUpAfter;

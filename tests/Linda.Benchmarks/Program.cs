@@ -19,7 +19,9 @@
 //                         queue being empty (every Complete persisted); --dashboard=on serves the dashboard
 //                         during each run, open in two headless Chromium pages (overview, the queue) that
 //                         redraw every 2 s (DashboardLoad), to measure what watching costs the queue;
-//                         --schedules=N adds N cron schedules firing every second on the queue (class tick)
+//                         --schedules=N adds N cron schedules firing every second on the queue (class tick);
+//                         --keys=K pushes each job with one of K concurrency keys, round robin (with
+//                         --config="linda.queue.max-concurrent-per-key = 1" for a limit of one per key)
 //   failover              three node processes (tests/Linda.Tests.ClusterNode) on a PostgreSQL server of
 //                         its own, under a steady load (--rate=100 jobs/s pushed from one node, --workers=4
 //                         per node running --work-ms=10 jobs); the queue's node is SIGKILLed (--kind=crash)
@@ -169,10 +171,13 @@ internal static partial class Program
     }
 
     private static Task<string[]>[] StartProducers(Bench b, IActorRef q, string queue, int n, int producers, int window, string driver,
-        JobPayload? jobPayload = null)
+        JobPayload? jobPayload = null, int concurrencyKeys = 0)
     {
         var payload = jobPayload ?? Payload100;
-        Func<Push> make = () => new Push(queue, payload);
+        var pushed = 0;
+        Func<Push> make = concurrencyKeys > 0
+            ? () => new Push(queue, payload) { ConcurrencyKey = "k" + (Interlocked.Increment(ref pushed) % concurrencyKeys).ToString(System.Globalization.CultureInfo.InvariantCulture) }
+            : () => new Push(queue, payload);
         var per = n / producers;
         return Enumerable.Range(0, producers).Select(i =>
         {

@@ -116,7 +116,8 @@ internal static partial class Program
         var usage = new Usage();
         var t0 = Stopwatch.GetTimestamp();
         var ticksAtStart = Interlocked.Read(ref ticks);
-        var pushTasks = StartProducers(b, q, queue, n, producers, window, driver, NoopPayload100);
+        var keys = o.Int("keys", 0);
+        var pushTasks = StartProducers(b, q, queue, n, producers, window, driver, NoopPayload100, keys);
         var pushed = await Stat.Within(Task.WhenAll(pushTasks), RunTimeout, "workers producers");
         var tPushed = Stopwatch.GetTimestamp();
         var tHandled = await Stat.Within(tracker.Done.Task, RunTimeout, $"workers ({tracker.CompletedCount} of {n} handled)");
@@ -141,7 +142,7 @@ internal static partial class Program
         var (stalls, stallMs, longestMs) = tracker.Stalls;
         var figures = $"stalls_50ms={stalls} stall_ms={Stat.F(stallMs, 0)} longest_gap_ms={Stat.F(longestMs, 1)} stats_polls={polls} " +
                       usage.Figures(n) + " " + JournalWrites(b, queue, 3L * n) +
-                      $" schedules={scheduleCount} schedule_runs_per_s={Stat.F(tickRate, 0)}" +
+                      $" schedules={scheduleCount} schedule_runs_per_s={Stat.F(tickRate, 0)} keys={keys} per_key={b.Settings.Limits.MaxConcurrentPerKey}" +
                       (dashboard is null ? " dashboard=off" : $" dashboard=on dashboard_api_requests={dashboard.Requests} dashboard_api_per_s={Stat.F(dashboard.RequestsPerSecond, 1)}");
 
         await pool.GracefulStop(TimeSpan.FromSeconds(10));

@@ -182,7 +182,8 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(new RemoveSchedule("daily"));
         Add(new Cancel("1"));
         Add(new Push("jobs", JobPayload.Create("sync", 7)) { UniqueKey = "sync:" + NonAscii, UniqueFor = TimeSpan.FromMinutes(5), Timeout = TimeSpan.FromSeconds(3) }, "a unique push with a timeout");
-        Add(new JobPushed(T0, PlainJob with { UniqueKey = "k", UniqueFor = TimeSpan.FromHours(1), Timeout = TimeSpan.FromMinutes(2) }, null), "a unique job with a timeout pushed");
+        Add(new JobPushed(T0, PlainJob with { UniqueKey = "k", UniqueFor = TimeSpan.FromHours(1), Timeout = TimeSpan.FromMinutes(2), ConcurrencyKey = "tenant-" + NonAscii }, null), "a unique job with a timeout and a key pushed");
+        Add(new Push("jobs", JobPayload.Create("sync")) { ConcurrencyKey = "customer-7" }, "a push with a concurrency key");
         Add(new Reserved(PlainJob with { Timeout = TimeSpan.FromSeconds(30) }, 3, T0, 1) { Pull = 2, Seq = 9 }, "reserved, with a run timeout");
         Add(new JobView(PlainJob with { UniqueKey = "k" }, JobState.Ready, 1, 1, null, null, 0, 0, 0, 0, 0, 0, null), "a unique job's view");
         Add(new Cancelled(NonAscii, true), "cancelled, was running");
@@ -1007,8 +1008,8 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         // rView2 ended after the delay: rView3 adds the holder, the cancel mark and the unique key (a zero byte each when none).
         var view = new JobView(FancyJob, JobState.Buried, 5, 2, null, null, 1, 1, 0, 1, 1, 0, "gave up", TimeSpan.FromSeconds(3));
         var view3 = serializer.ToBinary(view);
-        Assert.Equal([0, 0, 0, 0, 0, 0, 0, 0], view3[^8..]);
-        var view2 = view3[..^8];
+        Assert.Equal([0, 0, 0, 0, 0, 0, 0, 0, 0], view3[^9..]);
+        var view2 = view3[..^9];
         AssertEquivalent(view, serializer.FromBinary(view2, "rView2"));
 
         // rList held rView2 views.
@@ -1023,8 +1024,8 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         // the jobs (a zero byte each when none).
         var snapshot = FullSnapshot() with { Jobs = [FullSnapshot().Jobs[^1]] };
         var snapshot5 = serializer.ToBinary(snapshot);
-        Assert.Equal([0, 0, 0, 0, 0, 0], snapshot5[^6..]);
-        AssertEquivalent(snapshot, serializer.FromBinary(snapshot5[..^6], "sQueue4"));
+        Assert.Equal([0, 0, 0, 0, 0, 0, 0], snapshot5[^7..]);
+        AssertEquivalent(snapshot, serializer.FromBinary(snapshot5[..^7], "sQueue4"));
     }
 
     private object RoundTrip(object message)

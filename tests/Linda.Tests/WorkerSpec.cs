@@ -438,6 +438,27 @@ public abstract class WorkerSpec : IDisposable
         await Eventually(async () => await node.Client.GetJobAsync("jobs", "report") as NotFound, "the job to complete");
     }
 
+    [Fact]
+    public async Task With_a_limit_of_one_per_key_no_two_jobs_of_a_key_run_at_once_and_other_keys_go_ahead()
+    {
+        var running = new ConcurrentDictionary<string, int>();
+        var overlaps = 0;
+        var done = new ConcurrentBag<string>();
+        await using var node = await LindaHost.StartAsync(Options(workers: 4), h => h.Register("tenant", async ctx =>
+        {
+            var key = ctx.Job.ConcurrencyKey!;
+            if (running.AddOrUpdate(key, 1, (_, n) => n + 1) > 1)
+                Interlocked.Increment(ref overlaps);
+            await Task.Delay(20, ctx.CancellationToken);
+            running.AddOrUpdate(key, 0, (_, n) => n - 1);
+            done.Add(ctx.JobId);
+        }), hocon: "linda.queue.max-concurrent-per-key = 1");
+        for (var i = 0; i < 30; i++)
+            await node.Client.PushAsync(new Push("jobs", JobPayload.Create("tenant")) { Id = $"t{i}", ConcurrencyKey = $"tenant-{i % 3}" });
+        await Until(() => done.Count == 30, "every job to run");
+        Assert.Equal(0, overlaps);
+    }
+
     private sealed record SendWelcome(string Email, int Times);
 
     private sealed class SendWelcomeHandler(ScopedCounter counter) : Linda.Workers.IJobHandler<SendWelcome>

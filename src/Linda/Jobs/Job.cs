@@ -53,6 +53,12 @@ public sealed record Job(
     /// </summary>
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>
+    /// The job's concurrency key: the queue hands it out only while the key holds fewer leases than its
+    /// limit (<see cref="QueueLimits.MaxConcurrentPerKey"/>, or the key's override); null: no key.
+    /// </summary>
+    public string? ConcurrencyKey { get; init; }
+
     /// <summary>True for a job that is scheduled again after each run.</summary>
     public bool IsPeriodic => Period is not null;
 }

@@ -39,6 +39,13 @@ public static partial class JobQueue
         /// <summary>The longest one run may take before its worker cancels it (a failure). <b>Default:</b> the queue's (<c>default-timeout</c>, none).</summary>
         public TimeSpan? Timeout { get; init; }
 
+        /// <summary>
+        /// Its concurrency key (a customer, a tenant): the queue never hands out a job whose key already
+        /// holds its limit of leases; the others of the key wait their turn in order, and jobs of other
+        /// keys go ahead. <b>Default:</b> none.
+        /// </summary>
+        public string? ConcurrencyKey { get; init; }
+
         /// <summary>Makes the job periodic: after each run it is due again one period after its previous due time.</summary>
         public TimeSpan? Period { get; init; }
 

@@ -118,7 +118,12 @@ public sealed class LindaSerializer : SerializerWithStringManifest
             w.String(m.UniqueKey);
             w.NullableDuration(m.UniqueFor);
             w.NullableDuration(m.Timeout);
-        }, r => ReadPush(r) with { TraceParent = r.NullableString(), UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration(), Timeout = r.NullableDuration() });
+            w.String(m.ConcurrencyKey);
+        }, r => ReadPush(r) with
+        {
+            TraceParent = r.NullableString(), UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration(), Timeout = r.NullableDuration(),
+            ConcurrencyKey = r.NullableString(),
+        });
         Readers.Add("cPush", ReadPush);
         Add<Reserve>("cRsv", (w, m) => { w.Duration(m.Wait); w.Bool(m.HoldsNone); w.Long(m.Pull); }, r => new Reserve(r.Duration()) { HoldsNone = r.Bool(), Pull = r.Long() });
         Add<Complete>("cCmp", (w, m) => { w.String(m.JobId); w.Long(m.Token); }, r => new Complete(r.String(), r.Long()));
@@ -317,10 +322,11 @@ public sealed class LindaSerializer : SerializerWithStringManifest
             w.String(e.Job.UniqueKey);
             w.NullableDuration(e.Job.UniqueFor);
             w.NullableDuration(e.Job.Timeout);
+            w.String(e.Job.ConcurrencyKey);
         }, r =>
         {
             var (at, job, due) = (r.Time(), ReadTracedJob(r), r.NullableTime());
-            return new JobPushed(at, job with { UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration(), Timeout = r.NullableDuration() }, due);
+            return new JobPushed(at, job with { UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration(), Timeout = r.NullableDuration(), ConcurrencyKey = r.NullableString() }, due);
         });
         Add<JobReserved>("eRsv", (w, e) =>
         {
@@ -593,6 +599,7 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         w.String(v.Job.UniqueKey);
         w.NullableDuration(v.Job.UniqueFor);
         w.NullableDuration(v.Job.Timeout);
+        w.String(v.Job.ConcurrencyKey);
         w.NullableInt(v.Progress);
         w.String(v.ProgressMessage);
         w.NullableTime(v.ProgressAt);
@@ -605,7 +612,7 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         return withHolder
             ? view with
             {
-                Job = view.Job with { UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration(), Timeout = r.NullableDuration() },
+                Job = view.Job with { UniqueKey = r.NullableString(), UniqueFor = r.NullableDuration(), Timeout = r.NullableDuration(), ConcurrencyKey = r.NullableString() },
                 Progress = r.NullableInt(), ProgressMessage = r.NullableString(), ProgressAt = r.NullableTime(),
             }
             : view;

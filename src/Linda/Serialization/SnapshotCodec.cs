@@ -102,6 +102,7 @@ internal static class SnapshotCodec
             w.String(job.UniqueKey);
             w.NullableDuration(job.UniqueFor);
             w.NullableDuration(job.Timeout);
+            w.String(job.ConcurrencyKey);
         }
 
         // sQueue5: the schedules after the jobs.
@@ -205,6 +206,7 @@ internal static class SnapshotCodec
         var cancelRequested = v5 && r.Bool();
         string? uniqueKey = null;
         TimeSpan? uniqueFor = null, runTimeout = null;
+        string? concurrencyKey = null;
         if (v5)
         {
             if (materialize)
@@ -213,11 +215,15 @@ internal static class SnapshotCodec
                 r.SkipString();
             uniqueFor = r.NullableDuration();
             runTimeout = r.NullableDuration();
+            if (materialize)
+                concurrencyKey = r.NullableString();
+            else
+                r.SkipString();
         }
         if (!materialize)
             return null;
         var payload = JobPayload.Trusted(@class, body!, raw: (flags & RawPayload) != 0);
-        var job = new Job(id ?? seq.ToString(CultureInfo.InvariantCulture), jobQueue, payload, jobPriority, ttr, maxRetries, period, createdAt) { TraceParent = trace, UniqueKey = uniqueKey, UniqueFor = uniqueFor, Timeout = runTimeout };
+        var job = new Job(id ?? seq.ToString(CultureInfo.InvariantCulture), jobQueue, payload, jobPriority, ttr, maxRetries, period, createdAt) { TraceParent = trace, UniqueKey = uniqueKey, UniqueFor = uniqueFor, Timeout = runTimeout, ConcurrencyKey = concurrencyKey };
         if (restoring is not null)
         {
             restoring.Add(job, seq, state, priority, dueAt, runDueAt, token, deadline, holder, buryOrder,

@@ -111,6 +111,12 @@ public sealed record LindaSettings
                     ? rate
                     : throw new ConfigurationException($"linda.queue.rate-limit can't be negative, not {rate}"),
                 RatePeriod = q.HasPath("rate-period") ? Positive(q, "rate-period") : TimeSpan.FromSeconds(1),
+                MaxConcurrentPerKey = q.GetInt("max-concurrent-per-key", 0) is var perKey && perKey >= 0
+                    ? perKey
+                    : throw new ConfigurationException($"linda.queue.max-concurrent-per-key can't be negative, not {perKey}"),
+                ConcurrencyOverrides = q.HasPath("concurrency-overrides") && q.GetConfig("concurrency-overrides") is { IsEmpty: false } overrides
+                    ? overrides.AsEnumerable().ToDictionary(kv => kv.Key.Trim('"'), kv => kv.Value.GetInt(), StringComparer.Ordinal)
+                    : null,
                 MaxMisfireRuns = q.GetInt("max-misfire-runs") is var runs && runs >= 1
                     ? runs
                     : throw new ConfigurationException($"linda.queue.max-misfire-runs must be at least 1, not {runs}"),

@@ -49,6 +49,12 @@ public sealed record QueueLimits
     /// <summary>The period of <see cref="MaxReservesPerPeriod"/>. <b>Default:</b> 1 s.</summary>
     public TimeSpan RatePeriod { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The most leases one concurrency key may hold at once; 0 for no limit. <b>Default:</b> 0.</summary>
+    public int MaxConcurrentPerKey { get; init; }
+
+    /// <summary>Limits of particular keys over <see cref="MaxConcurrentPerKey"/> (0: none for that key). <b>Default:</b> none.</summary>
+    public IReadOnlyDictionary<string, int>? ConcurrencyOverrides { get; init; }
+
     /// <summary>The run timeout of a job pushed without one; null for none. <b>Default:</b> none.</summary>
     public TimeSpan? DefaultTimeout { get; init; }
 

@@ -61,6 +61,7 @@ public sealed partial class JobQueueState
     private void ApplyReserved(JobReserved e)
     {
         var entry = Get(e.JobId);
+        KeyLeased(entry); // before it leaves Ready: its slot is not given to the next of its key
         Detach(entry);
         entry.Reserves++;
         entry.Attempts++;

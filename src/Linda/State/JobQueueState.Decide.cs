@@ -47,6 +47,8 @@ public sealed partial class JobQueueState
         var timeout = cmd.Timeout ?? Limits.DefaultTimeout;
         if (timeout is { } t && (t <= TimeSpan.Zero || t > Limits.MaxTimeToRun))
             return Decision.Refuse(new Rejected(RejectReason.InvalidTimeToRun, $"timeout {t} is outside (0, {Limits.MaxTimeToRun}]"));
+        if (CheckConcurrencyKey(cmd) is { } keyError)
+            return Decision.Refuse(keyError);
         if (CheckUnique(cmd) is { } uniqueError)
             return Decision.Refuse(uniqueError);
         if (cmd.UniqueKey is { } key && UniqueHolder(key) is { } holder)
@@ -59,6 +61,7 @@ public sealed partial class JobQueueState
             UniqueKey = cmd.UniqueKey,
             UniqueFor = cmd.UniqueKey is null ? null : cmd.UniqueFor,
             Timeout = timeout,
+            ConcurrencyKey = cmd.ConcurrencyKey,
         };
         DateTimeOffset? dueAt = cmd.Delay > TimeSpan.Zero ? Now + cmd.Delay : null;
         return Decision.Accept(new JobPushed(Now, job, dueAt), new Pushed(id, dueAt is null ? JobState.Ready : JobState.Delayed) { Seq = NextSeq });

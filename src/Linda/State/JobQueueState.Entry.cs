@@ -55,6 +55,7 @@ public sealed partial class JobQueueState
         public int Kicks;
         public string? LastError;
         public bool CancelRequested;
+        public bool Held; // ready, but waiting for a slot of its concurrency key
         public int? Progress;
         public string? ProgressMessage;
         public DateTimeOffset? ProgressAt;

@@ -118,6 +118,7 @@ public sealed partial class JobQueueState
                 _state._readySince.Append(e, e.Job.CreatedAt.UtcTicks);
             _state._delayed = Sorted(_delayed, DueOrder.Instance);
             _state._buried = Sorted(_buried, BuryOrder.Instance);
+            _state.RebuildKeySlots();
         }
 
         private static int SinceOrder(Entry a, Entry b)

@@ -79,8 +79,8 @@ public sealed partial class JobQueueState
     /// <summary>While set, no job is handed out until then.</summary>
     public DateTimeOffset? PausedUntil { get; private set; }
 
-    /// <summary>Jobs in Ready.</summary>
-    public int ReadyCount => _ready.Count;
+    /// <summary>Jobs in Ready (with those held back by their concurrency key's limit).</summary>
+    public int ReadyCount => _ready.Count + _held;
 
     /// <summary>Jobs in Ready with a priority below 1024.</summary>
     public int UrgentCount => _urgent;
@@ -289,7 +289,7 @@ public sealed partial class JobQueueState
     private void AddReady(Entry e, DateTimeOffset? since = null)
     {
         e.State = JobState.Ready;
-        _ready.Add(e);
+        AdmitOrHold(e);
         _readySince.Append(e, (since ?? Now).UtcTicks);
         if (e.Priority < Job.UrgentBelow)
             _urgent++;
@@ -318,7 +318,7 @@ public sealed partial class JobQueueState
         switch (e.State)
         {
             case JobState.Ready:
-                _ready.Remove(e);
+                LeaveReady(e);
                 _readySince.Remove(e);
                 if (e.Priority < Job.UrgentBelow)
                     _urgent--;
@@ -336,6 +336,7 @@ public sealed partial class JobQueueState
                 }
                 e.Holder = null;
                 e.Token = 0;
+                KeyReleased(e);
                 break;
             case JobState.Buried:
                 _buried.Remove(e);
