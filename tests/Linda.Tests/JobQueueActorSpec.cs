@@ -383,6 +383,30 @@ public sealed class JobQueueActorSpec(ITestOutputHelper output) : QueueSpec(outp
     }
 
     [Fact]
+    public void A_unique_key_survives_a_restart_of_the_queue()
+    {
+        var q = StartQueue();
+        Push(q, new Push("jobs", Payload()) { Id = "first", UniqueKey = "sync:7", UniqueFor = TimeSpan.FromMinutes(5) });
+        q.Tell(new Push("jobs", Payload()) { Id = "second", UniqueKey = "sync:7" });
+        ExpectMsg(new AlreadyExists("first"));
+        Settled(q);
+        Watch(q);
+        Sys.Stop(q);
+        ExpectTerminated(q, Wait);
+
+        q = StartQueue(); // recovered from the journal: the key is still taken
+        q.Tell(new Push("jobs", Payload()) { Id = "third", UniqueKey = "sync:7" });
+        ExpectMsg(new AlreadyExists("first"));
+        q.Tell(new Delete("first"));
+        ExpectMsg(new Deleted("first"));
+        q.Tell(new Push("jobs", Payload()) { Id = "third", UniqueKey = "sync:7" });
+        ExpectMsg(new AlreadyExists("first")); // ended, but held for five minutes
+        Clock.Advance(TimeSpan.FromMinutes(5));
+        q.Tell(new Push("jobs", Payload()) { Id = "third", UniqueKey = "sync:7" });
+        Assert.Equal("third", ExpectMsg<Pushed>().JobId);
+    }
+
+    [Fact]
     public void A_paused_queue_hands_out_no_jobs_until_the_pause_ends()
     {
         var q = StartQueue();

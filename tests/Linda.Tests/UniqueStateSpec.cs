@@ -103,4 +103,18 @@ public sealed class UniqueStateSpec
         Assert.Contains(reason, refused.Message);
         Assert.Equal(RejectReason.InvalidUnique, Assert.IsType<Rejected>(Do(_s.Push(new Push("jobs", JobPayload.Create("x")) { UniqueFor = TimeSpan.FromSeconds(1) }))).Reason);
     }
+
+    [Fact]
+    public void A_runs_timeout_is_the_pushs_or_the_queues_default_and_a_bad_one_is_refused()
+    {
+        var s = new JobQueueState("jobs", new QueueLimits { DefaultTimeout = TimeSpan.FromMinutes(2) });
+        s.Advance(T0);
+        s.Apply(s.Push(new Push("jobs", JobPayload.Create("x")) { Id = "own", Timeout = TimeSpan.FromSeconds(5) }).Event!);
+        s.Apply(s.Push(new Push("jobs", JobPayload.Create("x")) { Id = "default" }).Event!);
+        Assert.Equal(TimeSpan.FromSeconds(5), s.View("own")!.Job.Timeout);
+        Assert.Equal(TimeSpan.FromMinutes(2), s.View("default")!.Job.Timeout);
+        Assert.Null(Assert.IsType<JobPushed>(_s.Push(new Push("jobs", JobPayload.Create("x")) { Id = "none" }).Event).Job.Timeout); // no default: none
+        Assert.Equal(RejectReason.InvalidTimeToRun, Assert.IsType<Rejected>(s.Push(new Push("jobs", JobPayload.Create("x")) { Timeout = TimeSpan.FromDays(2) }).Reply).Reason);
+        Assert.Equal(TimeSpan.FromSeconds(5), JobQueueState.FromSnapshot(s.ToSnapshot()).View("own")!.Job.Timeout); // kept in snapshots
+    }
 }
