@@ -92,19 +92,18 @@ public interface ILindaClient
 
     /// <summary>
     /// Adds or replaces a schedule whose runs are typed jobs of <typeparamref name="TArgs"/>
-    /// (<c>"0 2 * * *"</c>, or 6 fields with seconds first); returns its next run (null: none).
+    /// (<c>"0 2 * * *"</c>, or 6 fields with seconds first) on <paramref name="queue"/> (default: the args
+    /// type's <see cref="JobClassAttribute.Queue"/>, else <see cref="DefaultQueue"/>); <paramref name="configure"/>
+    /// sets the rest (<c>s => s with { TimeZone = "Europe/Berlin", Misfire = Misfire.Skip }</c>). Returns
+    /// its next run (null: none).
     /// </summary>
     /// <exception cref="LindaRejectedException">The queue refused it (a bad expression or time zone, ...).</exception>
-    async Task<DateTimeOffset?> AddOrUpdateScheduleAsync<TArgs>(string scheduleId, string cron, TArgs args, ScheduleOptions? options = null,
-        CancellationToken cancellationToken = default) where TArgs : notnull
+    async Task<DateTimeOffset?> AddOrUpdateScheduleAsync<TArgs>(string scheduleId, string cron, TArgs args, string? queue = null,
+        Func<AddOrUpdateSchedule, AddOrUpdateSchedule>? configure = null, CancellationToken cancellationToken = default) where TArgs : notnull
     {
-        options ??= new ScheduleOptions();
-        var queue = options.Queue ?? JobArgs.QueueOf(typeof(TArgs)) ?? DefaultQueue ?? throw new InvalidOperationException("this application has no queue");
-        var reply = await SendAsync(queue, new AddOrUpdateSchedule(scheduleId, cron, JobArgs.Payload(args))
-        {
-            TimeZone = options.TimeZone, Misfire = options.Misfire, Overlap = options.Overlap,
-            Priority = options.Priority, TimeToRun = options.TimeToRun, MaxRetries = options.MaxRetries,
-        }, cancellationToken);
+        queue ??= JobArgs.QueueOf(typeof(TArgs)) ?? DefaultQueue ?? throw new InvalidOperationException("this application has no queue");
+        var schedule = new AddOrUpdateSchedule(scheduleId, cron, JobArgs.Payload(args));
+        var reply = await SendAsync(queue, configure is null ? schedule : configure(schedule), cancellationToken);
         return reply is ScheduleSaved saved ? saved.NextRunAt : throw new LindaRejectedException(reply as IFailure ?? new Rejected(RejectReason.InvalidSchedule, $"unexpected reply {reply}"));
     }
 

@@ -46,31 +46,6 @@ public sealed class PushOptions
     public TimeSpan? UniqueFor { get; init; }
 }
 
-/// <summary>How a typed schedule runs: in which queue and time zone, with which misfire and overlap rules.</summary>
-public sealed class ScheduleOptions
-{
-    /// <summary>The queue. <b>Default:</b> the args type's <see cref="JobClassAttribute.Queue"/>, else the application's first queue.</summary>
-    public string? Queue { get; init; }
-
-    /// <summary>The IANA time zone the expression is read in. <b>Default:</b> UTC.</summary>
-    public string TimeZone { get; init; } = "UTC";
-
-    /// <summary><b>Default:</b> <see cref="Misfire.RunOnce"/>.</summary>
-    public Misfire Misfire { get; init; } = Misfire.RunOnce;
-
-    /// <summary><b>Default:</b> <see cref="Overlap.Allow"/>.</summary>
-    public Overlap Overlap { get; init; } = Overlap.Allow;
-
-    /// <summary>Each run's priority. <b>Default:</b> 1024.</summary>
-    public uint? Priority { get; init; }
-
-    /// <summary>Each run's lease. <b>Default:</b> the queue's.</summary>
-    public TimeSpan? TimeToRun { get; init; }
-
-    /// <summary>Each run's retries. <b>Default:</b> the queue's.</summary>
-    public int? MaxRetries { get; init; }
-}
-
 /// <summary>What a typed push came to: the job's id, or the queue's refusal.</summary>
 public sealed record PushResult(string? JobId, IFailure? Failure)
 {

@@ -1,3 +1,4 @@
+using Linda.Tests.Infrastructure;
 using Xunit;
 using static Linda.JobQueue;
 
@@ -7,37 +8,18 @@ namespace Linda.Tests;
 public sealed class CancelStateSpec
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
-    private readonly List<IEvent> _events = [];
-    private readonly JobQueueState _s = new("jobs");
+    private readonly RecordedState _r = new(T0);
 
-    public CancelStateSpec() => _s.Advance(T0);
+    private JobQueueState _s => _r.State;
 
-    private IReply Do(Decision d)
-    {
-        if (d.Event is { } e)
-        {
-            _events.Add(e);
-            _s.Apply(e);
-        }
-        return d.Reply;
-    }
+    private IReply Do(Decision d) => _r.Do(d);
 
     private void PushJob(string id, TimeSpan? delay = null, TimeSpan? period = null) =>
         Assert.IsType<Pushed>(Do(_s.Push(new Push("jobs", JobPayload.Create("work")) { Id = id, Delay = delay ?? TimeSpan.Zero, Period = period, TimeToRun = TimeSpan.FromSeconds(30) })));
 
     private Reserved Reserve(long token) => Assert.IsType<Reserved>(Do(_s.Reserve("akka://sys/user/w", token)));
 
-    private void AssertReplayAndSnapshotAgree()
-    {
-        var replayed = new JobQueueState("jobs");
-        replayed.Advance(T0);
-        foreach (var e in _events)
-            replayed.Apply(e);
-        replayed.Advance(_s.Now);
-        Assert.True(replayed.ToSnapshot().SameAs(_s.ToSnapshot()), "replay gives the same state");
-        var restored = JobQueueState.FromSnapshot(_s.ToSnapshot());
-        Assert.True(restored.ToSnapshot().SameAs(_s.ToSnapshot()), "the snapshot gives the same state");
-    }
+    private void AssertReplayAndSnapshotAgree() => _r.AssertReplayAndSnapshotAgree();
 
     [Fact]
     public void Ready_delayed_and_buried_jobs_are_removed_at_once_and_counted()

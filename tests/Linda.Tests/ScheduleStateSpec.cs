@@ -1,3 +1,4 @@
+using Linda.Tests.Infrastructure;
 using Xunit;
 using static Linda.JobQueue;
 
@@ -14,23 +15,13 @@ public sealed class ScheduleStateSpec
     private const string Q = "jobs";
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly JobPayload Report = JobPayload.Create("report", "daily");
-    private readonly List<IEvent> _events = [];
-    private readonly JobQueueState _s;
+    private readonly RecordedState _r = new(T0);
 
-    public ScheduleStateSpec()
-    {
-        _s = new JobQueueState(Q);
-        _s.Advance(T0);
-    }
+    private JobQueueState _s => _r.State;
 
     private static DateTimeOffset At(double seconds) => T0 + TimeSpan.FromSeconds(seconds);
 
-    private void Apply(Decision d)
-    {
-        Assert.True(d.Event is not null, $"refused: {d.Reply}");
-        _events.Add(d.Event!);
-        _s.Apply(d.Event!);
-    }
+    private void Apply(Decision d) => _r.Accept(d);
 
     private ScheduleSaved Save(AddOrUpdateSchedule cmd)
     {
@@ -56,19 +47,11 @@ public sealed class ScheduleStateSpec
 
     private ScheduleView View(string id = "daily") => Assert.Single(_s.Schedules(), v => v.Definition.ScheduleId == id);
 
-    /// <summary>Replaying every event on a new state, and restoring its snapshot, give this state.</summary>
     private void AssertReplayAndSnapshotAgree()
     {
-        var replayed = new JobQueueState(Q);
-        replayed.Advance(T0);
-        foreach (var e in _events)
-            replayed.Apply(e);
-        replayed.Advance(_s.Now);
-        Assert.True(replayed.ToSnapshot().SameAs(_s.ToSnapshot()), "replaying the events gives the same state");
+        _r.AssertReplayAndSnapshotAgree();
         var restored = JobQueueState.FromSnapshot(_s.ToSnapshot());
-        Assert.True(restored.ToSnapshot().SameAs(_s.ToSnapshot()), "restoring the snapshot gives the same state");
         Assert.Equal(_s.Schedules(), restored.Schedules());
-        Assert.Equal(_s.NextDueAt, restored.NextDueAt);
     }
 
     [Fact]

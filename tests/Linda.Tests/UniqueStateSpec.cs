@@ -1,3 +1,4 @@
+using Linda.Tests.Infrastructure;
 using Xunit;
 using static Linda.JobQueue;
 
@@ -7,35 +8,19 @@ namespace Linda.Tests;
 public sealed class UniqueStateSpec
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
-    private readonly List<IEvent> _events = [];
-    private readonly JobQueueState _s = new("jobs");
+    private readonly RecordedState _r = new(T0);
 
-    public UniqueStateSpec() => _s.Advance(T0);
+    private JobQueueState _s => _r.State;
 
-    private IReply Do(Decision d)
-    {
-        if (d.Event is { } e)
-        {
-            _events.Add(e);
-            _s.Apply(e);
-        }
-        return d.Reply;
-    }
+    private IReply Do(Decision d) => _r.Do(d);
 
     private IReply Push(string? id, string key, TimeSpan? holdFor = null) =>
         Do(_s.Push(new Push("jobs", JobPayload.Create("sync", "customer-7")) { Id = id, UniqueKey = key, UniqueFor = holdFor }));
 
     private void AssertReplayAndSnapshotAgree()
     {
-        var replayed = new JobQueueState("jobs");
-        replayed.Advance(T0);
-        foreach (var e in _events)
-            replayed.Apply(e);
-        replayed.Advance(_s.Now);
-        Assert.True(replayed.ToSnapshot().SameAs(_s.ToSnapshot()), "replay gives the same state");
-        var restored = JobQueueState.FromSnapshot(_s.ToSnapshot());
-        Assert.True(restored.ToSnapshot().SameAs(_s.ToSnapshot()), "the snapshot gives the same state");
-        Assert.Equal(_s.UniqueKeyCount, restored.UniqueKeyCount);
+        _r.AssertReplayAndSnapshotAgree();
+        Assert.Equal(_s.UniqueKeyCount, JobQueueState.FromSnapshot(_s.ToSnapshot()).UniqueKeyCount);
     }
 
     [Fact]
