@@ -301,9 +301,9 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         {
             Schedules =
             [
-                new ScheduleSnapshot(new ScheduleDefinition("daily", "0 2 * * *", "Europe/Berlin", JobPayload.Create("report", 1), Misfire.RunAll, Overlap.Queue, 3, TimeSpan.FromSeconds(5), -1),
+                new ScheduleView(new ScheduleDefinition("daily", "0 2 * * *", "Europe/Berlin", JobPayload.Create("report", 1), Misfire.RunAll, Overlap.Queue, 3, TimeSpan.FromSeconds(5), -1),
                     T0, TWest, "daily/20260101T020000Z", T0.AddDays(-1), 12, 3),
-                new ScheduleSnapshot(new ScheduleDefinition(NonAscii, "*/5 * * * * *", "UTC", JobPayload.Raw("raw", [1]), Misfire.Skip, Overlap.Allow, 1024, null, null),
+                new ScheduleView(new ScheduleDefinition(NonAscii, "*/5 * * * * *", "UTC", JobPayload.Raw("raw", [1]), Misfire.Skip, Overlap.Allow, 1024, null, null),
                     null, null, null, null, 0, 0),
             ],
         }, "with schedules");

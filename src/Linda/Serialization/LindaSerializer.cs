@@ -271,20 +271,12 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         {
             w.Int(m.Schedules.Count);
             foreach (var v in m.Schedules)
-            {
-                WriteSchedule(w, v.Definition);
-                w.NullableTime(v.NextRunAt);
-                w.NullableTime(v.PendingSince);
-                w.String(v.LastJobId);
-                w.NullableTime(v.LastRunAt);
-                w.VarLong(v.Runs);
-                w.VarLong(v.Skipped);
-            }
+                WriteScheduleView(w, v);
         }, r =>
         {
             var views = new ScheduleView[r.Count()];
             for (var i = 0; i < views.Length; i++)
-                views[i] = new ScheduleView(ReadSchedule(r), r.NullableTime(), r.NullableTime(), r.NullableString(), r.NullableTime(), r.VarLong(), r.VarLong());
+                views[i] = ReadScheduleView(r);
             return new ScheduleList(views);
         });
         AddSingleton("cNode", GetNodeInfo.Instance);
@@ -482,6 +474,21 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         w.NullableDuration(d.TimeToRun);
         w.NullableInt(d.MaxRetries);
     }
+
+    /// <summary>A schedule with what it did: in <c>rSchList</c> and in snapshots.</summary>
+    internal static void WriteScheduleView(BinaryWriter w, ScheduleView v)
+    {
+        WriteSchedule(w, v.Definition);
+        w.NullableTime(v.NextRunAt);
+        w.NullableTime(v.PendingSince);
+        w.String(v.LastJobId);
+        w.NullableTime(v.LastRunAt);
+        w.VarLong(v.Runs);
+        w.VarLong(v.Skipped);
+    }
+
+    internal static ScheduleView ReadScheduleView(BinaryReader r) =>
+        new(ReadSchedule(r), r.NullableTime(), r.NullableTime(), r.NullableString(), r.NullableTime(), r.VarLong(), r.VarLong());
 
     internal static ScheduleDefinition ReadSchedule(BinaryReader r)
     {

@@ -108,15 +108,7 @@ internal static class SnapshotCodec
         // sQueue5: the schedules after the jobs.
         w.Int(s.Schedules.Count);
         foreach (var schedule in s.Schedules)
-        {
-            LindaSerializer.WriteSchedule(w, schedule.Definition);
-            w.NullableTime(schedule.NextDue);
-            w.NullableTime(schedule.PendingSince);
-            w.String(schedule.LastJobId);
-            w.NullableTime(schedule.LastRunAt);
-            w.VarLong(schedule.Runs);
-            w.VarLong(schedule.Skipped);
-        }
+            LindaSerializer.WriteScheduleView(w, schedule);
         // sQueue5: the unique keys still held by jobs that ended.
         w.Int(s.UniqueHolds.Count);
         foreach (var hold in s.UniqueHolds)
@@ -142,9 +134,9 @@ internal static class SnapshotCodec
         var seq = 0L;
         for (var i = 0; i < jobs.Count; i++)
             ReadJob(r, queue, table, ref seq, withTrace, withSchedules, materialize: false);
-        var schedules = withSchedules ? new ScheduleSnapshot[r.Count()] : [];
+        var schedules = withSchedules ? new JobQueue.ScheduleView[r.Count()] : [];
         for (var i = 0; i < schedules.Length; i++)
-            schedules[i] = new ScheduleSnapshot(LindaSerializer.ReadSchedule(r), r.NullableTime(), r.NullableTime(), r.NullableString(), r.NullableTime(), r.VarLong(), r.VarLong());
+            schedules[i] = LindaSerializer.ReadScheduleView(r);
         var holds = withSchedules ? new UniqueHoldSnapshot[r.Count()] : [];
         for (var i = 0; i < holds.Length; i++)
             holds[i] = new UniqueHoldSnapshot(r.String(), r.String(), r.Time());

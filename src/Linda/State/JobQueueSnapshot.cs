@@ -8,11 +8,11 @@ public sealed record JobQueueSnapshot(
     long BuryCounter,
     DateTimeOffset? PausedUntil,
     IReadOnlyList<JobSnapshot> Jobs,
-    IReadOnlyList<ScheduleSnapshot>? Schedules = null,
+    IReadOnlyList<JobQueue.ScheduleView>? Schedules = null,
     IReadOnlyList<UniqueHoldSnapshot>? UniqueHolds = null) : JobQueue.IQueueMessage
 {
     /// <summary>The queue's schedules (none in snapshots written before schedules were kept).</summary>
-    public IReadOnlyList<ScheduleSnapshot> Schedules { get; init; } = Schedules ?? [];
+    public IReadOnlyList<JobQueue.ScheduleView> Schedules { get; init; } = Schedules ?? [];
 
     /// <summary>The unique keys still held by jobs that ended (the keys of jobs in the queue are on the jobs).</summary>
     public IReadOnlyList<UniqueHoldSnapshot> UniqueHolds { get; init; } = UniqueHolds ?? [];
@@ -22,16 +22,6 @@ public sealed record JobQueueSnapshot(
         Queue == other.Queue && Now == other.Now && NextSeq == other.NextSeq && BuryCounter == other.BuryCounter
         && PausedUntil == other.PausedUntil && Jobs.SequenceEqual(other.Jobs) && Schedules.SequenceEqual(other.Schedules) && UniqueHolds.SequenceEqual(other.UniqueHolds);
 }
-
-/// <summary>One schedule in a <see cref="JobQueueSnapshot"/>: its definition and what it did.</summary>
-public sealed record ScheduleSnapshot(
-    JobQueue.ScheduleDefinition Definition,
-    DateTimeOffset? NextDue,
-    DateTimeOffset? PendingSince,
-    string? LastJobId,
-    DateTimeOffset? LastRunAt,
-    long Runs,
-    long Skipped);
 
 /// <summary>One job in a <see cref="JobQueueSnapshot"/>.</summary>
 public sealed record JobSnapshot(

@@ -260,9 +260,8 @@ public sealed partial class JobQueueState
         public long Runs;
         public long Skipped;
 
+        /// <summary>The schedule as a reply and a snapshot show it.</summary>
         public ScheduleView View() => new(Definition, NextDue, PendingSince, LastJobId, LastRunAt, Runs, Skipped);
-
-        public ScheduleSnapshot ToSnapshot() => new(Definition, NextDue, PendingSince, LastJobId, LastRunAt, Runs, Skipped);
 
         /// <summary>Soonest due first, then by id.</summary>
         internal sealed class DueOrder : IComparer<Schedule>
@@ -277,7 +276,7 @@ public sealed partial class JobQueueState
         }
     }
 
-    private void RestoreSchedules(IReadOnlyList<ScheduleSnapshot> schedules)
+    private void RestoreSchedules(IReadOnlyList<ScheduleView> schedules)
     {
         foreach (var snap in schedules)
         {
@@ -287,7 +286,7 @@ public sealed partial class JobQueueState
                 throw new InvalidOperationException($"snapshot holds schedule '{snap.Definition.ScheduleId}' twice");
             AddSchedule(new Schedule(snap.Definition, cron, zone)
             {
-                NextDue = snap.NextDue,
+                NextDue = snap.NextRunAt,
                 PendingSince = snap.PendingSince,
                 LastJobId = snap.LastJobId,
                 LastRunAt = snap.LastRunAt,

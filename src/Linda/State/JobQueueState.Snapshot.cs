@@ -9,7 +9,7 @@ public sealed partial class JobQueueState
     public JobQueueSnapshot ToSnapshot() =>
         new(Queue, Now, NextSeq, _buryCounter, PausedUntil,
             _jobs.Values.OrderBy(e => e.Seq).Select(e => e.ToSnapshot()).ToArray(),
-            _schedules.Values.OrderBy(s => s.Definition.ScheduleId, StringComparer.Ordinal).Select(s => s.ToSnapshot()).ToArray(),
+            _schedules.Values.OrderBy(s => s.Definition.ScheduleId, StringComparer.Ordinal).Select(s => s.View()).ToArray(),
             _uniqueExpiry.Select(h => new UniqueHoldSnapshot(h.Key, h.JobId, h.Until!.Value)).ToArray());
 
     /// <summary>Restores a state from a snapshot.</summary>
