@@ -38,7 +38,7 @@ public sealed class LindaHost : IAsyncDisposable
     /// (<see cref="DisposeAsync"/>) is the graceful path: coordinated shutdown, leave, hand-over.
     /// </summary>
     public static async Task<LindaHost> StartAsync(LindaOptions options, Action<JobHandlers>? handlers = null, Address? seed = null,
-        string[]? roles = null, Action<IServiceCollection>? services = null, string? hocon = null)
+        string[]? roles = null, Action<IServiceCollection>? services = null, string? hocon = null, Action<AkkaConfigurationBuilder>? more = null)
     {
         hocon = (hocon ?? "") + "\nakka.coordinated-shutdown.run-by-actor-system-terminate = off";
         var builder = new HostBuilder().ConfigureServices(s =>
@@ -53,6 +53,7 @@ public sealed class LindaHost : IAsyncDisposable
                     .WithLinda(options, handlers);
                 if (seed is null)
                     akka.AddStartup((system, _) => Cluster.Get(system).Join(Cluster.Get(system).SelfAddress));
+                more?.Invoke(akka);
             });
         });
         var host = builder.Build();
