@@ -229,6 +229,12 @@ public sealed class RedisBridge : IAsyncDisposable
     /// </summary>
     public static string DedupKey(string queue, string id) => $"redis:{queue}:{id}";
 
+    /// <summary>
+    /// The Linda id of a Go job: the same, but an id of digits only (the Go example's <c>"1"</c>) is
+    /// <c>go-&lt;id&gt;</c>, as Linda keeps digit-only ids for the ids it makes itself (push order numbers).
+    /// </summary>
+    public static string LindaId(string goId) => Names.IsDigits(goId) ? "go-" + goId : goId;
+
     /// <summary>The Linda push for a Go job record, or why there is none.</summary>
     private static async Task<(Push? Push, string? Error)> ReadAsync(IDatabase db, string queue, string id, double dueSeconds)
     {
@@ -245,7 +251,7 @@ public sealed class RedisBridge : IAsyncDisposable
             var due = dueSeconds > 0 ? DateTimeOffset.FromUnixTimeMilliseconds((long)(dueSeconds * 1000)) : (DateTimeOffset?)null;
             return (new Push(queue, JobPayload.FromJson(cls, args))
             {
-                Id = id,
+                Id = LindaId(id),
                 Period = record.Period > 0 ? TimeSpan.FromSeconds(record.Period) : null,
                 MaxRetries = record.Retry > 0 ? record.Retry : null,
                 Delay = due > now ? due.Value - now : TimeSpan.Zero,

@@ -62,10 +62,12 @@ public sealed class RedisBridgeSpec : IAsyncLifetime
             await GoPush($"go-{i:00}", "record", [i, "x"]);
         await GoPush("later", "record", ["later"], due: DateTimeOffset.UtcNow.AddHours(1));
         await GoPush("daily", "record", ["tick"], period: 86400, retry: 3, due: DateTimeOffset.UtcNow.AddHours(2));
+        await GoPush("1", "record", ["digits"]); // the Go example's id: digits only
         await using var node = await StartLinda();
 
-        await Until(() => _runs.Count >= 50, "the 50 ready jobs to run");
-        Assert.Equal(50, _runs.Select(r => r.Id).Distinct().Count());
+        await Until(() => _runs.Count >= 51, "the 51 ready jobs to run");
+        Assert.Equal(51, _runs.Select(r => r.Id).Distinct().Count());
+        Assert.Contains(("go-1", "[\"digits\"]"), _runs); // Linda keeps digit-only ids for its own
         Assert.Contains(("go-07", "[7,\"x\"]"), _runs);
         await Until(async () => await node.Client.GetJobAsync("test", "daily") is JobView, "the delayed jobs to be in Linda");
         var later = Assert.IsType<JobView>(await node.Client.GetJobAsync("test", "later"));
@@ -77,7 +79,7 @@ public sealed class RedisBridgeSpec : IAsyncLifetime
         Assert.Equal(0, await _redis.Db.ListLengthAsync("queue:test"));
         Assert.Equal(0, await _redis.Db.SortedSetLengthAsync("queue:test:delayed"));
         await Until(async () => await _redis.Db.HashLengthAsync("linda:bridge:moving:test") == 0, "the moving hash to be empty");
-        Assert.Equal(50, _runs.Count); // none twice
+        Assert.Equal(51, _runs.Count); // none twice
     }
 
     [Fact]

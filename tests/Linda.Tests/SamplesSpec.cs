@@ -66,6 +66,46 @@ public sealed class SamplesSpec(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_go_format_producer_writes_to_redis_and_PrintArgs_with_the_bridge_prints_its_job()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var folder = new TempFolder("linda-printargs-redis");
+        var printed = new TaskCompletionSource<string>();
+        var ready = new TaskCompletionSource();
+        using var printArgs = Start("PrintArgs.dll", "--port", TestPrograms.FreePort().ToString(), "--data", folder.Path, "--redis", redis.Url);
+        printArgs.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+                return;
+            output.WriteLine("PrintArgs: " + e.Data);
+            if (e.Data.StartsWith("PrintArgs: 4 workers"))
+                ready.TrySetResult();
+            if (e.Data.StartsWith("printArgs: "))
+                printed.TrySetResult(e.Data);
+        };
+        printArgs.BeginOutputReadLine();
+        try
+        {
+            await ready.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            // The Go example's push_jobs, as a script: id "1", printArgs a b c, every 60 s, 3 retries.
+            var script = Path.Combine(TestPrograms.RepositoryRoot(), "tests", "go-producer", "push_jobs.sh");
+            using (var producer = Process.Start(new ProcessStartInfo("bash", [script, redis.Port.ToString()]) { RedirectStandardOutput = true, UseShellExecute = false })!)
+            {
+                Assert.Equal("pushed 1 to queue:test", (await producer.StandardOutput.ReadToEndAsync()).Trim());
+                await producer.WaitForExitAsync();
+                Assert.Equal(0, producer.ExitCode);
+            }
+            Assert.Equal("printArgs: a b c", await printed.Task.WaitAsync(TimeSpan.FromMinutes(1)));
+            Assert.Equal(0, await redis.Db.ListLengthAsync("queue:test"));
+        }
+        finally
+        {
+            printArgs.Kill(entireProcessTree: true);
+            await printArgs.WaitForExitAsync();
+        }
+    }
+
     private static Process Start(string dll, params string[] args)
     {
         var start = TestPrograms.Dotnet(dll, args);
