@@ -38,31 +38,18 @@ public sealed class SamplesSpec(ITestOutputHelper output)
     {
         using var folder = new TempFolder("linda-printargs");
         var port = TestPrograms.FreePort();
-        var printed = new TaskCompletionSource<string>();
-        var ready = new TaskCompletionSource();
-        using var printArgs = Start("PrintArgs.dll", "--port", port.ToString(), "--data", folder.Path);
-        printArgs.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-                return;
-            output.WriteLine("PrintArgs: " + e.Data);
-            if (e.Data.StartsWith("PrintArgs: 4 workers"))
-                ready.TrySetResult();
-            if (e.Data.StartsWith("printArgs: "))
-                printed.TrySetResult(e.Data);
-        };
-        printArgs.BeginOutputReadLine();
+        var (printArgs, printed) = await StartPrintArgs("--port", port.ToString(), "--data", folder.Path);
         try
         {
-            await ready.Task.WaitAsync(TimeSpan.FromMinutes(2));
             var lines = await Run("PushJobs.dll", "--seed", $"akka.tcp://linda@127.0.0.1:{port}");
             Assert.Contains(lines, l => l.StartsWith("pushed job 1 to queue 'test': printArgs a b c, every 60 s, 3 retries"));
-            Assert.Equal("printArgs: a b c", await printed.Task.WaitAsync(TimeSpan.FromMinutes(1)));
+            Assert.Equal("printArgs: a b c", await printed.WaitAsync(TimeSpan.FromMinutes(1)));
         }
         finally
         {
             printArgs.Kill(entireProcessTree: true);
             await printArgs.WaitForExitAsync();
+            printArgs.Dispose();
         }
     }
 
@@ -71,9 +58,34 @@ public sealed class SamplesSpec(ITestOutputHelper output)
     {
         await using var redis = await RedisServer.StartAsync();
         using var folder = new TempFolder("linda-printargs-redis");
+        var (printArgs, printed) = await StartPrintArgs("--port", TestPrograms.FreePort().ToString(), "--data", folder.Path, "--redis", redis.Url);
+        try
+        {
+            // The Go example's push_jobs, as a script: id "1", printArgs a b c, every 60 s, 3 retries.
+            var script = Path.Combine(TestPrograms.RepositoryRoot(), "tests", "go-producer", "push_jobs.sh");
+            using (var producer = Process.Start(new ProcessStartInfo("bash", [script, redis.Port.ToString()]) { RedirectStandardOutput = true, UseShellExecute = false })!)
+            {
+                Assert.Equal("pushed 1 to queue:test", (await producer.StandardOutput.ReadToEndAsync()).Trim());
+                await producer.WaitForExitAsync();
+                Assert.Equal(0, producer.ExitCode);
+            }
+            Assert.Equal("printArgs: a b c", await printed.WaitAsync(TimeSpan.FromMinutes(1)));
+            Assert.Equal(0, await redis.Db.ListLengthAsync("queue:test"));
+        }
+        finally
+        {
+            printArgs.Kill(entireProcessTree: true);
+            await printArgs.WaitForExitAsync();
+            printArgs.Dispose();
+        }
+    }
+
+    /// <summary>Starts PrintArgs and waits until its workers are up; the task is the first line a printArgs job printed.</summary>
+    private async Task<(Process Process, Task<string> Printed)> StartPrintArgs(params string[] args)
+    {
         var printed = new TaskCompletionSource<string>();
         var ready = new TaskCompletionSource();
-        using var printArgs = Start("PrintArgs.dll", "--port", TestPrograms.FreePort().ToString(), "--data", folder.Path, "--redis", redis.Url);
+        var printArgs = Start("PrintArgs.dll", args);
         printArgs.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null)
@@ -88,22 +100,14 @@ public sealed class SamplesSpec(ITestOutputHelper output)
         try
         {
             await ready.Task.WaitAsync(TimeSpan.FromMinutes(2));
-            // The Go example's push_jobs, as a script: id "1", printArgs a b c, every 60 s, 3 retries.
-            var script = Path.Combine(TestPrograms.RepositoryRoot(), "tests", "go-producer", "push_jobs.sh");
-            using (var producer = Process.Start(new ProcessStartInfo("bash", [script, redis.Port.ToString()]) { RedirectStandardOutput = true, UseShellExecute = false })!)
-            {
-                Assert.Equal("pushed 1 to queue:test", (await producer.StandardOutput.ReadToEndAsync()).Trim());
-                await producer.WaitForExitAsync();
-                Assert.Equal(0, producer.ExitCode);
-            }
-            Assert.Equal("printArgs: a b c", await printed.Task.WaitAsync(TimeSpan.FromMinutes(1)));
-            Assert.Equal(0, await redis.Db.ListLengthAsync("queue:test"));
         }
-        finally
+        catch
         {
             printArgs.Kill(entireProcessTree: true);
-            await printArgs.WaitForExitAsync();
+            printArgs.Dispose();
+            throw;
         }
+        return (printArgs, printed.Task);
     }
 
     private static Process Start(string dll, params string[] args)

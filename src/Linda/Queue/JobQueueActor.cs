@@ -402,7 +402,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
     private QueueStats Stats() =>
         new(_queue, _state.ReadyCount, _state.UrgentCount, _state.DelayedCount, _state.ReservedCount,
             _state.BuriedCount, _waiting.Count, _state.TotalJobs, _state.PausedUntil, _counters.ByName(), _state.LeaseTimeouts,
-            _state.OldestReadySince is { } since && Clock() > since ? Clock() - since : TimeSpan.Zero, _telemetry.Failures, _state.TotalCancelled);
+            _state.LagAt(Clock()), _telemetry.Failures, _state.TotalCancelled);
 
     private sealed class Tick
     {

@@ -66,6 +66,9 @@ public sealed partial class JobQueueState
     /// </summary>
     public DateTimeOffset? OldestReadySince => _readySince.Oldest is { } e ? new DateTimeOffset(e.ReadySince, TimeSpan.Zero) : null;
 
+    /// <summary>The queue's lag at <paramref name="now"/>: how long the oldest ready job has been ready (zero with none).</summary>
+    public TimeSpan LagAt(DateTimeOffset now) => OldestReadySince is { } since && now > since ? now - since : TimeSpan.Zero;
+
     /// <summary>Jobs cancelled since this state was built (removed while waiting, or ended with their lease after a cancel).</summary>
     public long TotalCancelled { get; private set; }
 
