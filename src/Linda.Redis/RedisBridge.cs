@@ -29,14 +29,45 @@ public sealed class RedisBridgeOptions
     /// </summary>
     public TimeSpan DedupFor { get; set; } = TimeSpan.FromDays(1);
 
+    /// <summary>
+    /// Take queues Linda has no queue for yet too, for a front end that makes its queues on first use
+    /// (Linda.Server: each becomes the tube of the same name). <b>Default:</b> false: only the queues
+    /// Linda has (a <c>WithLinda</c> host's configured queues); the others stay in Redis untouched.
+    /// </summary>
+    public bool MakesQueues { get; set; }
+
     /// <summary>The most jobs one round takes out of one queue. <b>Default:</b> 100.</summary>
     public int BatchSize { get; set; } = 100;
 
     /// <summary>The StackExchange.Redis configuration of <see cref="Redis"/>.</summary>
-    internal string Configuration =>
-        Uri.TryCreate(Redis, UriKind.Absolute, out var uri) && uri.Scheme is "redis"
-            ? $"{uri.Host}:{(uri.Port > 0 ? uri.Port : 6379)}" + (uri.AbsolutePath.Trim('/') is { Length: > 0 } db ? $",defaultDatabase={db}" : "")
-            : Redis;
+    /// <exception cref="ArgumentException"><see cref="Redis"/> is a <c>redis://</c> URL without a host, or with a database that is not a number.</exception>
+    internal string Configuration
+    {
+        get
+        {
+            if (!Redis.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
+                return Redis.Length > 0 ? Redis : throw new ArgumentException("the Redis server is empty (redis://host:port/ or host:port)");
+            if (!Uri.TryCreate(Redis, UriKind.Absolute, out var uri) || uri.Host.Length == 0)
+                throw new ArgumentException($"'{Redis}' is not a Redis URL like redis://127.0.0.1:6379/");
+            var db = uri.AbsolutePath.Trim('/');
+            if (db.Length > 0 && !Names.IsDigits(db))
+                throw new ArgumentException($"'{Redis}': the database '{db}' is not a number");
+            return $"{uri.Host}:{(uri.Port > 0 ? uri.Port : 6379)}" + (db.Length > 0 ? $",defaultDatabase={db}" : "");
+        }
+    }
+
+    /// <summary>Checks every option; the bridge does this when it is made.</summary>
+    /// <exception cref="ArgumentException">An option is out of range, with which and why.</exception>
+    public void Validate()
+    {
+        _ = Configuration;
+        if (BatchSize < 1)
+            throw new ArgumentException($"BatchSize is {BatchSize}: at least 1");
+        if (PollInterval <= TimeSpan.Zero || ScanInterval <= TimeSpan.Zero || DedupFor <= TimeSpan.Zero)
+            throw new ArgumentException("PollInterval, ScanInterval and DedupFor must be longer than zero");
+        if (Queues?.FirstOrDefault(q => Names.Check(q, "queue name") is not null) is { } bad)
+            throw new ArgumentException(Names.Check(bad, "queue name"));
+    }
 }
 
 /// <summary>
@@ -85,9 +116,10 @@ public sealed class RedisBridge : IAsyncDisposable
     private long _failed;
 
     /// <summary>A bridge that pushes through <paramref name="linda"/>; <see cref="StartAsync"/> starts it.</summary>
+    /// <exception cref="ArgumentException">An option is out of range (see <see cref="RedisBridgeOptions.Validate"/>).</exception>
     public RedisBridge(RedisBridgeOptions options, ILindaClient linda, ILoggingAdapter log)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1);
+        options.Validate();
         _options = options;
         _linda = linda;
         _log = log;
@@ -139,12 +171,16 @@ public sealed class RedisBridge : IAsyncDisposable
         }
     }
 
-    /// <summary>The queues to take: the named ones, or every <c>queue:q</c> (or half-done moving hash) that Linda has a queue for.</summary>
+    /// <summary>
+    /// The queues to take: the named ones, or every <c>queue:q</c> (or half-done moving hash) that Linda
+    /// has a queue for (or, with <see cref="RedisBridgeOptions.MakesQueues"/>, whose name is a valid queue name).
+    /// </summary>
     private IReadOnlyList<string> Queues()
     {
-        var linda = _linda.Queues.ToHashSet(StringComparer.Ordinal);
+        var known = _linda.Queues.ToHashSet(StringComparer.Ordinal);
+        bool Takes(string name) => known.Contains(name) || (_options.MakesQueues && Names.Check(name, "queue name") is null);
         if (_options.Queues is { } named)
-            return named.Where(linda.Contains).ToArray();
+            return named.Where(Takes).ToArray();
         var found = new HashSet<string>(StringComparer.Ordinal);
         foreach (var endpoint in _redis!.GetEndPoints())
         {
@@ -152,7 +188,7 @@ public sealed class RedisBridge : IAsyncDisposable
             foreach (var key in _redis.GetServer(endpoint).Keys(pattern: "linda:bridge:moving:*", pageSize: 500))
             {
                 var name = ((string)key!)["linda:bridge:moving:".Length..];
-                if (linda.Contains(name))
+                if (Takes(name))
                     found.Add(name);
             }
             foreach (var key in _redis.GetServer(endpoint).Keys(pattern: "queue:*", pageSize: 500))
@@ -162,7 +198,7 @@ public sealed class RedisBridge : IAsyncDisposable
                     name = name[..^":delayed".Length];
                 if (name.EndsWith(":reserved", StringComparison.Ordinal))
                     continue;
-                if (linda.Contains(name))
+                if (Takes(name))
                     found.Add(name);
                 else if (name.Length > 0 && !name.Contains(':'))
                     _log.Debug("redis bridge: queue:{0} has no Linda queue of that name; left in Redis", name);

@@ -2,7 +2,8 @@
 // Alone it keeps its jobs in an SQLite file under --data; with --seed it joins a cluster, and with
 // --postgres the cluster shares one PostgreSQL journal, so every node serves the same durable tubes and
 // the tubes move to a survivor when a node dies. With --http-port it also serves the dashboard's JSON
-// API, every tube a queue. See ServerArgs.Usage for the options.
+// API, every tube a queue; with --redis it takes the Go Linda's Redis jobs into the tubes of the same
+// names. See ServerArgs.Usage for the options.
 using System.Net;
 using System.Runtime.InteropServices;
 using Akka.Actor;
@@ -16,6 +17,7 @@ using Linda.Beanstalk;
 using Linda.Dashboard;
 using Linda.Hosting;
 using Linda.Persistence;
+using Linda.Redis;
 using Linda.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -100,6 +102,9 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<BeanstalkService>(
 // Every tube is a queue for the dashboard (and anything else that asks for an ILindaClient).
 builder.Services.AddSingleton<ILindaClient>(sp =>
     new TubeClient(sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<IRequiredActor<TubeHub>>().ActorRef, frontEnd));
+// The brokers' bridges start after the port and stop before it (hosted services stop in reverse).
+if (options.Redis is not null)
+    builder.Services.AddHostedService<RedisBridgeService>();
 
 using var host = builder is WebApplicationBuilder webBuilder ? WithDashboard(webBuilder.Build()) : ((HostApplicationBuilder)builder).Build();
 try
@@ -164,6 +169,31 @@ namespace Linda.Server
         {
             if (_server is not null)
                 await _server.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// The Redis bridge (<c>--redis</c>): its pushes go through a <see cref="TubeClient"/> that makes
+    /// tubes, so <c>queue:NAME</c> becomes the tube NAME, and a beanstalkd client reserving one of its
+    /// jobs gets <c>{"class": ..., "args": [...]}</c> as the body.
+    /// </summary>
+    internal sealed class RedisBridgeService(ActorSystem system, IRequiredActor<TubeHub> hub, ServerArgs options, BeanstalkServerOptions frontEnd, ILogger<RedisBridgeService> log) : IHostedService
+    {
+        private RedisBridge? _bridge;
+
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            var redis = options.Redis!;
+            var tubes = new TubeClient(system, await hub.GetAsync(cancellationToken), frontEnd, makesTubes: true);
+            _bridge = new RedisBridge(redis, tubes, Akka.Event.Logging.GetLogger(system, "linda-redis-bridge"));
+            await _bridge.StartAsync();
+            log.LogInformation("linda: taking {Queues} from Redis {Redis}", redis.Queues is { } q ? string.Join(", ", q.Select(n => "queue:" + n)) : "every queue:NAME", redis.Redis);
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            if (_bridge is not null)
+                await _bridge.DisposeAsync();
         }
     }
 }

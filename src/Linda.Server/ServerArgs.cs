@@ -10,7 +10,7 @@ internal sealed record ServerArgs
         usage: Linda.Server [--port N] [--bind ADDRESS] [--data DIR] [--max-job-size BYTES]
                             [--cluster-port N] [--seed ADDRESS]... [--postgres CONNECTION_STRING]
                             [--profile production|fast|default] [--verdicts early|durable] [--config FILE]
-                            [--http-port N] [--http-host ADDRESS]
+                            [--http-port N] [--http-host ADDRESS] [--redis URL [--redis-queue NAME]...]
           --port          the beanstalkd port (default 11300)
           --bind          the address it listens on (default 127.0.0.1)
           --data          the folder of the SQLite file, linda.db (default ./linda-data)
@@ -27,6 +27,9 @@ internal sealed record ServerArgs
                           (default 0: no HTTP listener at all)
           --http-host     the address the HTTP port listens on (default 127.0.0.1; on any address the
                           dashboard serves requests from loopback only)
+          --redis         take the Go Linda's jobs out of this Redis (redis://host:port/ or host:port) into the
+                          tubes of the same names: queue:NAME and queue:NAME:delayed into tube NAME
+          --redis-queue   only this queue (repeatable; default: every queue:NAME found, watched for new ones)
         """;
 
     public int Port { get; init; } = 11300;
@@ -46,6 +49,9 @@ internal sealed record ServerArgs
     /// <summary>The address of the HTTP port.</summary>
     public IPAddress HttpHost { get; init; } = IPAddress.Loopback;
 
+    /// <summary>The Redis bridge's options (<c>--redis</c>), or null: no bridge.</summary>
+    public Linda.Redis.RedisBridgeOptions? Redis { get; init; }
+
     /// <exception cref="ArgumentException">A missing, unknown or malformed argument, with what is wrong.</exception>
     public static ServerArgs Parse(string[] args)
     {
@@ -53,6 +59,7 @@ internal sealed record ServerArgs
         var seeds = new List<string>();
         int? clusterPort = null;
         IPAddress? httpHost = null;
+        var redisQueues = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
             var option = args[i];
@@ -81,11 +88,17 @@ internal sealed record ServerArgs
                 "--config" => parsed with { ExtraConfig = ReadConfig(value) },
                 "--http-port" => parsed with { HttpPort = PortOf(option, value) },
                 "--http-host" => parsed with { HttpHost = httpHost = AddressOf(option, value) },
+                "--redis" => parsed with { Redis = RedisOf(value) },
+                "--redis-queue" => Add(parsed, redisQueues, option, value),
                 _ => throw new ArgumentException($"unknown option {option}\n{Usage}"),
             };
         }
         if (httpHost is not null && parsed.HttpPort == 0)
             throw new ArgumentException("--http-host: there is no --http-port to listen on (0 or none: no HTTP listener)");
+        if (redisQueues.Count > 0 && parsed.Redis is null)
+            throw new ArgumentException("--redis-queue: there is no --redis to take it from");
+        if (parsed.Redis is { } redis && redisQueues.Count > 0)
+            redis.Queues = redisQueues;
         return parsed with
         {
             Seeds = seeds,
@@ -101,6 +114,29 @@ internal sealed record ServerArgs
         if (address.System != "linda")
             throw new ArgumentException($"--seed: '{value}' names ActorSystem '{address.System}'; Linda's is 'linda'");
         seeds.Add(value);
+        return parsed;
+    }
+
+    private static Linda.Redis.RedisBridgeOptions RedisOf(string value)
+    {
+        // Tubes are made on first use: every queue:NAME found becomes the tube NAME.
+        var redis = new Linda.Redis.RedisBridgeOptions { Redis = value, MakesQueues = true };
+        try
+        {
+            redis.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"--redis: {e.Message}");
+        }
+        return redis;
+    }
+
+    private static ServerArgs Add(ServerArgs parsed, List<string> names, string option, string value)
+    {
+        if (Names.Check(value, "queue name") is { } invalid)
+            throw new ArgumentException($"{option}: {invalid}");
+        names.Add(value);
         return parsed;
     }
 

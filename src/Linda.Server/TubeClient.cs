@@ -30,15 +30,21 @@ internal sealed class TubeClient : ILindaClient
     private readonly IActorRef _hub;
     private readonly BeanstalkServerOptions _options;
     private readonly AskAgain _askAgain;
+    private readonly bool _makesTubes;
     private volatile IReadOnlyCollection<string> _listed = [DefaultTube];
 
     /// <param name="system">The server's ActorSystem (its <c>linda.delivery</c> settings).</param>
     /// <param name="hub">The tube hub, or the proxy of its cluster singleton.</param>
     /// <param name="options">The front end's timeouts: <see cref="BeanstalkServerOptions.HubAttempt"/> for each question to the hub, <see cref="BeanstalkServerOptions.AskTimeout"/> for each to a queue.</param>
-    public TubeClient(ActorSystem system, IActorRef hub, BeanstalkServerOptions options)
+    /// <param name="makesTubes">
+    /// True for a client that feeds tubes, as a broker bridge does: a command to a tube that does not
+    /// exist makes it, as a beanstalkd client's <c>use</c> does. False (the dashboard's, the CLI's): it is refused.
+    /// </param>
+    public TubeClient(ActorSystem system, IActorRef hub, BeanstalkServerOptions options, bool makesTubes = false)
     {
         _hub = hub;
         _options = options;
+        _makesTubes = makesTubes;
         _askAgain = LindaSettings.Create(system).AskAgain;
     }
 
@@ -101,9 +107,12 @@ internal sealed class TubeClient : ILindaClient
         return reply!;
     }
 
-    /// <summary>The tube named <paramref name="name"/>, or null; "default" is made when new, as every connection makes it.</summary>
+    /// <summary>
+    /// The tube named <paramref name="name"/>, or null; "default" is made when new, as every connection
+    /// makes it (and every tube by a client that <see cref="_makesTubes"/>).
+    /// </summary>
     private async Task<Tube?> FindAsync(string name, CancellationToken cancellationToken) =>
-        name == DefaultTube
+        name == DefaultTube || _makesTubes
             ? await _hub.Ask<IBeanstalkMessage>(new GetTube(name), _options.HubAttempt, cancellationToken) as Tube
             : (await _hub.Ask<TubeFound>(new FindTube(name, 0), _options.HubAttempt, cancellationToken)).Tube;
 }

@@ -281,7 +281,7 @@ internal sealed partial class Session
     {
         var id = WireIds.Of(tube.Number, reserved.Seq);
         _leases.Hold(id, tube, reserved);
-        Replies.Reserved(output, id, reserved.Job.Payload.Body.Span);
+        Replies.Reserved(output, id, JobBody.Of(reserved.Job.Payload).Span);
     }
 
     private async Task ReserveJob(ulong id, PipeWriter output)
@@ -326,7 +326,7 @@ internal sealed partial class Session
     private static void Found(PipeWriter output, ulong id, JobQueue.IReply? reply)
     {
         if (reply is JobView view)
-            Replies.Found(output, id, view.Job.Payload.Body.Span);
+            Replies.Found(output, id, JobBody.Of(view.Job.Payload).Span);
         else
             NotFoundOrError(output, reply);
     }
@@ -336,7 +336,7 @@ internal sealed partial class Session
         var tube = await _tubes.Get(_used);
         var reply = await _link.Ask(tube, peek);
         if (reply is JobView view)
-            Replies.Found(output, WireIds.Of(tube.Number, view.Seq), view.Job.Payload.Body.Span);
+            Replies.Found(output, WireIds.Of(tube.Number, view.Seq), JobBody.Of(view.Job.Payload).Span);
         else
             NotFoundOrError(output, reply);
     }
