@@ -36,8 +36,14 @@ public sealed class RedisBridgeOptions
     /// </summary>
     public bool MakesQueues { get; set; }
 
-    /// <summary>The most jobs one round takes out of one queue. <b>Default:</b> 100.</summary>
-    public int BatchSize { get; set; } = 100;
+    /// <summary>The most jobs one round takes out of one queue and pushes at once. <b>Default:</b> 500.</summary>
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>
+    /// The most jobs on their way into Linda at a time (taken out of the lists, not yet answered): a
+    /// round of <see cref="BatchSize"/> is taken while earlier ones are written. <b>Default:</b> 2,000.
+    /// </summary>
+    public int MaxInFlight { get; set; } = 2_000;
 
     /// <summary>The StackExchange.Redis configuration of <see cref="Redis"/>.</summary>
     /// <exception cref="ArgumentException"><see cref="Redis"/> is a <c>redis://</c> URL without a host, or with a database that is not a number.</exception>
@@ -63,6 +69,8 @@ public sealed class RedisBridgeOptions
         _ = Configuration;
         if (BatchSize < 1)
             throw new ArgumentException($"BatchSize is {BatchSize}: at least 1");
+        if (MaxInFlight < BatchSize)
+            throw new ArgumentException($"MaxInFlight is {MaxInFlight}: at least BatchSize ({BatchSize})");
         if (PollInterval <= TimeSpan.Zero || ScanInterval <= TimeSpan.Zero || DedupFor <= TimeSpan.Zero)
             throw new ArgumentException("PollInterval, ScanInterval and DedupFor must be longer than zero");
         if (Queues?.FirstOrDefault(q => Names.Check(q, "queue name") is not null) is { } bad)
@@ -88,7 +96,8 @@ public sealed class RedisBridgeOptions
 public sealed class RedisBridge : IAsyncDisposable
 {
     // Takes up to ARGV[1] ids from the ready list and ARGV[1] from the delayed set (with their scores)
-    // into the moving hash, in one step: a crash leaves every id in exactly one of the three.
+    // into the moving hash, in one step: a crash leaves every id in exactly one of the three. Returns
+    // what it took: id, due, id, due... (due 0 for a ready job).
     private const string TakeScript = """
         local moved = {}
         for i = 1, tonumber(ARGV[1]) do
@@ -96,14 +105,16 @@ public sealed class RedisBridge : IAsyncDisposable
           if not id then break end
           redis.call('HSET', KEYS[3], id, '0')
           table.insert(moved, id)
+          table.insert(moved, '0')
         end
         local due = redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
         for i = 1, #due, 2 do
           redis.call('ZREM', KEYS[2], due[i])
           redis.call('HSET', KEYS[3], due[i], due[i + 1])
           table.insert(moved, due[i])
+          table.insert(moved, due[i + 1])
         end
-        return #moved
+        return moved
         """;
 
     private readonly RedisBridgeOptions _options;
@@ -138,11 +149,23 @@ public sealed class RedisBridge : IAsyncDisposable
         _loop = Task.Run(() => RunAsync(_stop.Token));
     }
 
+    /// <summary>
+    /// The bridge's loop. Each round takes a batch of one queue into its moving hash and pushes the
+    /// batch's jobs into Linda at once (their writes batch in the queue's journal); up to
+    /// <see cref="RedisBridgeOptions.MaxInFlight"/> jobs are on their way at a time, so the next batch is
+    /// taken while the last is being written. A round removes from the moving hash exactly the jobs
+    /// Linda has (or that got an error key). Whatever is left there (Linda was away, Redis was away, a
+    /// dead bridge's moves) is taken up by a recovery: once nothing is in flight, every moving hash is
+    /// read and moved again (the unique key makes a second push of a moved job <see cref="AlreadyExists"/>).
+    /// </summary>
     private async Task RunAsync(CancellationToken stop)
     {
         var db = _redis!.GetDatabase();
         IReadOnlyList<string> queues = [];
         var scannedAt = DateTime.MinValue;
+        var rounds = new List<Task<bool>>(); // each: true when it left jobs in its moving hash
+        var recover = true; // at start: a dead bridge's moves first
+        var maxRounds = Math.Max(1, _options.MaxInFlight / _options.BatchSize);
         while (!stop.IsCancellationRequested)
         {
             try
@@ -152,23 +175,89 @@ public sealed class RedisBridge : IAsyncDisposable
                     queues = Queues();
                     scannedAt = DateTime.UtcNow;
                 }
-                var moved = 0;
+                if (recover)
+                {
+                    // Nothing in flight, so every entry of a moving hash is a move to finish.
+                    recover = await DrainAsync(rounds);
+                    foreach (var queue in queues)
+                    {
+                        var moving = await db.HashGetAllAsync(MovingKey(queue));
+                        foreach (var chunk in moving.Chunk(_options.BatchSize))
+                            recover |= await RoundAsync(db, queue, chunk.Select(e => ((string)e.Name!, (string?)e.Value)).ToArray(), stop);
+                    }
+                    if (recover)
+                    {
+                        await Task.Delay(_options.PollInterval, stop); // Linda still away: try again after a pause
+                        continue;
+                    }
+                }
+                var taken = 0;
                 foreach (var queue in queues)
-                    moved += await MoveAsync(db, queue, stop);
-                if (moved == 0)
-                    await Task.Delay(_options.PollInterval, stop);
+                {
+                    while (rounds.Count >= maxRounds)
+                    {
+                        await Task.WhenAny(rounds);
+                        recover |= Harvest(rounds);
+                    }
+                    var batch = (RedisResult[])(await db.ScriptEvaluateAsync(TakeScript,
+                        [(RedisKey)("queue:" + queue), (RedisKey)("queue:" + queue + ":delayed"), MovingKey(queue)], [_options.BatchSize]))!;
+                    if (batch.Length == 0)
+                        continue;
+                    var jobs = new (string Id, string? Due)[batch.Length / 2];
+                    for (var i = 0; i < jobs.Length; i++)
+                        jobs[i] = ((string)batch[2 * i]!, (string?)batch[2 * i + 1]);
+                    taken += jobs.Length;
+                    rounds.Add(RoundAsync(db, queue, jobs, stop));
+                }
+                recover |= Harvest(rounds);
+                if (taken == 0)
+                {
+                    // Nothing new: let the rounds in flight end, then wait for more.
+                    recover |= await DrainAsync(rounds);
+                    if (!recover)
+                        await Task.Delay(_options.PollInterval, stop);
+                }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
+                await DrainAsync(rounds).ContinueWith(_ => { }, TaskScheduler.Default);
                 return;
             }
-            catch (Exception e) when (e is RedisException or TimeoutException or AskTimeoutException)
+            catch (Exception e) when (e is RedisException or TimeoutException)
             {
-                // Redis or the queue is away (restarting, moving): what was taken waits in the moving hash.
+                // Redis is away (restarting): what was taken waits in the moving hash for the recovery.
                 _log.Warning("redis bridge: {0}; trying again", e.Message);
+                recover = true;
                 await Task.Delay(_options.PollInterval, stop).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
+    }
+
+    /// <summary>Removes the rounds that ended; true when one of them left jobs in its moving hash (or failed).</summary>
+    private bool Harvest(List<Task<bool>> rounds)
+    {
+        var left = false;
+        for (var i = rounds.Count - 1; i >= 0; i--)
+        {
+            if (!rounds[i].IsCompleted)
+                continue;
+            if (rounds[i].IsFaulted)
+            {
+                _log.Warning("redis bridge: {0}; trying again", rounds[i].Exception!.GetBaseException().Message);
+                left = true;
+            }
+            else
+                left |= rounds[i].IsCanceled || rounds[i].Result;
+            rounds.RemoveAt(i);
+        }
+        return left;
+    }
+
+    /// <summary>Waits for every round in flight to end (whatever its outcome) and harvests them.</summary>
+    private async Task<bool> DrainAsync(List<Task<bool>> rounds)
+    {
+        await Task.WhenAll(rounds).ContinueWith(_ => { }, TaskScheduler.Default);
+        return Harvest(rounds);
     }
 
     /// <summary>
@@ -207,55 +296,64 @@ public sealed class RedisBridge : IAsyncDisposable
         return found.Order(StringComparer.Ordinal).ToArray();
     }
 
-    /// <summary>One round for one queue: finish what is moving (a dead bridge's too), take a batch, move it.</summary>
-    private async Task<int> MoveAsync(IDatabase db, string queue, CancellationToken stop)
+    private static RedisKey MovingKey(string queue) => "linda:bridge:moving:" + queue;
+
+    /// <summary>
+    /// Moves <paramref name="jobs"/> (in the moving hash of <paramref name="queue"/>, with their due
+    /// times) into Linda: their records in one read, their pushes all at once, then one removal of
+    /// those Linda has or that got an error key. True when some are left in the moving hash (Linda was
+    /// away or didn't answer): the recovery moves them again.
+    /// </summary>
+    private async Task<bool> RoundAsync(IDatabase db, string queue, (string Id, string? Due)[] jobs, CancellationToken stop)
     {
-        var moving = (RedisKey)("linda:bridge:moving:" + queue);
-        var done = await FinishAsync(db, queue, moving, stop);
-        var taken = (int)await db.ScriptEvaluateAsync(TakeScript,
-            [(RedisKey)("queue:" + queue), (RedisKey)("queue:" + queue + ":delayed"), moving], [_options.BatchSize]);
-        if (taken > 0)
-            done += await FinishAsync(db, queue, moving, stop);
-        return done;
+        var records = await db.StringGetAsync(jobs.Select(j => (RedisKey)("linda:job:" + j.Id + ":info")).ToArray());
+        var outcomes = await Task.WhenAll(jobs.Select((job, i) => MoveAsync(queue, job.Id, job.Due, records[i], stop)));
+        var errors = new List<KeyValuePair<RedisKey, RedisValue>>();
+        var done = new List<RedisValue>(jobs.Length);
+        for (var i = 0; i < jobs.Length; i++)
+        {
+            if (outcomes[i] is { Left: true })
+                continue;
+            if (outcomes[i].Error is { } error)
+            {
+                errors.Add(new("linda:bridge:error:" + jobs[i].Id, error));
+                _log.Warning("redis bridge: job {0} of queue:{1} not moved: {2} (in linda:bridge:error:{0})", jobs[i].Id, queue, error);
+            }
+            done.Add(jobs[i].Id);
+        }
+        if (errors.Count > 0)
+        {
+            await db.StringSetAsync(errors.ToArray()); // before the removal: a crash between leaves the job moving, not lost
+            Interlocked.Add(ref _failed, errors.Count);
+        }
+        if (done.Count > 0)
+            await db.HashDeleteAsync(MovingKey(queue), done.ToArray());
+        Interlocked.Add(ref _moved, done.Count - errors.Count);
+        return done.Count < jobs.Length;
     }
 
-    private async Task<int> FinishAsync(IDatabase db, string queue, RedisKey moving, CancellationToken stop)
+    /// <summary>One job's push: moved (Linda has it), an error for its key, or left for later (Linda away).</summary>
+    private async Task<(bool Left, string? Error)> MoveAsync(string queue, string id, string? due, RedisValue record, CancellationToken stop)
     {
-        var entries = await db.HashGetAllAsync(moving);
-        var done = 0;
-        foreach (var entry in entries)
+        var dueSeconds = double.TryParse(due, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : 0;
+        var (push, error) = Read(queue, id, dueSeconds, record);
+        if (push is null)
+            return (false, error);
+        IReply reply;
+        try
         {
-            stop.ThrowIfCancellationRequested();
-            string id = entry.Name!;
-            var dueSeconds = double.TryParse((string?)entry.Value, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : 0;
-            var (push, error) = await ReadAsync(db, queue, id, dueSeconds);
-            if (push is not null)
-                push = push with { UniqueKey = DedupKey(queue, id), UniqueFor = _options.DedupFor };
-            if (push is not null)
-            {
-                var reply = await _linda.PushAsync(push, stop);
-                switch (reply)
-                {
-                    case Pushed or AlreadyExists:
-                        Interlocked.Increment(ref _moved);
-                        break;
-                    case Unavailable or WriteFailed:
-                        continue; // stays in the moving hash: the next round tries again
-                    default:
-                        error = $"Linda refused the job: {((IFailure)reply).Message}";
-                        break;
-                }
-            }
-            if (error is not null)
-            {
-                await db.StringSetAsync("linda:bridge:error:" + id, error);
-                Interlocked.Increment(ref _failed);
-                _log.Warning("redis bridge: job {0} of queue:{1} not moved: {2} (in linda:bridge:error:{0})", id, queue, error);
-            }
-            await db.HashDeleteAsync(moving, id);
-            done++;
+            reply = await _linda.PushAsync(push with { UniqueKey = DedupKey(queue, id), UniqueFor = _options.DedupFor }, stop);
         }
-        return done;
+        catch (AskTimeoutException)
+        {
+            return (true, null); // no answer: it may be in; the next push of it is AlreadyExists if so
+        }
+        return reply switch
+        {
+            Pushed or AlreadyExists => (false, null),
+            Unavailable or WriteFailed => (true, null),
+            _ => (false, $"Linda refused the job: {((IFailure)reply).Message}"),
+        };
     }
 
     /// <summary>
@@ -272,9 +370,8 @@ public sealed class RedisBridge : IAsyncDisposable
     public static string LindaId(string goId) => Names.IsDigits(goId) ? "go-" + goId : goId;
 
     /// <summary>The Linda push for a Go job record, or why there is none.</summary>
-    private static async Task<(Push? Push, string? Error)> ReadAsync(IDatabase db, string queue, string id, double dueSeconds)
+    private static (Push? Push, string? Error) Read(string queue, string id, double dueSeconds, RedisValue json)
     {
-        var json = await db.StringGetAsync("linda:job:" + id + ":info");
         if (json.IsNullOrEmpty)
             return (null, $"no record linda:job:{id}:info");
         try

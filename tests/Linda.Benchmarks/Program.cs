@@ -32,6 +32,10 @@
 //                         starting; drain_ms: until every job acknowledged before the kill / leave had
 //                         run; ran_twice (any node), ran_twice_survivors; lost (must be 0).
 //                         --node-config=HOCON goes to every node (e.g. "linda.workers.reserve-wait = 2s")
+//   bridge   [N=50000]    N jobs moved by a broker bridge into one Linda queue (--source=redis: the Go
+//                         Linda's layout on a redis-server this process starts; --batch=the bridge's
+//                         BatchSize), beside Linda's own push rate (the push mode on a fresh file) and the
+//                         source's consumer rate (redis-benchmark -t lpush,lpop: LPOP), in one run
 //   all                   every mode in turn with its defaults (not failover)
 // options: --warmup=SECONDS (10), --config=HOCON or --config=@FILE (or env LINDA_BENCH_CONFIG): extra
 //          HOCON over Linda's SQLite defaults, e.g. --config="linda.queue.snapshot-every = 0";
@@ -113,8 +117,9 @@ internal static partial class Program
                     }
                     break;
                 case "compare": await ModeCompare(o); break;
+                case "bridge": await ModeBridge(o, o.N); break;
                 default:
-                    Console.Error.WriteLine("usage: Linda.Benchmarks push|cycle|latency|delayed|recovery|workers|failover|all|compare [N] [--key=value ...]");
+                    Console.Error.WriteLine("usage: Linda.Benchmarks push|cycle|latency|delayed|recovery|workers|failover|all|compare|bridge [N] [--key=value ...]");
                     return 2;
             }
             return 0;
