@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using Linda.Hosting;
 using Linda.Redis;
 using Linda.Tests.Infrastructure;
@@ -39,21 +38,9 @@ public sealed class RedisBridgeSpec : IAsyncLifetime
         }),
         more: akka => akka.WithRedisBridge(new RedisBridgeOptions { Redis = _redis.Url, PollInterval = TimeSpan.FromMilliseconds(50) }));
 
-    /// <summary>What the Go Linda's Push or Later writes: the record under linda:job:&lt;id&gt;:info, the id in the ready list or the delayed set.</summary>
-    private async Task GoPush(string id, string cls, object[] args, long period = 0, int retry = 0, DateTimeOffset? due = null)
-    {
-        var record = JsonSerializer.Serialize(new
-        {
-            id, queue = "test", period, retry, created_at = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
-            payload = new { @class = cls, args },
-            state = new { run_times = 0, last_run_at = "0001-01-01T00:00:00Z", retries = 0 },
-        });
-        await _redis.Db.StringSetAsync($"linda:job:{id}:info", record);
-        if (due is { } d)
-            await _redis.Db.SortedSetAddAsync("queue:test:delayed", id, d.ToUnixTimeSeconds());
-        else
-            await _redis.Db.ListRightPushAsync("queue:test", id);
-    }
+    /// <summary>What the Go Linda's Push or Later writes, into queue:test.</summary>
+    private Task GoPush(string id, string cls, object[] args, long period = 0, int retry = 0, DateTimeOffset? due = null) =>
+        GoProducer.PushAsync(_redis.Db, "test", id, cls, args, period, retry, due);
 
     [Fact]
     public async Task Jobs_written_the_go_way_run_once_each_through_linda_and_leave_redis_empty()
