@@ -99,10 +99,15 @@ public sealed class RedisBridge : IAsyncDisposable
     /// <summary>Jobs taken out with an error key (a missing or unreadable record, a refusal).</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
-    /// <summary>Connects and starts moving in the background.</summary>
+    /// <summary>
+    /// Connects and starts moving in the background. A Redis that is down does not stop the start: the
+    /// connection keeps trying, and the bridge moves once Redis answers (as after a restart of Redis).
+    /// </summary>
     public async Task StartAsync()
     {
-        _redis = await ConnectionMultiplexer.ConnectAsync(_options.Configuration);
+        var configuration = ConfigurationOptions.Parse(_options.Configuration);
+        configuration.AbortOnConnectFail = false;
+        _redis = await ConnectionMultiplexer.ConnectAsync(configuration);
         _loop = Task.Run(() => RunAsync(_stop.Token));
     }
 

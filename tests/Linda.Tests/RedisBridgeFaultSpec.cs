@@ -121,26 +121,51 @@ public sealed class RedisBridgeFaultSpec(ITestOutputHelper output)
                 await redis.RestartAsync();
         }
         await stopProducing.CancelAsync();
-        await producer.WaitAsync(Bound);
+        var writtenAgain = await producer.WaitAsync(Bound);
 
         var expected = acknowledged.ToHashSet();
         await Until(() => expected.IsSubsetOf(runs), $"the {expected.Count} acknowledged jobs to run", detail: Progress);
         await Until(() => NothingLeftAsync(redis), "the bridge to finish every move", detail: Progress);
         await Until(async () => Assert.IsType<QueueStats>(await node.Client.GetStatsAsync(Queue)).Jobs == 0, "every job to end in Linda");
-        output.WriteLine($"{expected.Count} acknowledged jobs across {Restarts} restarts of redis-server");
+        output.WriteLine($"{expected.Count} acknowledged jobs across {Restarts} restarts of redis-server; the producer wrote {writtenAgain} writes again");
         Assert.Equal(expected.Count, Assert.IsType<QueueStats>(await node.Client.GetStatsAsync(Queue)).TotalJobs); // one Linda job each
         Assert.Equal(runs.Count, runs.Distinct().Count()); // none twice
         Assert.Equal(expected, runs.ToHashSet());
         Assert.Empty(ErrorKeys(redis));
     }
 
+    [Fact]
+    public async Task A_bridge_that_starts_while_redis_is_down_moves_once_redis_is_back()
+    {
+        using var folder = new TempFolder("linda-redis-late");
+        await using var redis = await RedisServer.StartAsync(dataFolder: folder.File("redis"));
+        await GoProducer.PushAsync(redis.Db, Queue, "early", "record", ["early"]);
+        await redis.StopAsync();
+        var runs = new ConcurrentQueue<string>();
+        await using var node = await LindaHost.StartAsync(new LindaOptions { Queues = [Queue], SqlitePath = folder.File("linda.db") },
+            h => h.Register("record", ctx =>
+            {
+                runs.Enqueue(ctx.JobId);
+                return Task.CompletedTask;
+            }),
+            more: akka => akka.WithRedisBridge(new RedisBridgeOptions { Redis = redis.Url, PollInterval = TimeSpan.FromMilliseconds(50) }));
+        Assert.IsType<Pushed>(await node.Client.PushAsync(Queue, JobPayload.Create("record", "local"), "local")); // Linda runs without Redis
+
+        await redis.StartAgainAsync();
+        await Until(() => runs.Contains("early"), "the job written before the outage to run");
+        await Until(() => NothingLeftAsync(redis), "the bridge to finish its move");
+        Assert.Equal(["early", "local"], runs.Order(StringComparer.Ordinal));
+    }
+
     /// <summary>
     /// A Go producer that keeps writing jobs (record, then id) until told to stop, at most
     /// <see cref="ProducerWindow"/> ahead of the runs; a write Redis refused or dropped (it restarts) is
     /// written again until acknowledged. A job counts as acknowledged once both of its writes were.
+    /// Returns how many writes were written again.
     /// </summary>
-    private static async Task ProduceAsync(IDatabase db, SemaphoreSlim window, ConcurrentQueue<string> acknowledged, CancellationToken stop)
+    private static async Task<int> ProduceAsync(IDatabase db, SemaphoreSlim window, ConcurrentQueue<string> acknowledged, CancellationToken stop)
     {
+        var again = 0;
         for (var i = 0; ; i++)
         {
             try
@@ -149,24 +174,25 @@ public sealed class RedisBridgeFaultSpec(ITestOutputHelper output)
             }
             catch (OperationCanceledException)
             {
-                return;
+                return again;
             }
             var id = $"job-{i:00000}";
-            await UntilAcknowledged(() => db.StringSetAsync(GoProducer.InfoKey(id), GoProducer.Record(id, Queue, "record", [i])));
-            await UntilAcknowledged(() => db.ListRightPushAsync(ReadyList, id));
+            again += await UntilAcknowledged(() => db.StringSetAsync(GoProducer.InfoKey(id), GoProducer.Record(id, Queue, "record", [i])));
+            again += await UntilAcknowledged(() => db.ListRightPushAsync(ReadyList, id));
             acknowledged.Enqueue(id);
         }
     }
 
-    private static async Task UntilAcknowledged(Func<Task> write)
+    /// <summary>Writes until Redis acknowledges the write; returns how many times it was written again.</summary>
+    private static async Task<int> UntilAcknowledged(Func<Task> write)
     {
         var giveUpAt = DateTime.UtcNow + Bound;
-        while (true)
+        for (var again = 0; ; again++)
         {
             try
             {
                 await write();
-                return;
+                return again;
             }
             catch (Exception e) when (e is RedisException or TimeoutException && DateTime.UtcNow < giveUpAt)
             {
