@@ -142,10 +142,15 @@ public sealed class RedisBridge : IAsyncDisposable
     /// <summary>Jobs taken out with an error key (a missing or unreadable record, a refusal).</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
-    /// <summary>Connects and starts moving in the background.</summary>
+    /// <summary>
+    /// Connects and starts moving in the background. A Redis that is down does not stop the start: the
+    /// connection keeps trying, and the bridge moves once Redis answers (as after a restart of Redis).
+    /// </summary>
     public async Task StartAsync()
     {
-        _redis = await ConnectionMultiplexer.ConnectAsync(_options.Configuration);
+        var configuration = ConfigurationOptions.Parse(_options.Configuration);
+        configuration.AbortOnConnectFail = false;
+        _redis = await ConnectionMultiplexer.ConnectAsync(configuration);
         _loop = Task.Run(() => RunAsync(_stop.Token));
     }
 
@@ -227,6 +232,13 @@ public sealed class RedisBridge : IAsyncDisposable
             {
                 // Redis is away (restarting): what was taken waits in the moving hash for the recovery.
                 _log.Warning("redis bridge: {0}; trying again", e.Message);
+                recover = true;
+                await Task.Delay(_options.PollInterval, stop).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Anything else is a bug, but the bridge must not stop moving silently: say it, go on.
+                _log.Error(e, "redis bridge: unexpected failure; trying again");
                 recover = true;
                 await Task.Delay(_options.PollInterval, stop).ContinueWith(_ => { }, TaskScheduler.Default);
             }

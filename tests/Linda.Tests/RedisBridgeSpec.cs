@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using Linda.Hosting;
 using Linda.Redis;
 using Linda.Tests.Infrastructure;
@@ -39,21 +38,9 @@ public sealed class RedisBridgeSpec : IAsyncLifetime
         }),
         more: akka => akka.WithRedisBridge(new RedisBridgeOptions { Redis = _redis.Url, PollInterval = TimeSpan.FromMilliseconds(50) }));
 
-    /// <summary>What the Go Linda's Push or Later writes: the record under linda:job:&lt;id&gt;:info, the id in the ready list or the delayed set.</summary>
-    private async Task GoPush(string id, string cls, object[] args, long period = 0, int retry = 0, DateTimeOffset? due = null)
-    {
-        var record = JsonSerializer.Serialize(new
-        {
-            id, queue = "test", period, retry, created_at = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
-            payload = new { @class = cls, args },
-            state = new { run_times = 0, last_run_at = "0001-01-01T00:00:00Z", retries = 0 },
-        });
-        await _redis.Db.StringSetAsync($"linda:job:{id}:info", record);
-        if (due is { } d)
-            await _redis.Db.SortedSetAddAsync("queue:test:delayed", id, d.ToUnixTimeSeconds());
-        else
-            await _redis.Db.ListRightPushAsync("queue:test", id);
-    }
+    /// <summary>What the Go Linda's Push or Later writes, into queue:test.</summary>
+    private Task GoPush(string id, string cls, object[] args, long period = 0, int retry = 0, DateTimeOffset? due = null) =>
+        GoProducer.PushAsync(_redis.Db, "test", id, cls, args, period, retry, due);
 
     [Fact]
     public async Task Jobs_written_the_go_way_run_once_each_through_linda_and_leave_redis_empty()
@@ -104,19 +91,27 @@ public sealed class RedisBridgeSpec : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_record_that_is_missing_or_unreadable_gets_its_error_key_and_the_rest_flow_on()
+    public async Task A_record_that_is_missing_unreadable_classless_or_refused_gets_its_error_key_and_the_rest_flow_on()
     {
+        await GoPush("first", "record", ["ok"]);
         await _redis.Db.ListRightPushAsync("queue:test", "no-record");
         await _redis.Db.StringSetAsync("linda:job:broken:info", "{not json");
         await _redis.Db.ListRightPushAsync("queue:test", "broken");
+        await _redis.Db.StringSetAsync("linda:job:classless:info", """{"id":"classless","queue":"test","payload":{"args":[1]}}""");
+        await _redis.Db.ListRightPushAsync("queue:test", "classless");
+        await GoPush("bad id", "record", ["refused"]); // Linda's ids have no spaces
         await GoPush("fine", "record", ["ok"]);
         await using var node = await StartLinda();
 
-        await Until(() => _runs.Any(r => r.Id == "fine"), "the good job to run");
-        await Until(async () => await _redis.Db.KeyExistsAsync("linda:bridge:error:broken"), "the broken record's error key");
+        await Until(() => _runs.Count >= 2, "the good jobs to run");
+        await Until(async () => await _redis.Db.ListLengthAsync("queue:test") == 0 && await _redis.Db.HashLengthAsync("linda:bridge:moving:test") == 0,
+            "every job to be taken and its move finished");
         Assert.Contains("can't be read", (string?)await _redis.Db.StringGetAsync("linda:bridge:error:broken"));
         Assert.Contains("no record linda:job:no-record:info", (string?)await _redis.Db.StringGetAsync("linda:bridge:error:no-record"));
-        Assert.Equal(0, await _redis.Db.ListLengthAsync("queue:test"));
+        Assert.Equal("the record has no payload class", (string?)await _redis.Db.StringGetAsync("linda:bridge:error:classless"));
+        Assert.StartsWith("Linda refused the job: ", (string?)await _redis.Db.StringGetAsync("linda:bridge:error:bad id"));
         Assert.IsType<NotFound>(await node.Client.GetJobAsync("test", "broken"));
+        Assert.IsType<NotFound>(await node.Client.GetJobAsync("test", "classless"));
+        Assert.Equal(["fine", "first"], _runs.Select(r => r.Id).Order(StringComparer.Ordinal));
     }
 }

@@ -38,19 +38,10 @@ public sealed class SamplesSpec(ITestOutputHelper output)
     {
         using var folder = new TempFolder("linda-printargs");
         var port = TestPrograms.FreePort();
-        var (printArgs, printed) = await StartPrintArgs("--port", port.ToString(), "--data", folder.Path);
-        try
-        {
-            var lines = await Run("PushJobs.dll", "--seed", $"akka.tcp://linda@127.0.0.1:{port}");
-            Assert.Contains(lines, l => l.StartsWith("pushed job 1 to queue 'test': printArgs a b c, every 60 s, 3 retries"));
-            Assert.Equal("printArgs: a b c", await printed.WaitAsync(TimeSpan.FromMinutes(1)));
-        }
-        finally
-        {
-            printArgs.Kill(entireProcessTree: true);
-            await printArgs.WaitForExitAsync();
-            printArgs.Dispose();
-        }
+        using var printArgs = await StartPrintArgs("--port", port.ToString(), "--data", folder.Path);
+        var lines = await Run("PushJobs.dll", "--seed", $"akka.tcp://linda@127.0.0.1:{port}");
+        Assert.Contains(lines, l => l.StartsWith("pushed job 1 to queue 'test': printArgs a b c, every 60 s, 3 retries"));
+        Assert.Equal("printArgs: a b c", await printArgs.FirstPrinted.WaitAsync(TimeSpan.FromMinutes(1)));
     }
 
     [Fact]
@@ -58,64 +49,22 @@ public sealed class SamplesSpec(ITestOutputHelper output)
     {
         await using var redis = await RedisServer.StartAsync();
         using var folder = new TempFolder("linda-printargs-redis");
-        var (printArgs, printed) = await StartPrintArgs("--port", TestPrograms.FreePort().ToString(), "--data", folder.Path, "--redis", redis.Url);
-        try
+        using var printArgs = await StartPrintArgs("--port", TestPrograms.FreePort().ToString(), "--data", folder.Path, "--redis", redis.Url);
+        // The Go example's push_jobs, as a script: id "1", printArgs a b c, every 60 s, 3 retries.
+        var script = Path.Combine(TestPrograms.RepositoryRoot(), "tests", "go-producer", "push_jobs.sh");
+        using (var producer = Process.Start(new ProcessStartInfo("bash", [script, redis.Port.ToString()]) { RedirectStandardOutput = true, UseShellExecute = false })!)
         {
-            // The Go example's push_jobs, as a script: id "1", printArgs a b c, every 60 s, 3 retries.
-            var script = Path.Combine(TestPrograms.RepositoryRoot(), "tests", "go-producer", "push_jobs.sh");
-            using (var producer = Process.Start(new ProcessStartInfo("bash", [script, redis.Port.ToString()]) { RedirectStandardOutput = true, UseShellExecute = false })!)
-            {
-                Assert.Equal("pushed 1 to queue:test", (await producer.StandardOutput.ReadToEndAsync()).Trim());
-                await producer.WaitForExitAsync();
-                Assert.Equal(0, producer.ExitCode);
-            }
-            Assert.Equal("printArgs: a b c", await printed.WaitAsync(TimeSpan.FromMinutes(1)));
-            Assert.Equal(0, await redis.Db.ListLengthAsync("queue:test"));
+            Assert.Equal("pushed 1 to queue:test", (await producer.StandardOutput.ReadToEndAsync()).Trim());
+            await producer.WaitForExitAsync();
+            Assert.Equal(0, producer.ExitCode);
         }
-        finally
-        {
-            printArgs.Kill(entireProcessTree: true);
-            await printArgs.WaitForExitAsync();
-            printArgs.Dispose();
-        }
+        Assert.Equal("printArgs: a b c", await printArgs.FirstPrinted.WaitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Equal(0, await redis.Db.ListLengthAsync("queue:test"));
     }
 
-    /// <summary>Starts PrintArgs and waits until its workers are up; the task is the first line a printArgs job printed.</summary>
-    private async Task<(Process Process, Task<string> Printed)> StartPrintArgs(params string[] args)
-    {
-        var printed = new TaskCompletionSource<string>();
-        var ready = new TaskCompletionSource();
-        var printArgs = Start("PrintArgs.dll", args);
-        printArgs.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-                return;
-            output.WriteLine("PrintArgs: " + e.Data);
-            if (e.Data.StartsWith("PrintArgs: 4 workers"))
-                ready.TrySetResult();
-            if (e.Data.StartsWith("printArgs: "))
-                printed.TrySetResult(e.Data);
-        };
-        printArgs.BeginOutputReadLine();
-        try
-        {
-            await ready.Task.WaitAsync(TimeSpan.FromMinutes(2));
-        }
-        catch
-        {
-            printArgs.Kill(entireProcessTree: true);
-            printArgs.Dispose();
-            throw;
-        }
-        return (printArgs, printed.Task);
-    }
-
-    private static Process Start(string dll, params string[] args)
-    {
-        var start = TestPrograms.Dotnet(dll, args);
-        start.RedirectStandardError = false;
-        return Process.Start(start)!;
-    }
+    /// <summary>Starts PrintArgs and waits until its workers are up; what it prints goes to the test's output.</summary>
+    private Task<PrintArgsProcess> StartPrintArgs(params string[] args) =>
+        PrintArgsProcess.StartAsync(line => output.WriteLine("PrintArgs: " + line), args);
 
     private async Task<List<string>> Run(string dll, params string[] args)
     {
