@@ -163,8 +163,8 @@ public sealed class RabbitMqBridge : IAsyncDisposable
                     }
                     catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested)
                     {
-                        _log.Warning("rabbitmq bridge: can't connect to {0} ({1}); trying again in {2}", Redacted(_options.Url), e.Message, pause);
                         pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, _options.ReconnectDelay.Ticks * MaxReconnectFactor));
+                        _log.Warning("rabbitmq bridge: can't connect to {0} ({1}); trying again in {2}", Redacted(_options.Url), e.Message, pause);
                     }
                 }
             }
