@@ -99,7 +99,7 @@ public sealed class RabbitMqBridge : IAsyncDisposable
     /// <summary>Messages held unacknowledged now, on the current connection.</summary>
     public int Unacked => _session is { } s ? Volatile.Read(ref s.Unacked) : 0;
 
-    /// <summary>The most messages held unacknowledged at once on one connection since the bridge started.</summary>
+    /// <summary>The most messages held unacknowledged at once on one connection since the bridge started (at most <see cref="RabbitMqBridgeOptions.Prefetch"/> per queue).</summary>
     public int MaxUnacked => Volatile.Read(ref _maxUnacked);
 
     /// <summary>Outcomes published to the outcome exchange (0 without one).</summary>

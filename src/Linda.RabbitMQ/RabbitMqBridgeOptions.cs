@@ -25,7 +25,9 @@ public sealed class RabbitMqBridgeOptions
     /// <summary>
     /// The back-pressure window: the most messages of one queue the bridge holds unacknowledged
     /// (RabbitMQ's prefetch count, per consumer). What Linda has not answered yet stays in RabbitMQ
-    /// beyond it. <b>Default:</b> 256 (measured: more gains nothing on one Linda queue; see the report in the README).
+    /// beyond it. <b>Default:</b> 256 (measured into one Linda queue on SQLite: 10 moves ~6,000 messages/s,
+    /// 100 ~20,000, 256 ~20,000–30,000, as fast as RabbitMQ's own consumer and Linda's own pushes here; 500
+    /// and 1,000 gained nothing).
     /// </summary>
     public int Prefetch { get; set; } = 256;
 
