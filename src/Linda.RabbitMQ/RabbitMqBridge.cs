@@ -260,6 +260,7 @@ public sealed class RabbitMqBridge : IAsyncDisposable
     /// <summary>A delivery: read at once (its body is the client's only until this returns), then pushed in the background.</summary>
     private Task OnDeliveryAsync(Session session, BridgedQueue queue, BasicDeliverEventArgs delivery)
     {
+        Interlocked.Increment(ref session.Handling);
         var unacked = Interlocked.Increment(ref session.Unacked);
         for (var max = Volatile.Read(ref _maxUnacked); unacked > max; max = Volatile.Read(ref _maxUnacked))
         {
@@ -277,6 +278,7 @@ public sealed class RabbitMqBridge : IAsyncDisposable
     private async Task HandleAsync(Message m, Push? push, string? refusal)
     {
         var pause = _options.RetryDelay;
+        var acked = false;
         try
         {
             while (!m.Session.Gone.IsCancellationRequested)
@@ -284,6 +286,9 @@ public sealed class RabbitMqBridge : IAsyncDisposable
                 var (done, refused, retry) = refusal is not null ? await DeadLetterAsync(m, refusal) : await PushAsync(m, push!);
                 if (done)
                 {
+                    // Out of the window before the ack goes: RabbitMQ's next delivery may arrive before this method goes on.
+                    Interlocked.Decrement(ref m.Session.Unacked);
+                    acked = true;
                     await AckAsync(m);
                     return;
                 }
@@ -306,10 +311,21 @@ public sealed class RabbitMqBridge : IAsyncDisposable
         }
         catch (Exception e)
         {
-            _log.Error(e, "rabbitmq bridge: message {0} of '{1}' left unacknowledged (it comes back with the next connection)", m.Describe(), m.Queue.Name);
+            // A bug, not a state of RabbitMQ or Linda: the message goes back to its queue rather than keep its slot.
+            _log.Error(e, "rabbitmq bridge: message {0} of '{1}' given back to RabbitMQ after an error", m.Describe(), m.Queue.Name);
+            try
+            {
+                await m.Session.Consumer!.BasicNackAsync(m.Tag, multiple: false, requeue: true);
+            }
+            catch (Exception nack) when (nack is AlreadyClosedException or OperationInterruptedException or ObjectDisposedException or IOException)
+            {
+                // the connection is gone: it comes back anyway
+            }
         }
         finally
         {
+            if (!acked)
+                Interlocked.Decrement(ref m.Session.Unacked);
             m.Session.Settled();
         }
     }
@@ -450,7 +466,11 @@ public sealed class RabbitMqBridge : IAsyncDisposable
     /// <summary>One connection and its channels, and the messages it holds unacknowledged.</summary>
     private sealed class Session(IConnection connection) : IAsyncDisposable
     {
+        /// <summary>Delivered and not yet acknowledged: what RabbitMQ's prefetch window counts.</summary>
         public int Unacked;
+
+        /// <summary>Delivered and not yet done with (acknowledged, or given up with the connection): what a stop waits for.</summary>
+        public int Handling;
         private int _closed;
 
         public IConnection Connection { get; } = connection;
@@ -484,10 +504,10 @@ public sealed class RabbitMqBridge : IAsyncDisposable
             return Task.CompletedTask;
         }
 
-        /// <summary>A held message is done (acknowledged, or given up with its connection).</summary>
+        /// <summary>A delivered message is done with (acknowledged, or given up with its connection).</summary>
         public void Settled()
         {
-            if (Interlocked.Decrement(ref Unacked) == 0 && Stopping)
+            if (Interlocked.Decrement(ref Handling) == 0 && Stopping)
                 Drained.TrySetResult();
         }
 
@@ -506,7 +526,7 @@ public sealed class RabbitMqBridge : IAsyncDisposable
                     break; // the connection is gone: nothing more comes anyway
                 }
             }
-            if (Volatile.Read(ref Unacked) == 0)
+            if (Volatile.Read(ref Handling) == 0)
                 Drained.TrySetResult();
         }
 

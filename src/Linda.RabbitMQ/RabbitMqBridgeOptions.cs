@@ -92,8 +92,8 @@ public sealed class RabbitMqBridgeOptions
     /// <summary>The first pause before the bridge connects again after losing RabbitMQ; it doubles up to 10 times as long. <b>Default:</b> 500 ms.</summary>
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>At stop, how long the messages being pushed get to be answered and acknowledged before the connection closes (the rest come back from RabbitMQ). <b>Default:</b> 10 s.</summary>
-    public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>At stop, how long the messages being pushed get to be answered and acknowledged before the connection closes (the rest come back from RabbitMQ). <b>Default:</b> 5 s (within coordinated shutdown's service-unbind phase).</summary>
+    public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The connection's name in RabbitMQ's management views. <b>Default:</b> <c>linda-rabbitmq-bridge</c>.</summary>
     public string ClientName { get; set; } = "linda-rabbitmq-bridge";
