@@ -336,7 +336,7 @@ public sealed class RabbitMqBridge : IAsyncDisposable
         var now = Environment.TickCount64;
         var last = Interlocked.Read(ref _lastHeldWarning);
         if (now - last >= HeldWarningEvery.TotalMilliseconds && Interlocked.CompareExchange(ref _lastHeldWarning, now, last) == last)
-            _log.Warning("rabbitmq bridge: {0} messages held unacknowledged, tried again after a pause (up to {1}); message {2} of '{3}': {4}", Unacked, _options.RetryDelayMax, m.Describe(), m.Queue.Name, why);
+            _log.Warning("rabbitmq bridge: holding unacknowledged messages ({0} now), each tried again after a pause (up to {1}); message {2} of '{3}': {4}", Unacked, _options.RetryDelayMax, m.Describe(), m.Queue.Name, why);
         else
             _log.Debug("rabbitmq bridge: message {0} of '{1}' held, trying again in {2}: {3}", m.Describe(), m.Queue.Name, pause, why);
     }

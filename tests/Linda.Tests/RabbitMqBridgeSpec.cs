@@ -212,6 +212,46 @@ public sealed class RabbitMqBridgeSpec(RabbitMqServer rabbit, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task A_dead_letter_exchange_that_routes_nowhere_holds_the_refused_message_until_a_queue_is_bound()
+    {
+        var exchange = _queue + "-dlx";
+        await _channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false);
+        await using var node = await StartLinda();
+        await using var bridge = await Bridge(node, Options(o => { o.DeadLetterExchange = exchange; return o; }));
+        await Publish("broken", "{"u8.ToArray());
+        await Publish("fine", Json("record", "ok"));
+
+        await Until(() => bridge.Retries >= 2 && _runs.Count == 1, "the refusal to be held while the good one runs", detail: () => $"retries {bridge.Retries}, ran {_runs.Count}");
+        Assert.Equal((0L, 1), (bridge.Refused, bridge.Unacked)); // not dropped: still RabbitMQ's, unacknowledged
+        var dead = await _channel.QueueDeclareAsync(_queue + "-dead", durable: true, exclusive: false, autoDelete: false);
+        await _channel.QueueBindAsync(dead.QueueName, exchange, "");
+
+        await Until(() => bridge.Refused == 1, "the refusal to be dead-lettered once a queue is bound");
+        var got = await Eventually(() => _channel.BasicGetAsync(dead.QueueName, autoAck: true), "the dead letter");
+        Assert.Equal("broken", got.BasicProperties.MessageId);
+        Assert.StartsWith("the body is not JSON", Encoding.UTF8.GetString((byte[])got.BasicProperties.Headers![RabbitMqHeaders.RefusedReason]!));
+        Assert.Equal(_queue, got.RoutingKey); // the routing key it was published with
+        await Until(async () => await rabbit.CountsAsync(_queue) == (0, 0), "everything acknowledged");
+        await _channel.QueueDeleteAsync(dead.QueueName);
+        await _channel.ExchangeDeleteAsync(exchange);
+    }
+
+    [Fact]
+    public async Task A_queue_or_exchange_that_does_not_exist_fails_the_start_saying_which()
+    {
+        await using var node = await StartLinda(workerRole: "nobody-runs-jobs");
+        var noQueue = new RabbitMqBridge(Options(o => { o.Queues = [new BridgedQueue(_queue + "-missing", _queue)]; return o; }), node.Client, node.System);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => noQueue.StartAsync());
+        Assert.Equal($"RabbitMQ has no queue '{_queue}-missing': the bridge takes only queues that exist (producers declare them)", e.Message);
+        var noExchange = new RabbitMqBridge(Options(o => { o.DeadLetterExchange = _queue + "-nowhere"; return o; }), node.Client, node.System);
+        e = await Assert.ThrowsAsync<InvalidOperationException>(() => noExchange.StartAsync());
+        Assert.StartsWith($"RabbitMQ has no exchange '{_queue}-nowhere' (DeadLetterExchange)", e.Message);
+        var unreachable = new RabbitMqBridge(Options(o => { o.Url = $"amqp://guest:guest@127.0.0.1:{TestPrograms.FreePort()}/"; return o; }), node.Client, node.System);
+        e = await Assert.ThrowsAsync<InvalidOperationException>(() => unreachable.StartAsync());
+        Assert.StartsWith("the RabbitMQ bridge can't connect to amqp://guest:***@127.0.0.1:", e.Message);
+    }
+
+    [Fact]
     public async Task Outcomes_each_completion_and_burial_is_published_to_the_outcome_exchange()
     {
         var exchange = _queue + "-outcomes";
@@ -271,8 +311,10 @@ public sealed class RabbitMqBridgeSpec(RabbitMqServer rabbit, ITestOutputHelper 
         output.WriteLine($"moved {bridge.Moved}, of them duplicates {bridge.Duplicates}, retries {bridge.Retries}");
     }
 
-    [Fact]
-    public async Task A_rabbitmq_server_restarted_under_load_loses_no_confirmed_message_and_runs_none_twice()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_rabbitmq_server_restarted_under_load_loses_no_confirmed_message_and_runs_none_twice(bool killed)
     {
         await using var node = await StartLinda();
         await using var bridge = await Bridge(node, Options());
@@ -313,7 +355,7 @@ public sealed class RabbitMqBridgeSpec(RabbitMqServer rabbit, ITestOutputHelper 
         });
 
         await Until(() => bridge.Moved >= 200, "the bridge to be moving", detail: () => $"moved {bridge.Moved}");
-        await rabbit.StopAsync();
+        await rabbit.StopAsync(kill: killed); // an orderly stop, or SIGKILL: a confirmed persistent message is on disk either way
         Assert.False(producer.IsCompleted);
         await rabbit.StartAsync();
         restarted.SetResult();

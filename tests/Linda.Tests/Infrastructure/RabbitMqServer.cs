@@ -73,14 +73,20 @@ public sealed class RabbitMqServer : IAsyncLifetime
         throw new InvalidOperationException($"rabbitmq-server did not answer on port {Port} within {StartBound.TotalSeconds} s (exited: {_node.HasExited}); its output:\n{Output}");
     }
 
-    /// <summary>Stops the node as its service would (SIGTERM: Erlang's orderly stop; persistent messages stay on disk) and waits until it is gone.</summary>
-    public async Task StopAsync()
+    /// <summary>
+    /// Stops the node as its service would (SIGTERM: Erlang's orderly stop), or, with <paramref name="kill"/>,
+    /// SIGKILLs it (a crash), and waits until it is gone. Durable queues and persistent messages stay on disk.
+    /// </summary>
+    public async Task StopAsync(bool kill = false)
     {
         if (_node is not { } node)
             return;
         if (!node.HasExited)
         {
-            Process.Start("kill", ["-TERM", node.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
+            if (kill)
+                node.Kill(entireProcessTree: true);
+            else
+                Process.Start("kill", ["-TERM", node.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
             using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             await node.WaitForExitAsync(bound.Token);
         }
