@@ -39,6 +39,7 @@ public sealed class RabbitMqBridge : IAsyncDisposable
     private readonly RabbitMqBridgeOptions _options;
     private readonly ILindaClient _linda;
     private readonly ILoggingAdapter _log;
+    private readonly TimeProvider _time;
     private readonly ConnectionFactory _factory;
     private readonly CancellationTokenSource _stop = new();
     private readonly OutcomePublisher? _outcomes;
@@ -54,10 +55,10 @@ public sealed class RabbitMqBridge : IAsyncDisposable
     /// <summary>
     /// A bridge that pushes through <paramref name="linda"/> (a <c>WithLinda</c> node's client, or any
     /// other: Linda.Server's makes a tube per queue) on <paramref name="system"/>; <see cref="StartAsync"/>
-    /// starts it.
+    /// starts it. <paramref name="time"/> dates what it dead-letters (<b>Default:</b> the system clock).
     /// </summary>
     /// <exception cref="ArgumentException">An option is wrong (the message names it), or outcomes are asked for while <c>linda.queue.outcome-events</c> is off.</exception>
-    public RabbitMqBridge(RabbitMqBridgeOptions options, ILindaClient linda, ActorSystem system)
+    public RabbitMqBridge(RabbitMqBridgeOptions options, ILindaClient linda, ActorSystem system, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(linda);
@@ -67,6 +68,7 @@ public sealed class RabbitMqBridge : IAsyncDisposable
             throw new ArgumentException("OutcomeExchange is set but linda.queue.outcome-events is off, so no queue tells its outcomes: set it on (WithRabbitMqBridge does)", nameof(options));
         _options = options;
         _linda = linda;
+        _time = time ?? TimeProvider.System;
         _log = Logging.GetLogger(system, "linda-rabbitmq-bridge");
         _factory = new ConnectionFactory
         {
@@ -333,9 +335,9 @@ public sealed class RabbitMqBridge : IAsyncDisposable
     /// <summary>Says a message is held: a warning at most every <see cref="HeldWarningEvery"/> (a whole window may be held at once), else at debug level.</summary>
     private void Held(Message m, TimeSpan pause, string why)
     {
-        var now = Environment.TickCount64;
+        var now = _time.GetTimestamp();
         var last = Interlocked.Read(ref _lastHeldWarning);
-        if (now - last >= HeldWarningEvery.TotalMilliseconds && Interlocked.CompareExchange(ref _lastHeldWarning, now, last) == last)
+        if ((last == NeverWarned || _time.GetElapsedTime(last, now) >= HeldWarningEvery) && Interlocked.CompareExchange(ref _lastHeldWarning, now, last) == last)
             _log.Warning("rabbitmq bridge: holding unacknowledged messages ({0} now), each tried again after a pause (up to {1}); message {2} of '{3}': {4}", Unacked, _options.RetryDelayMax, m.Describe(), m.Queue.Name, why);
         else
             _log.Debug("rabbitmq bridge: message {0} of '{1}' held, trying again in {2}: {3}", m.Describe(), m.Queue.Name, pause, why);
@@ -343,7 +345,8 @@ public sealed class RabbitMqBridge : IAsyncDisposable
 
     // How often a held message is told as a warning.
     private static readonly TimeSpan HeldWarningEvery = TimeSpan.FromSeconds(5);
-    private long _lastHeldWarning = long.MinValue / 2;
+    private const long NeverWarned = long.MinValue;
+    private long _lastHeldWarning = NeverWarned;
 
     private async Task<(bool Done, string? Refused, string? Retry)> PushAsync(Message m, Push push)
     {
@@ -391,7 +394,7 @@ public sealed class RabbitMqBridge : IAsyncDisposable
         var headers = m.Properties.Headers is { } original ? new Dictionary<string, object?>(original) : [];
         headers[RabbitMqHeaders.RefusedReason] = reason;
         headers[RabbitMqHeaders.RefusedQueue] = m.Queue.Name;
-        headers[RabbitMqHeaders.RefusedAt] = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        headers[RabbitMqHeaders.RefusedAt] = _time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         properties.Headers = headers;
         var exchange = _options.DeadLetterExchangeInUse;
         try
