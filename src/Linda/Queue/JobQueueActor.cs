@@ -136,6 +136,8 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
                     _queue, LastSequenceNr, _state.ReadyCount, _state.DelayedCount, _state.ReservedCount, _state.BuriedCount);
                 foreach (var path in _state.Holders.ToArray())
                     WatchRecoveredHolder(path);
+                if (_settings.OutcomeEvents)
+                    _state.Endings = []; // from now on: what recovery replayed was told before, or lost with the crash
                 _telemetry.Recovered(_state);
                 AfterCommand();
                 break;
@@ -242,6 +244,30 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
         }
         MaybeSnapshot();
         _holders.SweepIdle((actor, holder) => _waiting.Of(actor) == 0 && !_state.HoldsLeases(holder.Path));
+        TellEndings();
+    }
+
+    /// <summary>
+    /// With <see cref="LindaSettings.OutcomeEvents"/>: the jobs that ended during this message are told
+    /// on the node's EventStream (<see cref="JobEnded"/>) once every pending write is done (their events
+    /// are in it), or at once when nothing is pending (a burial that time alone decided). A write that
+    /// fails drops them with it: they did not happen.
+    /// </summary>
+    private void TellEndings()
+    {
+        if (_state.Endings is not { Count: > 0 } endings)
+            return;
+        var ended = endings.ToArray();
+        endings.Clear();
+        var stream = Context.System.EventStream;
+        if (!_writes.AfterAll(() => Publish(stream, ended)))
+            Publish(stream, ended);
+
+        static void Publish(Akka.Event.EventStream stream, JobEnded[] ended)
+        {
+            foreach (var e in ended)
+                stream.Publish(e);
+        }
     }
 
     /// <summary>

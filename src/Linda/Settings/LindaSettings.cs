@@ -55,6 +55,13 @@ public sealed record LindaSettings
     /// </summary>
     public bool EarlyVerdicts { get; init; }
 
+    /// <summary>
+    /// True: each queue tells its node's EventStream of every job that ends (<see cref="JobQueue.JobEnded"/>:
+    /// completed or buried), once that is written; at most once (a crash between the write and the
+    /// telling loses it). <b>Default:</b> false (<c>linda.queue.outcome-events = off</c>): nothing is paid.
+    /// </summary>
+    public bool OutcomeEvents { get; init; }
+
     /// <summary>Commands a node's queue proxy holds while the queue's singleton starts or moves.</summary>
     public int ProxyBufferSize { get; init; } = 10_000;
 
@@ -147,6 +154,7 @@ public sealed record LindaSettings
                 "early" => true,
                 var other => throw new ConfigurationException($"linda.queue.verdict-reply must be durable or early, not '{other}'"),
             },
+            OutcomeEvents = q.GetBoolean("outcome-events", false),
             ProxyBufferSize = q.GetInt("proxy-buffer-size") is var buffer && buffer is >= 0 and <= 10_000
                 ? buffer
                 : throw new ConfigurationException($"linda.queue.proxy-buffer-size must be between 0 and 10000, not {q.GetInt("proxy-buffer-size")}"),

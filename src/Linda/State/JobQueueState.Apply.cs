@@ -90,6 +90,7 @@ public sealed partial class JobQueueState
     private void ApplyCompleted(JobCompleted e)
     {
         var entry = GetReserved(e.JobId);
+        Endings?.Add(new JobEnded(Queue, entry.Job.Id, entry.Job.Payload.Class, JobOutcome.Completed, null, Now, entry.Attempts));
         if (entry.Job.IsPeriodic && !entry.CancelRequested) // a cancelled periodic job has no next run
         {
             Detach(entry);

@@ -79,6 +79,14 @@ public sealed partial class JobQueueState
     /// <summary>Jobs buried since this state was built (by a verdict, or with their retries used up).</summary>
     public long TotalBuries { get; private set; }
 
+    /// <summary>
+    /// When not null, every completion (of a job, or of one run of a periodic job) and every burial is
+    /// added to it as it is applied or derived (an expired lease with the retries used up), for the
+    /// queue actor to tell once written (<see cref="JobEnded"/>); whoever set it takes them out.
+    /// <b>Default:</b> null: nothing is recorded.
+    /// </summary>
+    public List<JobEnded>? Endings { get; set; }
+
     /// <summary>While set, no job is handed out until then.</summary>
     public DateTimeOffset? PausedUntil { get; private set; }
 
@@ -313,6 +321,7 @@ public sealed partial class JobQueueState
         e.LastError = reason;
         e.BuryOrder = ++_buryCounter;
         _buried.Add(e);
+        Endings?.Add(new JobEnded(Queue, e.Job.Id, e.Job.Payload.Class, JobOutcome.Buried, reason, Now, e.Attempts));
     }
 
     /// <summary>Takes a job out of the set its state puts it in.</summary>

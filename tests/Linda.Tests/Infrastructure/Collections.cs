@@ -12,3 +12,13 @@ public sealed class DatabaseCollection : ICollectionFixture<PostgresFixture>
 {
     public const string Name = "database";
 }
+
+/// <summary>
+/// The RabbitMQ specs: one at a time, never beside other collections, on one shared
+/// <see cref="RabbitMqServer"/> (it takes seconds to start; a restart spec stops and starts it again).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class RabbitMqCollection : ICollectionFixture<RabbitMqServer>
+{
+    public const string Name = "rabbitmq";
+}
