@@ -102,7 +102,7 @@ public sealed class RabbitMqBridgeOptions
     internal string DeadLetterExchangeInUse => DeadLetterExchange ?? DefaultDeadLetterExchange;
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first option that is wrong.</summary>
-    internal void Validate()
+    public void Validate()
     {
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps") || uri.Host.Length == 0)
             throw new ArgumentException($"Url '{Url}' is not an AMQP URL: amqp://user:password@host:port/vhost (or amqps://)", nameof(Url));

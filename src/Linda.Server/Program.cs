@@ -3,7 +3,7 @@
 // --postgres the cluster shares one PostgreSQL journal, so every node serves the same durable tubes and
 // the tubes move to a survivor when a node dies. With --http-port it also serves the dashboard's JSON
 // API, every tube a queue; with --redis it takes the Go Linda's Redis jobs into the tubes of the same
-// names. See ServerArgs.Usage for the options.
+// names, with --amqp the messages of RabbitMQ queues. See ServerArgs.Usage for the options.
 using System.Net;
 using System.Runtime.InteropServices;
 using Akka.Actor;
@@ -17,6 +17,7 @@ using Linda.Beanstalk;
 using Linda.Dashboard;
 using Linda.Hosting;
 using Linda.Persistence;
+using Linda.RabbitMQ;
 using Linda.Redis;
 using Linda.Server;
 using Microsoft.AspNetCore.Builder;
@@ -64,6 +65,8 @@ builder.Services.AddAkka("linda", (akka, _) =>
     if (LindaSettings.FailoverProfile(options.Profile) is { IsEmpty: false } profile)
         akka.AddHocon(profile, HoconAddMode.Prepend);
     akka.AddHocon($"linda.queue.verdict-reply = {(options.EarlyVerdicts ? "early" : "durable")}", HoconAddMode.Prepend);
+    if (options.Amqp?.OutcomeExchange is not null)
+        akka.AddHocon("linda.queue.outcome-events = on", HoconAddMode.Prepend); // the tubes tell the bridge their outcomes
     if (options.ExtraConfig is { } extra)
         akka.AddHocon(extra, HoconAddMode.Prepend); // over everything above
     akka.AddHocon(BeanstalkSerializer.Config, HoconAddMode.Append);
@@ -105,6 +108,8 @@ builder.Services.AddSingleton<ILindaClient>(sp =>
 // The brokers' bridges start after the port and stop before it (hosted services stop in reverse).
 if (options.Redis is not null)
     builder.Services.AddHostedService<RedisBridgeService>();
+if (options.Amqp is not null)
+    builder.Services.AddHostedService<RabbitMqBridgeService>();
 
 using var host = builder is WebApplicationBuilder webBuilder ? WithDashboard(webBuilder.Build()) : ((HostApplicationBuilder)builder).Build();
 try
@@ -188,6 +193,30 @@ namespace Linda.Server
             _bridge = new RedisBridge(redis, tubes, Akka.Event.Logging.GetLogger(system, "linda-redis-bridge"));
             await _bridge.StartAsync();
             log.LogInformation("linda: taking {Queues} from Redis {Redis}", redis.Queues is { } q ? string.Join(", ", q.Select(n => "queue:" + n)) : "every queue:NAME", redis.Redis);
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            if (_bridge is not null)
+                await _bridge.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// The RabbitMQ bridge (<c>--amqp</c>): each message of the named queues becomes a job of its tube
+    /// (made on first use), acknowledged to RabbitMQ once the tube's queue has written it.
+    /// </summary>
+    internal sealed class RabbitMqBridgeService(ActorSystem system, IRequiredActor<TubeHub> hub, ServerArgs options, BeanstalkServerOptions frontEnd, ILogger<RabbitMqBridgeService> log) : IHostedService
+    {
+        private RabbitMqBridge? _bridge;
+
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            var amqp = options.Amqp!;
+            var tubes = new TubeClient(system, await hub.GetAsync(cancellationToken), frontEnd, makesTubes: true);
+            _bridge = new RabbitMqBridge(amqp, tubes, system);
+            await _bridge.StartAsync(cancellationToken);
+            log.LogInformation("linda: taking RabbitMQ queues {Queues} into tubes", string.Join(", ", amqp.Queues.Select(q => q.Name == q.LindaQueueName ? q.Name : $"{q.Name} -> {q.LindaQueueName}")));
         }
 
         public async Task StopAsync(CancellationToken cancellationToken)

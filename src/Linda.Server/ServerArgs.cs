@@ -11,6 +11,7 @@ internal sealed record ServerArgs
                             [--cluster-port N] [--seed ADDRESS]... [--postgres CONNECTION_STRING]
                             [--profile production|fast|default] [--verdicts early|durable] [--config FILE]
                             [--http-port N] [--http-host ADDRESS] [--redis URL [--redis-queue NAME]...]
+                            [--amqp URL --amqp-queue NAME[=TUBE]... [--amqp-outcomes EXCHANGE]]
           --port          the beanstalkd port (default 11300)
           --bind          the address it listens on (default 127.0.0.1)
           --data          the folder of the SQLite file, linda.db (default ./linda-data)
@@ -30,6 +31,13 @@ internal sealed record ServerArgs
           --redis         take the Go Linda's jobs out of this Redis (redis://host:port/ or host:port) into the
                           tubes of the same names: queue:NAME and queue:NAME:delayed into tube NAME
           --redis-queue   only this queue (repeatable; default: every queue:NAME found, watched for new ones)
+          --amqp          take the messages of RabbitMQ queues (amqp://user:password@host:port/vhost) into tubes:
+                          a body {"class": ..., "args": [...]} (or raw bytes with an x-linda-class header),
+                          the message id the job id; acknowledged once the job is written
+          --amqp-queue    a RabbitMQ queue to take, into the tube of the same name or NAME=TUBE (repeatable;
+                          at least one with --amqp; the queue must exist)
+          --amqp-outcomes publish each completion and burial of those tubes to this exchange (routing key
+                          TUBE.completed or TUBE.buried; at most once)
         """;
 
     public int Port { get; init; } = 11300;
@@ -49,6 +57,9 @@ internal sealed record ServerArgs
     /// <summary>The address of the HTTP port.</summary>
     public IPAddress HttpHost { get; init; } = IPAddress.Loopback;
 
+    /// <summary>The RabbitMQ bridge's options (<c>--amqp</c>), or null: no bridge.</summary>
+    public Linda.RabbitMQ.RabbitMqBridgeOptions? Amqp { get; init; }
+
     /// <summary>The Redis bridge's options (<c>--redis</c>), or null: no bridge.</summary>
     public Linda.Redis.RedisBridgeOptions? Redis { get; init; }
 
@@ -60,6 +71,8 @@ internal sealed record ServerArgs
         int? clusterPort = null;
         IPAddress? httpHost = null;
         var redisQueues = new List<string>();
+        var amqpQueues = new List<Linda.RabbitMQ.BridgedQueue>();
+        string? amqpUrl = null, amqpOutcomes = null;
         for (var i = 0; i < args.Length; i++)
         {
             var option = args[i];
@@ -90,6 +103,9 @@ internal sealed record ServerArgs
                 "--http-host" => parsed with { HttpHost = httpHost = AddressOf(option, value) },
                 "--redis" => parsed with { Redis = RedisOf(value) },
                 "--redis-queue" => Add(parsed, redisQueues, option, value),
+                "--amqp" => Set(parsed, ref amqpUrl, value),
+                "--amqp-queue" => AddAmqp(parsed, amqpQueues, value),
+                "--amqp-outcomes" => Set(parsed, ref amqpOutcomes, value),
                 _ => throw new ArgumentException($"unknown option {option}\n{Usage}"),
             };
         }
@@ -99,6 +115,8 @@ internal sealed record ServerArgs
             throw new ArgumentException("--redis-queue: there is no --redis to take it from");
         if (parsed.Redis is { } redis && redisQueues.Count > 0)
             redis.Queues = redisQueues;
+        if (amqpUrl is not null || amqpQueues.Count > 0 || amqpOutcomes is not null)
+            parsed = parsed with { Amqp = AmqpOf(amqpUrl, amqpQueues, amqpOutcomes) };
         return parsed with
         {
             Seeds = seeds,
@@ -130,6 +148,41 @@ internal sealed record ServerArgs
             throw new ArgumentException($"--redis: {e.Message}");
         }
         return redis;
+    }
+
+    private static ServerArgs Set(ServerArgs parsed, ref string? option, string value)
+    {
+        option = value;
+        return parsed;
+    }
+
+    private static ServerArgs AddAmqp(ServerArgs parsed, List<Linda.RabbitMQ.BridgedQueue> queues, string value)
+    {
+        var (name, tube) = value.IndexOf('=') is var at and >= 0 ? (value[..at], value[(at + 1)..]) : (value, value);
+        if (name.Length == 0)
+            throw new ArgumentException($"--amqp-queue: '{value}' has no RabbitMQ queue name (NAME or NAME=TUBE)");
+        if (Names.Check(tube, "tube name") is { } invalid)
+            throw new ArgumentException($"--amqp-queue: {invalid}");
+        queues.Add(new Linda.RabbitMQ.BridgedQueue(name, tube));
+        return parsed;
+    }
+
+    private static Linda.RabbitMQ.RabbitMqBridgeOptions AmqpOf(string? url, List<Linda.RabbitMQ.BridgedQueue> queues, string? outcomes)
+    {
+        if (url is null)
+            throw new ArgumentException(queues.Count > 0 ? "--amqp-queue: there is no --amqp to take it from" : "--amqp-outcomes: there is no --amqp to publish to");
+        if (queues.Count == 0)
+            throw new ArgumentException("--amqp: name the RabbitMQ queues to take with --amqp-queue NAME (repeatable)");
+        var amqp = new Linda.RabbitMQ.RabbitMqBridgeOptions { Url = url, Queues = queues, OutcomeExchange = outcomes };
+        try
+        {
+            amqp.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"--amqp: {e.Message}");
+        }
+        return amqp;
     }
 
     private static ServerArgs Add(ServerArgs parsed, List<string> names, string option, string value)
