@@ -206,6 +206,7 @@ public sealed class RabbitMqBridge : IAsyncDisposable
 
             var consumer = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
             session.Consumer = consumer;
+            session.Acks = new AckWindow((tag, multiple) => consumer.BasicAckAsync(tag, multiple, CancellationToken.None).AsTask());
             consumer.ChannelShutdownAsync += (_, e) => session.Close($"consuming channel closed: {e.ReplyText}");
             await consumer.BasicQosAsync(0, (ushort)_options.Prefetch, global: false, cancellationToken);
             foreach (var queue in _options.Queues)
@@ -318,6 +319,7 @@ public sealed class RabbitMqBridge : IAsyncDisposable
             try
             {
                 await m.Session.Consumer!.BasicNackAsync(m.Tag, multiple: false, requeue: true);
+                await m.Session.Acks.SkipAsync(m.Tag);
             }
             catch (Exception nack) when (nack is AlreadyClosedException or OperationInterruptedException or ObjectDisposedException or IOException)
             {
@@ -422,7 +424,7 @@ public sealed class RabbitMqBridge : IAsyncDisposable
     {
         try
         {
-            await m.Session.Consumer!.BasicAckAsync(m.Tag, multiple: false, CancellationToken.None);
+            await m.Session.Acks.AckAsync(m.Tag);
         }
         catch (Exception e) when (e is AlreadyClosedException or OperationInterruptedException or ObjectDisposedException or IOException)
         {
@@ -481,6 +483,9 @@ public sealed class RabbitMqBridge : IAsyncDisposable
         public IChannel? Publisher { get; set; }
 
         public IChannel? Consumer { get; set; }
+
+        /// <summary>The consuming channel's acknowledgements, many with one frame (made with <see cref="Consumer"/>).</summary>
+        public AckWindow Acks { get; set; } = null!;
 
         public List<string> ConsumerTags { get; } = [];
 

@@ -32,10 +32,13 @@
 //                         starting; drain_ms: until every job acknowledged before the kill / leave had
 //                         run; ran_twice (any node), ran_twice_survivors; lost (must be 0).
 //                         --node-config=HOCON goes to every node (e.g. "linda.workers.reserve-wait = 2s")
-//   bridge   [N=50000]    N jobs moved by a broker bridge into one Linda queue (--source=redis: the Go
-//                         Linda's layout on a redis-server this process starts; --batch=the bridge's
-//                         BatchSize), beside Linda's own push rate (the push mode on a fresh file) and the
-//                         source's consumer rate (redis-benchmark -t lpush,lpop: LPOP), in one run
+//   bridge   [N=50000]    N jobs moved by a broker bridge into one Linda queue, on a server this process
+//                         starts: --source=redis (the Go Linda's layout; --batch=the bridge's BatchSize),
+//                         rabbitmq (persistent confirmed messages; --prefetch=the bridge's), or both
+//                         (redis,rabbitmq); beside Linda's own push rate (the push mode on a fresh file),
+//                         the bridge's own pushes (ids, unique keys) pushed directly, and the source's
+//                         consumer rate (redis-benchmark -t lpush,lpop: LPOP; RabbitMQ basic.consume with
+//                         manual acks), in one run
 //   all                   every mode in turn with its defaults (not failover)
 // options: --warmup=SECONDS (10), --config=HOCON or --config=@FILE (or env LINDA_BENCH_CONFIG): extra
 //          HOCON over Linda's SQLite defaults, e.g. --config="linda.queue.snapshot-every = 0";
