@@ -15,7 +15,7 @@ namespace Linda.Tests;
 [Collection(DatabaseCollection.Name)]
 public sealed class PackagesSpec(ITestOutputHelper output) : IDisposable
 {
-    private static readonly string[] Packages = ["Linda", "Linda.Hosting", "Linda.Persistence.Sql", "Linda.Beanstalk", "Linda.Dashboard"];
+    private static readonly string[] Packages = ["Linda", "Linda.Hosting", "Linda.Persistence.Sql", "Linda.Beanstalk", "Linda.Dashboard", "Linda.Redis", "Linda.RabbitMQ"];
     private readonly TempFolder _folder = new("linda-packages");
 
     public void Dispose() => _folder.Dispose();
