@@ -106,10 +106,10 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<BeanstalkService>(
 builder.Services.AddSingleton<ILindaClient>(sp =>
     new TubeClient(sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<IRequiredActor<TubeHub>>().ActorRef, frontEnd));
 // The brokers' bridges start after the port and stop before it (hosted services stop in reverse).
-if (options.Redis is not null)
-    builder.Services.AddHostedService<RedisBridgeService>();
-if (options.Amqp is not null)
-    builder.Services.AddHostedService<RabbitMqBridgeService>();
+if (options.Redis is { } redis)
+    builder.Services.AddHostedService(sp => BridgeService.Redis(sp, redis));
+if (options.Amqp is { } amqp)
+    builder.Services.AddHostedService(sp => BridgeService.RabbitMq(sp, amqp));
 
 using var host = builder is WebApplicationBuilder webBuilder ? WithDashboard(webBuilder.Build()) : ((HostApplicationBuilder)builder).Build();
 try
@@ -178,21 +178,20 @@ namespace Linda.Server
     }
 
     /// <summary>
-    /// The Redis bridge (<c>--redis</c>): its pushes go through a <see cref="TubeClient"/> that makes
-    /// tubes, so <c>queue:NAME</c> becomes the tube NAME, and a beanstalkd client reserving one of its
-    /// jobs gets <c>{"class": ..., "args": [...]}</c> as the body.
+    /// A broker's bridge into the tubes (<c>--redis</c>, <c>--amqp</c>): its pushes go through a
+    /// <see cref="TubeClient"/> that makes tubes, so a bridged queue becomes the tube of the same name,
+    /// and a beanstalkd client reserving one of its jobs gets <c>{"class": ..., "args": [...]}</c> as the body.
     /// </summary>
-    internal sealed class RedisBridgeService(ActorSystem system, IRequiredActor<TubeHub> hub, ServerArgs options, BeanstalkServerOptions frontEnd, ILogger<RedisBridgeService> log) : IHostedService
+    internal sealed class BridgeService(IServiceProvider services, string what, Func<TubeClient, CancellationToken, Task<IAsyncDisposable>> start) : IHostedService
     {
-        private RedisBridge? _bridge;
+        private IAsyncDisposable? _bridge;
 
         public async Task StartAsync(CancellationToken cancellationToken)
         {
-            var redis = options.Redis!;
-            var tubes = new TubeClient(system, await hub.GetAsync(cancellationToken), frontEnd, makesTubes: true);
-            _bridge = new RedisBridge(redis, tubes, Akka.Event.Logging.GetLogger(system, "linda-redis-bridge"));
-            await _bridge.StartAsync();
-            log.LogInformation("linda: taking {Queues} from Redis {Redis}", redis.Queues is { } q ? string.Join(", ", q.Select(n => "queue:" + n)) : "every queue:NAME", redis.Redis);
+            var system = services.GetRequiredService<ActorSystem>();
+            var hub = await services.GetRequiredService<IRequiredActor<TubeHub>>().GetAsync(cancellationToken);
+            _bridge = await start(new TubeClient(system, hub, services.GetRequiredService<BeanstalkServerOptions>(), makesTubes: true), cancellationToken);
+            services.GetRequiredService<ILogger<BridgeService>>().LogInformation("linda: taking {What}", what);
         }
 
         public async Task StopAsync(CancellationToken cancellationToken)
@@ -200,29 +199,23 @@ namespace Linda.Server
             if (_bridge is not null)
                 await _bridge.DisposeAsync();
         }
-    }
 
-    /// <summary>
-    /// The RabbitMQ bridge (<c>--amqp</c>): each message of the named queues becomes a job of its tube
-    /// (made on first use), acknowledged to RabbitMQ once the tube's queue has written it.
-    /// </summary>
-    internal sealed class RabbitMqBridgeService(ActorSystem system, IRequiredActor<TubeHub> hub, ServerArgs options, BeanstalkServerOptions frontEnd, ILogger<RabbitMqBridgeService> log) : IHostedService
-    {
-        private RabbitMqBridge? _bridge;
+        /// <summary>The Redis bridge of <c>--redis</c>.</summary>
+        public static BridgeService Redis(IServiceProvider services, RedisBridgeOptions redis) =>
+            new(services, $"{(redis.Queues is { } q ? string.Join(", ", q.Select(n => "queue:" + n)) : "every queue:NAME")} from Redis {redis.Redis} into tubes", async (tubes, _) =>
+            {
+                var bridge = new RedisBridge(redis, tubes, Akka.Event.Logging.GetLogger(services.GetRequiredService<ActorSystem>(), "linda-redis-bridge"));
+                await bridge.StartAsync();
+                return bridge;
+            });
 
-        public async Task StartAsync(CancellationToken cancellationToken)
-        {
-            var amqp = options.Amqp!;
-            var tubes = new TubeClient(system, await hub.GetAsync(cancellationToken), frontEnd, makesTubes: true);
-            _bridge = new RabbitMqBridge(amqp, tubes, system);
-            await _bridge.StartAsync(cancellationToken);
-            log.LogInformation("linda: taking RabbitMQ queues {Queues} into tubes", string.Join(", ", amqp.Queues.Select(q => q.Name == q.LindaQueueName ? q.Name : $"{q.Name} -> {q.LindaQueueName}")));
-        }
-
-        public async Task StopAsync(CancellationToken cancellationToken)
-        {
-            if (_bridge is not null)
-                await _bridge.DisposeAsync();
-        }
+        /// <summary>The RabbitMQ bridge of <c>--amqp</c>.</summary>
+        public static BridgeService RabbitMq(IServiceProvider services, RabbitMqBridgeOptions amqp) =>
+            new(services, $"RabbitMQ queues {string.Join(", ", amqp.Queues.Select(q => q.Name == q.LindaQueueName ? q.Name : $"{q.Name} -> {q.LindaQueueName}"))} into tubes", async (tubes, ct) =>
+            {
+                var bridge = new RabbitMqBridge(amqp, tubes, services.GetRequiredService<ActorSystem>());
+                await bridge.StartAsync(ct);
+                return bridge;
+            });
     }
 }

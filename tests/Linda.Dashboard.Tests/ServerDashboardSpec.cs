@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -100,22 +99,10 @@ public sealed class ServerDashboardSpec : IDisposable
     [InlineData("--http-host 127.0.0.1", "--http-host: there is no --http-port to listen on")]
     public async Task A_bad_http_option_exits_2_with_what_is_wrong(string args, string message)
     {
-        using var process = Process.Start(TestPrograms.Dotnet("Linda.Server.dll", ["--data", _data.Path, .. args.Split(' ')]))!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var bound = new CancellationTokenSource(ExitBound);
-        try
-        {
-            await process.WaitForExitAsync(bound.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"Linda.Server {args} still ran after {ExitBound.TotalSeconds} s\n{await stdout}\n{await stderr}");
-        }
-        Assert.True(process.ExitCode == 2, $"Linda.Server {args}: exit {process.ExitCode}\n{await stdout}\n{await stderr}");
-        Assert.Contains(message, await stderr);
-        Assert.DoesNotContain("LISTENING", await stdout);
+        var (exit, stdout, stderr) = await LindaServerProcess.RunToExitAsync(["--data", _data.Path, .. args.Split(' ')], ExitBound);
+        Assert.True(exit == 2, $"Linda.Server {args}: exit {exit}\n{stdout}\n{stderr}");
+        Assert.Contains(message, stderr);
+        Assert.DoesNotContain("LISTENING", stdout);
     }
 
     private static async Task Listen(LindaServerProcess server)

@@ -74,14 +74,10 @@ public sealed class ServerBridgeSpec(ITestOutputHelper output) : IAsyncLifetime
     [InlineData("--redis 127.0.0.1:6379 --redis-queue bad:name", "--redis-queue: ")]
     public async Task A_bad_redis_option_exits_2_with_what_is_wrong(string args, string message)
     {
-        using var process = Process.Start(TestPrograms.Dotnet("Linda.Server.dll", ["--data", _data.Path, .. args.Split(' ')]))!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(bound.Token);
-        Assert.True(process.ExitCode == 2, $"Linda.Server {args}: exit {process.ExitCode}\n{await stdout}\n{await stderr}");
-        Assert.Contains(message, await stderr);
-        Assert.DoesNotContain("LISTENING", await stdout);
+        var (exit, stdout, stderr) = await LindaServerProcess.RunToExitAsync(["--data", _data.Path, .. args.Split(' ')], TimeSpan.FromSeconds(30));
+        Assert.True(exit == 2, $"Linda.Server {args}: exit {exit}\n{stdout}\n{stderr}");
+        Assert.Contains(message, stderr);
+        Assert.DoesNotContain("LISTENING", stdout);
     }
 
     /// <summary>tests/go-producer/push_jobs.sh: what the Go example's push_jobs writes.</summary>

@@ -51,6 +51,28 @@ public sealed class LindaServerProcess : IDisposable
     public Task HubHere => _hubHere.Task;
 
     /// <summary>
+    /// Runs the server with <paramref name="args"/> (a command line it should refuse) until it exits,
+    /// within <paramref name="bound"/> (killed and reported otherwise): its exit code and what it printed.
+    /// </summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunToExitAsync(string[] args, TimeSpan bound)
+    {
+        using var process = Process.Start(TestPrograms.Dotnet("Linda.Server.dll", args))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(bound);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"Linda.Server {string.Join(" ", args)} still ran after {bound.TotalSeconds} s\n{await stdout}\n{await stderr}");
+        }
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>
     /// Starts a server on beanstalkd port <paramref name="port"/>; <paramref name="options"/> are the
     /// rest of its command line (--data, --postgres, --cluster-port, --seed, --profile...).
     /// </summary>
