@@ -36,6 +36,8 @@ public static class LindaHostingExtensions
         handlers?.Invoke(registered);
 
         builder.AddHocon(ConfigurationFactory.ParseString(options.ToHocon()), HoconAddMode.Prepend);
+        if (options.Tls is { } tls)
+            builder.WithLindaTls(tls);
         if (options.FailoverProfile is { } profile)
             builder.AddHocon(LindaSettings.FailoverProfile(profile), HoconAddMode.Prepend);
         builder.AddHocon(LindaSettings.DefaultConfig, HoconAddMode.Append);

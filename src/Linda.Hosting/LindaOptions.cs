@@ -37,6 +37,13 @@ public sealed class LindaOptions
     /// </summary>
     public FailoverProfile? FailoverProfile { get; set; }
 
+    /// <summary>
+    /// TLS between this cluster's nodes, both ends verified (<see cref="LindaTlsOptions"/>); the seed
+    /// nodes' addresses are then <c>akka.ssl.tcp://linda@HOST:PORT</c>. <b>Default:</b> none: remoting is
+    /// plain TCP, and anyone who reaches a node's remoting port can join the cluster.
+    /// </summary>
+    public LindaTlsOptions? Tls { get; set; }
+
     /// <summary>Time-to-run of jobs pushed without one. <b>Default:</b> 60 s.</summary>
     public TimeSpan? DefaultTimeToRun { get; set; }
 

@@ -80,7 +80,9 @@ builder.Services.AddAkka("linda", (akka, _) =>
         akka.AddHocon(SqlitePersistence.Config(path), HoconAddMode.Append);
         akka.AddSetup(SqlitePersistence.DataOptions(path));
     }
-    akka.WithRemoting("127.0.0.1", options.ClusterPort);
+    akka.WithRemoting(options.ClusterHost.ToString(), options.ClusterPort);
+    if (options.Tls is { } tls)
+        akka.WithLindaTls(tls); // mutual TLS between the nodes
     akka.WithClustering(new ClusterOptions { SeedNodes = [.. options.Seeds] });
     akka.WithActors((system, registry) =>
     {

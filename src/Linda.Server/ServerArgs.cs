@@ -8,7 +8,8 @@ internal sealed record ServerArgs
 {
     public const string Usage = """
         usage: Linda.Server [--port N] [--bind ADDRESS] [--data DIR] [--max-job-size BYTES]
-                            [--cluster-port N] [--seed ADDRESS]... [--postgres CONNECTION_STRING]
+                            [--cluster-port N] [--cluster-host ADDRESS] [--seed ADDRESS]... [--postgres CONNECTION_STRING]
+                            [--tls-cert PFX [--tls-password PASSWORD] [--tls-ca CA_CERT]]
                             [--profile production|fast|default] [--verdicts early|durable] [--config FILE]
                             [--http-port N] [--http-host ADDRESS] [--redis URL [--redis-queue NAME]...]
                             [--amqp URL --amqp-queue NAME[=TUBE]... [--amqp-outcomes EXCHANGE]]
@@ -16,8 +17,18 @@ internal sealed record ServerArgs
           --bind          the address it listens on (default 127.0.0.1)
           --data          the folder of the SQLite file, linda.db (default ./linda-data)
           --max-job-size  the largest job body in bytes, beanstalkd's -z (default 65535)
-          --cluster-port  the Akka remoting port on 127.0.0.1 (default 4053 with --seed, else any free port)
-          --seed          a seed node, e.g. akka.tcp://linda@127.0.0.1:4053 (repeatable); none: the node seeds itself
+          --cluster-port  the Akka remoting port (default 4053 with --seed, else any free port)
+          --cluster-host  the address remoting listens on and other nodes reach it at (default 127.0.0.1); an
+                          address other than loopback needs --tls-cert
+          --seed          a seed node, e.g. akka.tcp://linda@127.0.0.1:4053 (repeatable; akka.ssl.tcp://... with
+                          --tls-cert); none: the node seeds itself
+          --tls-cert      remoting over mutual TLS: this node's certificate and key, a PKCS#12 file (.pfx); every
+                          connection between nodes presents one on both ends, and a peer whose certificate is
+                          not from --tls-ca (without it: not this same certificate) is refused
+          --tls-password  the PKCS#12 file's password (default: the LINDA_TLS_PASSWORD environment variable,
+                          which other users can't read in the process list)
+          --tls-ca        the certificate (PEM or DER, no key) of the authority that issues the cluster's
+                          certificates
           --postgres      a shared PostgreSQL journal instead of SQLite (e.g. Host=127.0.0.1;Port=5432;Username=linda;Database=linda)
           --profile       how fast a crashed node's tubes move: production (default), fast, or default (Akka's own)
           --verdicts      when delete, release, bury and touch are answered: early (default; the write follows at
@@ -45,6 +56,15 @@ internal sealed record ServerArgs
     public string Data { get; init; } = "linda-data";
     public int MaxJobSize { get; init; } = 65_535;
     public int ClusterPort { get; init; }
+
+    /// <summary>Where remoting listens, and the host of this node's cluster address.</summary>
+    public IPAddress ClusterHost { get; init; } = IPAddress.Loopback;
+
+    /// <summary>TLS between the nodes (<c>--tls-cert</c>), or null: plain TCP.</summary>
+    public Linda.Hosting.LindaTlsOptions? Tls { get; init; }
+
+    /// <summary>Where the certificate's password comes from without <c>--tls-password</c>.</summary>
+    public const string PasswordVariable = "LINDA_TLS_PASSWORD";
     public IReadOnlyList<string> Seeds { get; init; } = [];
     public string? Postgres { get; init; }
     public FailoverProfile Profile { get; init; } = FailoverProfile.Production;
@@ -73,6 +93,7 @@ internal sealed record ServerArgs
         var redisQueues = new List<string>();
         var amqpQueues = new List<Linda.RabbitMQ.BridgedQueue>();
         string? amqpUrl = null, amqpOutcomes = null;
+        string? tlsCert = null, tlsPassword = null, tlsCa = null;
         for (var i = 0; i < args.Length; i++)
         {
             var option = args[i];
@@ -86,7 +107,11 @@ internal sealed record ServerArgs
                 "--data" => parsed with { Data = value.Length > 0 ? value : throw new ArgumentException("--data: empty folder name") },
                 "--max-job-size" => parsed with { MaxJobSize = Int(option, value, 1, 1 << 30) },
                 "--cluster-port" => parsed with { ClusterPort = (clusterPort = PortOf(option, value)).Value },
+                "--cluster-host" => parsed with { ClusterHost = AddressOf(option, value) },
                 "--seed" => Seed(parsed, seeds, value),
+                "--tls-cert" => Set(parsed, ref tlsCert, value),
+                "--tls-password" => Set(parsed, ref tlsPassword, value),
+                "--tls-ca" => Set(parsed, ref tlsCa, value),
                 "--postgres" => parsed with { Postgres = value.Length > 0 ? value : throw new ArgumentException("--postgres: empty connection string") },
                 "--profile" => parsed with { Profile = ParseProfile(value) },
                 "--verdicts" => parsed with
@@ -115,6 +140,8 @@ internal sealed record ServerArgs
             throw new ArgumentException("--redis-queue: there is no --redis to take it from");
         if (parsed.Redis is { } redis && redisQueues.Count > 0)
             redis.Queues = redisQueues;
+        parsed = parsed with { Tls = TlsOf(tlsCert, tlsPassword, tlsCa) };
+        CheckCluster(parsed, seeds);
         if (amqpUrl is not null || amqpQueues.Count > 0 || amqpOutcomes is not null)
             parsed = parsed with { Amqp = AmqpOf(amqpUrl, amqpQueues, amqpOutcomes) };
         return parsed with
@@ -133,6 +160,47 @@ internal sealed record ServerArgs
             throw new ArgumentException($"--seed: '{value}' names ActorSystem '{address.System}'; Linda's is 'linda'");
         seeds.Add(value);
         return parsed;
+    }
+
+    private static Linda.Hosting.LindaTlsOptions? TlsOf(string? cert, string? password, string? ca)
+    {
+        if (cert is null)
+        {
+            if (password is not null || ca is not null)
+                throw new ArgumentException($"{(password is not null ? "--tls-password" : "--tls-ca")}: there is no --tls-cert it goes with");
+            return null;
+        }
+        var tls = new Linda.Hosting.LindaTlsOptions
+        {
+            CertificatePath = cert,
+            CertificatePassword = password ?? Environment.GetEnvironmentVariable(PasswordVariable),
+            TrustedAuthorityPath = ca,
+        };
+        try
+        {
+            tls.Load(); // a certificate the other nodes would refuse stops the server here, saying why
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"--tls-cert: {e.Message}");
+        }
+        return tls;
+    }
+
+    private static void CheckCluster(ServerArgs parsed, List<string> seeds)
+    {
+        var scheme = parsed.Tls is null ? "akka.tcp" : Linda.Hosting.LindaTlsHostingExtensions.Protocol;
+        foreach (var seed in seeds)
+        {
+            if (Akka.Actor.Address.Parse(seed).Protocol != scheme)
+                throw new ArgumentException(parsed.Tls is null
+                    ? $"--seed: '{seed}' is a TLS address; give --tls-cert to reach it, or akka.tcp://..."
+                    : $"--seed: '{seed}': with --tls-cert the seeds are TLS nodes, {scheme}://linda@HOST:PORT");
+        }
+        if (parsed.ClusterHost.Equals(IPAddress.Any) || parsed.ClusterHost.Equals(IPAddress.IPv6Any))
+            throw new ArgumentException($"--cluster-host: {parsed.ClusterHost} is no address other nodes can reach this one at; give the node's own address");
+        if (!IPAddress.IsLoopback(parsed.ClusterHost) && parsed.Tls is null)
+            throw new ArgumentException($"--cluster-host: remoting on {parsed.ClusterHost} without --tls-cert would let anyone who reaches that port join the cluster and send any command; give --tls-cert (and --tls-ca)");
     }
 
     private static Linda.Redis.RedisBridgeOptions RedisOf(string value)

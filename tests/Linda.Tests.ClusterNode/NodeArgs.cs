@@ -13,7 +13,10 @@ internal sealed record NodeArgs(
     int WorkMs,
     int AskTimeoutMs,
     int PushWindow,
-    string Hocon)
+    string Hocon,
+    string? TlsCert,
+    string? TlsPassword,
+    string? TlsCa)
 {
     /// <exception cref="ArgumentException">A missing, unknown or malformed argument.</exception>
     public static NodeArgs Parse(string[] args)
@@ -28,6 +31,7 @@ internal sealed record NodeArgs(
         var askTimeoutMs = 10_000;
         var pushWindow = 32;
         var hocon = "";
+        string? tlsCert = null, tlsPassword = null, tlsCa = null;
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -43,14 +47,29 @@ internal sealed record NodeArgs(
                 case "--ask-timeout-ms": askTimeoutMs = Int(value); break;
                 case "--push-window": pushWindow = Math.Max(1, Int(value)); break;
                 case "--hocon": hocon = value; break;
+                case "--tls-cert": tlsCert = value; break;
+                case "--tls-password": tlsPassword = value; break;
+                case "--tls-ca": tlsCa = value; break;
                 default: throw new ArgumentException($"unknown option {args[i - 1]}");
             }
         }
         if (port is null || postgres is null)
             throw new ArgumentException("usage: Linda.Tests.ClusterNode --cluster-port N --postgres CONNECTION_STRING [--seed ADDRESS]... " +
-                                        "[--name NAME] [--profile fast|production|default] [--workers N] [--work-ms N] [--ask-timeout-ms N] [--push-window N] [--hocon TEXT]");
-        return new NodeArgs(port.Value, seeds, postgres, profile, workers, name ?? $"node-{port}", workMs, askTimeoutMs, pushWindow, hocon);
+                                        "[--name NAME] [--profile fast|production|default] [--workers N] [--work-ms N] [--ask-timeout-ms N] [--push-window N] [--hocon TEXT] " +
+                                        "[--tls-cert PFX [--tls-password PASSWORD] [--tls-ca CA_CERT]]");
+        if (tlsCert is null && (tlsPassword is not null || tlsCa is not null))
+            throw new ArgumentException("--tls-password and --tls-ca go with --tls-cert");
+        tlsPassword ??= Environment.GetEnvironmentVariable(PasswordVariable);
+        return new NodeArgs(port.Value, seeds, postgres, profile, workers, name ?? $"node-{port}", workMs, askTimeoutMs, pushWindow, hocon, tlsCert, tlsPassword, tlsCa);
     }
+
+    /// <summary>Where the certificate's password comes from without --tls-password (as for Linda.Server).</summary>
+    public const string PasswordVariable = "LINDA_TLS_PASSWORD";
+
+    /// <summary>The TLS options, or null: plain TCP.</summary>
+    public Linda.Hosting.LindaTlsOptions? Tls => TlsCert is null
+        ? null
+        : new Linda.Hosting.LindaTlsOptions { CertificatePath = TlsCert, CertificatePassword = TlsPassword, TrustedAuthorityPath = TlsCa };
 
     private static FailoverProfile ParseProfile(string value) => value switch
     {

@@ -4,13 +4,16 @@
 //
 // usage: Linda.Tests.ClusterNode --cluster-port N --postgres CONNECTION_STRING [--seed ADDRESS]...
 //        [--name NAME] [--profile fast|production|default] [--workers N] [--work-ms N]
-//        [--ask-timeout-ms N] [--push-window N] [--hocon TEXT]
+//        [--ask-timeout-ms N] [--push-window N] [--hocon TEXT] [--tls-cert PFX [--tls-password PASSWORD] [--tls-ca CA_CERT]]
 //   --seed      a seed node, e.g. akka.tcp://linda@127.0.0.1:4053 (repeatable); none: the node joins itself
 //   --profile   Linda's failover profile (default: fast); "default" leaves Akka's settings as they are
 //   --work-ms   how long the "record" handler works on a job (default 10)
 //   --ask-timeout-ms  how long a push waits for the queue's reply (default 10000)
 //   --push-window     pushes in flight at most, over all push commands (default 32)
 //   --hocon     extra HOCON over everything else (for experiments)
+//   --tls-cert  remoting over mutual TLS with this PKCS#12 file's certificate (its password from
+//               --tls-password or LINDA_TLS_PASSWORD); --tls-ca: the authority peers' certificates must
+//               chain to (without it: peers must present the same certificate). Seeds are then akka.ssl.tcp://...
 //
 // stdout (every line flushed at once):
 //   UP                               the member is Up
@@ -53,8 +56,17 @@ catch (ArgumentException e)
     Console.Error.WriteLine(e.Message);
     return 2;
 }
+try
+{
+    options.Tls?.Load(); // a certificate the cluster would refuse stops the node here, saying why
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"linda: {e.Message}");
+    return 2;
+}
 
-var self = $"akka.tcp://linda@127.0.0.1:{options.Port}";
+var self = $"{(options.Tls is null ? "akka.tcp" : LindaTlsHostingExtensions.Protocol)}://linda@127.0.0.1:{options.Port}";
 var hocon = $"""
     akka.actor.ask-timeout = {options.AskTimeoutMs}ms
     {options.Hocon}
@@ -82,6 +94,7 @@ using var host = new HostBuilder().ConfigureServices(services =>
             ConnectionString = options.Postgres,
             ProviderName = "PostgreSQL.15",
             FailoverProfile = options.Profile,
+            Tls = options.Tls,
         }, handlers => handlers.Register("record", async ctx =>
         {
             await Task.Delay(options.WorkMs, ctx.CancellationToken);

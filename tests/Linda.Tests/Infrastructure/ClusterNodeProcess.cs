@@ -27,10 +27,11 @@ public sealed class ClusterNodeProcess : IDisposable
     private readonly Lock _stdin = new();
     private TaskCompletionSource<QueueCounts?>? _stats;
 
-    private ClusterNodeProcess(string name, int port, ProcessStartInfo start)
+    private ClusterNodeProcess(string name, int port, bool tls, ProcessStartInfo start)
     {
         Name = name;
         Port = port;
+        Tls = tls;
         _child = new CapturedProcess(start, LogLines, OnLine);
     }
 
@@ -50,8 +51,11 @@ public sealed class ClusterNodeProcess : IDisposable
 
     public int Port { get; }
 
+    /// <summary>Whether its remoting runs over TLS (it was started with a certificate).</summary>
+    public bool Tls { get; }
+
     /// <summary>The node's cluster address, to seed other nodes with.</summary>
-    public string Address => $"akka.tcp://linda@127.0.0.1:{Port}";
+    public string Address => $"{(Tls ? "akka.ssl.tcp" : "akka.tcp")}://linda@127.0.0.1:{Port}";
 
     /// <summary>Completes when the node's member is Up.</summary>
     public Task Up => _up.Task;
@@ -76,15 +80,20 @@ public sealed class ClusterNodeProcess : IDisposable
 
     public bool HasExited => _child.Process.HasExited;
 
+    /// <summary>Its exit code, once it has exited.</summary>
+    public int ExitCode => _child.Process.ExitCode;
+
     /// <summary>Completes when the process has exited and all it printed is read.</summary>
     public Task Exited => _child.Process.WaitForExitAsync();
 
     /// <summary>
     /// Starts a node on loopback port <paramref name="port"/>; <paramref name="seeds"/> empty: it joins
-    /// itself. <paramref name="profile"/> is fast, production or default.
+    /// itself. <paramref name="profile"/> is fast, production or default. <paramref name="tls"/>: remoting
+    /// over TLS with that PKCS#12 file (its password <paramref name="tlsPassword"/>, given in the
+    /// environment as an operator would) and that authority's certificate file.
     /// </summary>
     public static ClusterNodeProcess Start(string name, int port, IEnumerable<string> seeds, string postgres, string profile = "fast",
-        int workers = 4, int workMs = 10, int pushWindow = 32, string? hocon = null)
+        int workers = 4, int workMs = 10, int pushWindow = 32, string? hocon = null, (string Cert, string Password, string? Ca)? tls = null)
     {
         var args = new List<string>
         {
@@ -96,9 +105,17 @@ public sealed class ClusterNodeProcess : IDisposable
             args.AddRange(["--seed", seed]);
         if (hocon is not null)
             args.AddRange(["--hocon", hocon]);
+        if (tls is { } t)
+        {
+            args.AddRange(["--tls-cert", t.Cert]);
+            if (t.Ca is not null)
+                args.AddRange(["--tls-ca", t.Ca]);
+        }
         var start = TestPrograms.Dotnet("Linda.Tests.ClusterNode.dll", [.. args]);
         start.RedirectStandardInput = true;
-        var node = new ClusterNodeProcess(name, port, start);
+        if (tls is { } secret)
+            start.Environment["LINDA_TLS_PASSWORD"] = secret.Password;
+        var node = new ClusterNodeProcess(name, port, tls is not null, start);
         node._child.Start();
         return node;
     }
@@ -139,6 +156,9 @@ public sealed class ClusterNodeProcess : IDisposable
 
     /// <summary>SIGKILL: no shutdown, no flush. Returns once the process is gone and all it printed is read.</summary>
     public void Kill() => _child.Kill();
+
+    /// <summary>Whether one of the last lines it logged (stderr) contains <paramref name="text"/>.</summary>
+    public bool Logged(string text) => _child.Logged.Contains(text, StringComparison.Ordinal);
 
     /// <summary>The last lines of stderr ("! ...") and the stdout lines that are not parsed, for a failure message.</summary>
     public string RecentLog() => $"--- {Name} ({(HasExited ? "exited" : "running")}):\n" + _child.Logged;

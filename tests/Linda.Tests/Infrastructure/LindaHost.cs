@@ -36,9 +36,11 @@ public sealed class LindaHost : IAsyncDisposable
     /// Starts a node. Stopping the ActorSystem alone (<see cref="CrashAsync"/>) does not run coordinated
     /// shutdown, so it is a crash for the others: no leave, it just goes silent. Stopping the host
     /// (<see cref="DisposeAsync"/>) is the graceful path: coordinated shutdown, leave, hand-over.
+    /// <paramref name="waitUntilUp"/> false: returns once the host runs, member or not (a node the cluster refuses).
     /// </summary>
     public static async Task<LindaHost> StartAsync(LindaOptions options, Action<JobHandlers>? handlers = null, Address? seed = null,
-        string[]? roles = null, Action<IServiceCollection>? services = null, string? hocon = null, Action<AkkaConfigurationBuilder>? more = null)
+        string[]? roles = null, Action<IServiceCollection>? services = null, string? hocon = null, Action<AkkaConfigurationBuilder>? more = null,
+        bool waitUntilUp = true)
     {
         hocon = (hocon ?? "") + "\nakka.coordinated-shutdown.run-by-actor-system-terminate = off";
         var builder = new HostBuilder().ConfigureServices(s =>
@@ -59,7 +61,8 @@ public sealed class LindaHost : IAsyncDisposable
         var host = builder.Build();
         await host.StartAsync();
         var node = new LindaHost(host);
-        await node.WaitUntilUpAsync();
+        if (waitUntilUp)
+            await node.WaitUntilUpAsync();
         return node;
     }
 

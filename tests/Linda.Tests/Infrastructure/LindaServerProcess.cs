@@ -76,11 +76,17 @@ public sealed class LindaServerProcess : IDisposable
     /// Starts a server on beanstalkd port <paramref name="port"/>; <paramref name="options"/> are the
     /// rest of its command line (--data, --postgres, --cluster-port, --seed, --profile...).
     /// </summary>
-    public static LindaServerProcess Start(string name, int port, params string[] options)
+    public static LindaServerProcess Start(string name, int port, params string[] options) =>
+        Start(name, port, new Dictionary<string, string>(), options);
+
+    /// <summary>As <see cref="Start(string, int, string[])"/>, with <paramref name="environment"/> set for the server (e.g. LINDA_TLS_PASSWORD).</summary>
+    public static LindaServerProcess Start(string name, int port, IReadOnlyDictionary<string, string> environment, params string[] options)
     {
         var at = Array.IndexOf(options, "--cluster-port");
         int? clusterPort = at >= 0 ? int.Parse(options[at + 1], CultureInfo.InvariantCulture) : null;
         var start = TestPrograms.Dotnet("Linda.Server.dll", ["--port", port.ToString(CultureInfo.InvariantCulture), .. options]);
+        foreach (var (key, value) in environment)
+            start.Environment[key] = value;
         var server = new LindaServerProcess(name, port, clusterPort, start);
         server._child.Start();
         return server;
