@@ -55,6 +55,9 @@ public sealed record LindaSettings
     /// </summary>
     public bool EarlyVerdicts { get; init; }
 
+    /// <summary>Where queue actors run in the cluster (<c>linda.placement</c>). <b>Default:</b> <see cref="QueuePlacement.Sharded"/>.</summary>
+    public QueuePlacement Placement { get; init; } = QueuePlacement.Sharded;
+
     /// <summary>Commands a node's queue proxy holds while the queue's singleton starts or moves.</summary>
     public int ProxyBufferSize { get; init; } = 10_000;
 
@@ -96,6 +99,12 @@ public sealed record LindaSettings
         };
         return new LindaSettings
         {
+            Placement = all.GetString("linda.placement") switch
+            {
+                "sharded" => QueuePlacement.Sharded,
+                "singleton" => QueuePlacement.Singleton,
+                var other => throw new ConfigurationException($"linda.placement must be sharded or singleton, not '{other}'"),
+            },
             Limits = new QueueLimits
             {
                 DefaultTimeToRun = Positive(q, "default-time-to-run"),
@@ -212,6 +221,25 @@ public enum LeaseReply
     /// lease is forgotten and the job runs again.
     /// </summary>
     Early,
+}
+
+/// <summary>
+/// Where a cluster runs its queue actors (<c>linda.placement</c>). A cluster-wide choice: every node
+/// must have the same one (a singleton node and a sharded node would each start the queue), so
+/// changing it means stopping every node and starting them again (the journal is the same).
+/// </summary>
+public enum QueuePlacement
+{
+    /// <summary>
+    /// Each queue is an entity of Akka.Cluster.Sharding on the nodes of the queue role (entity id: the
+    /// queue's name): the queues spread over those nodes, a node that joins takes some over, one that
+    /// leaves hands its queues over, a crashed node's queues start again on the others (remembered
+    /// entities, so a queue with only delayed jobs or schedules wakes up by itself).
+    /// </summary>
+    Sharded,
+
+    /// <summary>Each queue is a cluster singleton on the oldest node of the queue role (Linda's placement before sharding).</summary>
+    Singleton,
 }
 
 /// <summary>
