@@ -13,7 +13,8 @@ internal sealed record NodeArgs(
     int WorkMs,
     int AskTimeoutMs,
     int PushWindow,
-    string Hocon)
+    string Hocon,
+    QueuePlacement? Placement)
 {
     /// <exception cref="ArgumentException">A missing, unknown or malformed argument.</exception>
     public static NodeArgs Parse(string[] args)
@@ -28,6 +29,8 @@ internal sealed record NodeArgs(
         var askTimeoutMs = 10_000;
         var pushWindow = 32;
         var hocon = "";
+        // Unset: LINDA_TEST_PLACEMENT's (the test run's), else Linda's default.
+        var placement = Environment.GetEnvironmentVariable("LINDA_TEST_PLACEMENT") is { Length: > 0 } fromEnv ? ParsePlacement(fromEnv) : (QueuePlacement?)null;
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -43,13 +46,14 @@ internal sealed record NodeArgs(
                 case "--ask-timeout-ms": askTimeoutMs = Int(value); break;
                 case "--push-window": pushWindow = Math.Max(1, Int(value)); break;
                 case "--hocon": hocon = value; break;
+                case "--placement": placement = ParsePlacement(value); break;
                 default: throw new ArgumentException($"unknown option {args[i - 1]}");
             }
         }
         if (port is null || postgres is null)
             throw new ArgumentException("usage: Linda.Tests.ClusterNode --cluster-port N --postgres CONNECTION_STRING [--seed ADDRESS]... " +
-                                        "[--name NAME] [--profile fast|production|default] [--workers N] [--work-ms N] [--ask-timeout-ms N] [--push-window N] [--hocon TEXT]");
-        return new NodeArgs(port.Value, seeds, postgres, profile, workers, name ?? $"node-{port}", workMs, askTimeoutMs, pushWindow, hocon);
+                                        "[--name NAME] [--profile fast|production|default] [--workers N] [--work-ms N] [--ask-timeout-ms N] [--push-window N] [--hocon TEXT] [--placement sharded|singleton]");
+        return new NodeArgs(port.Value, seeds, postgres, profile, workers, name ?? $"node-{port}", workMs, askTimeoutMs, pushWindow, hocon, placement);
     }
 
     private static FailoverProfile ParseProfile(string value) => value switch
@@ -58,6 +62,13 @@ internal sealed record NodeArgs(
         "production" => FailoverProfile.Production,
         "default" => FailoverProfile.AkkaDefaults,
         _ => throw new ArgumentException($"unknown profile '{value}' (fast, production or default)"),
+    };
+
+    private static QueuePlacement ParsePlacement(string value) => value.ToLowerInvariant() switch
+    {
+        "sharded" => QueuePlacement.Sharded,
+        "singleton" => QueuePlacement.Singleton,
+        _ => throw new ArgumentException($"unknown placement '{value}' (sharded or singleton)"),
     };
 
     private static int Int(string value) =>
