@@ -2,9 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Cluster;
-using Akka.Cluster.Sharding;
 using Linda.Hosting;
-using Linda.Hosting.Placement;
 using Linda.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
@@ -17,7 +15,7 @@ namespace Linda.Tests;
 /// The sharded placement: six queues, entities of one shard region, on Linda nodes in one process
 /// (<see cref="LindaHost"/>: a generic host each, loopback, one PostgreSQL journal), with Linda's fast
 /// failover profile (hocon/failover-fast.conf) and a rebalance round every second. Where a queue runs
-/// is read from each node's region (<see cref="GetShardRegionState"/>), which sends the queues nothing.
+/// is read from each node's region (<see cref="ShardedQueues"/>), which sends the queues nothing.
 /// A crash is <see cref="LindaHost.CrashAsync"/> (the ActorSystem stops without leaving); a leave is
 /// stopping the host (coordinated shutdown).
 /// </summary>
@@ -76,13 +74,7 @@ public sealed class ShardingSpec(PostgresFixture postgres, ITestOutputHelper out
 
     private static string Name(LindaHost node) => node.Address.Port.ToString()!;
 
-    /// <summary>The queues running on <paramref name="node"/>: its region's entities (asking the region sends the queues nothing).</summary>
-    private static async Task<IReadOnlySet<string>> QueuesOn(LindaHost node)
-    {
-        var region = ClusterSharding.Get(node.System).ShardRegion(QueueSharding.TypeName);
-        var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, Bound);
-        return state.Shards.SelectMany(s => s.EntityIds).ToHashSet(StringComparer.Ordinal);
-    }
+    private static Task<IReadOnlySet<string>> QueuesOn(LindaHost node) => node.ShardedQueuesAsync();
 
     /// <summary>Each node with the queues it runs.</summary>
     private static async Task<(LindaHost Node, IReadOnlySet<string> Queues)[]> Placement(IEnumerable<LindaHost> nodes) =>
