@@ -24,9 +24,9 @@ public sealed class LindaOptions
     /// <summary>
     /// Where the queues run: <see cref="QueuePlacement.Sharded"/> spreads them over the nodes of
     /// <see cref="QueueRole"/> (Akka.Cluster.Sharding), <see cref="QueuePlacement.Singleton"/> puts each on
-    /// the oldest such node (a cluster singleton). Every node of a cluster must have the same placement;
-    /// the journal is the same for both, so a cluster changes placement by stopping every node and
-    /// starting them on the new one. <b>Default:</b> <see cref="QueuePlacement.Sharded"/> (<c>linda.placement</c>).
+    /// the oldest such node (a cluster singleton). The journal is the same for both: a cluster changes
+    /// placement by stopping every node and starting them on the new one (the README says which rolling
+    /// change is safe). <b>Default:</b> <see cref="QueuePlacement.Sharded"/> (<c>linda.placement</c>).
     /// </summary>
     public QueuePlacement? Placement { get; set; }
 

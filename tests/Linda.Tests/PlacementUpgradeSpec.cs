@@ -110,6 +110,50 @@ public sealed class PlacementUpgradeSpec(PostgresFixture postgres) : IDisposable
         Assert.Equal((48, 1, 49, 50L), (stats.Ready, stats.Buried, stats.Jobs, stats.TotalJobs));
     }
 
+    /// <summary>
+    /// A rolling change of placement runs no queue twice: a sharded node that joins a singleton node's
+    /// cluster serves no queue (the queues' coordinator runs on the oldest node, which has none), and
+    /// the queue starts on it only once the singleton node has left, from the journal that node wrote.
+    /// </summary>
+    [Fact]
+    public async Task In_a_rolling_change_a_sharded_node_starts_the_queues_only_once_the_last_singleton_node_is_gone()
+    {
+        var database = await postgres.Server.CreateDatabaseAsync();
+        void Store(LindaOptions o)
+        {
+            o.ConnectionString = database;
+            o.ProviderName = PostgresStore.Provider;
+            o.FailoverProfile = FailoverProfile.Fast;
+        }
+        var old = await LindaHost.StartAsync(Options(QueuePlacement.Singleton, Store));
+        await using var upgraded = await LindaHost.StartAsync(Options(QueuePlacement.Sharded, Store), seed: old.Address);
+        try
+        {
+            Assert.True(await old.HostsAsync("mail"));
+            for (var i = 0; i < 20; i++)
+                await Push(old, new Push("mail", TestJobs.Payload("send", i)) { Id = $"old-{i}" });
+
+            // The sharded node finds no coordinator: its push waits in its region, unanswered.
+            await Assert.ThrowsAsync<AskTimeoutException>(() =>
+                upgraded.Client.Queue("mail").Ask<IReply>(new Push("mail", TestJobs.Payload("send")) { Id = "waited" }, TimeSpan.FromSeconds(3)));
+            Assert.Empty(await upgraded.ShardedQueuesAsync());
+            Assert.True(await old.HostsAsync("mail"), "the singleton still runs on the old node");
+        }
+        finally
+        {
+            await old.DisposeAsync(); // leaves: its singletons stop once written, then it is removed
+        }
+
+        await Until(async () => (await upgraded.ShardedQueuesAsync()).SetEquals(Queues), "the queues to start on the sharded node", Failover);
+        for (var i = 0; i < 20; i++)
+            Assert.IsType<JobView>(await upgraded.Client.GetJobAsync("mail", $"old-{i}"));
+        // The push that waited in the region was delivered once the queue ran.
+        Assert.IsType<JobView>(await upgraded.Client.GetJobAsync("mail", "waited"));
+        Assert.Equal(21, Assert.IsType<QueueStats>(await upgraded.Client.GetStatsAsync("mail")).Jobs);
+    }
+
+    private static readonly TimeSpan Failover = TimeSpan.FromSeconds(90);
+
     private static async Task<(string, string)> Push(LindaHost node, Push push)
     {
         Assert.IsType<Pushed>(await node.Client.PushAsync(push));

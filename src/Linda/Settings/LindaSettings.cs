@@ -224,9 +224,9 @@ public enum LeaseReply
 }
 
 /// <summary>
-/// Where a cluster runs its queue actors (<c>linda.placement</c>). A cluster-wide choice: every node
-/// must have the same one (a singleton node and a sharded node would each start the queue), so
-/// changing it means stopping every node and starting them again (the journal is the same).
+/// Where a cluster runs its queue actors (<c>linda.placement</c>). A cluster-wide choice: change it
+/// by stopping every node and starting them on the new one (the journal is the same); see the
+/// README's "Running a cluster" for the one rolling change that is safe.
 /// </summary>
 public enum QueuePlacement
 {
