@@ -12,7 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Linda.Hosting;
 
-/// <summary>Marker for <c>IRequiredActor&lt;LindaQueue&gt;</c>: the proxy of the application's first queue.</summary>
+/// <summary>Marker for <c>IRequiredActor&lt;LindaQueue&gt;</c>: this node's address of the application's first queue.</summary>
 public sealed class LindaQueue;
 
 /// <summary>Embeds Linda in an Akka.Hosting application.</summary>
@@ -73,17 +73,17 @@ public static class LindaHostingExtensions
         var region = settings.Placement == QueuePlacement.Sharded ? QueueSharding.Start(system, settings, options.QueueRole) : null;
         foreach (var queue in options.QueueNames)
         {
-            var proxy = region is null
+            var address = region is null
                 ? StartSingleton(system, settings, queue, options.QueueRole, hostsQueues)
                 : system.ActorOf(QueueRoute.Props(queue, region), "linda-queue-" + Uri.EscapeDataString(queue) + "-route");
-            node.AddQueue(queue, proxy);
+            node.AddQueue(queue, address);
             if (queue == options.QueueNames[0])
-                registry.TryRegister<LindaQueue>(proxy);
+                registry.TryRegister<LindaQueue>(address);
 
             if (runsWorkers && settings.WorkerNum > 0)
             {
                 var pool = system.ActorOf(
-                    JobWorker.Props(proxy, handlers, settings.Workers, services).WithRouter(new RoundRobinPool(settings.WorkerNum)),
+                    JobWorker.Props(address, handlers, settings.Workers, services).WithRouter(new RoundRobinPool(settings.WorkerNum)),
                     "linda-workers-" + Uri.EscapeDataString(queue));
                 node.AddWorkerPool(queue, pool, settings.WorkerNum);
             }
