@@ -58,7 +58,7 @@ public sealed record LindaSettings
     /// <summary>Where queue actors run in the cluster (<c>linda.placement</c>). <b>Default:</b> <see cref="QueuePlacement.Sharded"/>.</summary>
     public QueuePlacement Placement { get; init; } = QueuePlacement.Sharded;
 
-    /// <summary>Commands a node's queue proxy holds while the queue's singleton starts or moves.</summary>
+    /// <summary>Commands a node's queue proxy holds while the queue's singleton starts or moves (<see cref="QueuePlacement.Singleton"/>).</summary>
     public int ProxyBufferSize { get; init; } = 10_000;
 
     /// <summary>How senders ask a queue again while it moves (<c>linda.delivery</c>).</summary>
