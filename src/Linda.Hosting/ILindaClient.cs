@@ -16,7 +16,7 @@ public interface ILindaClient
     /// <summary>The queues this application knows.</summary>
     IReadOnlyCollection<string> Queues { get; }
 
-    /// <summary>The proxy of a queue's singleton, for code that sends commands itself.</summary>
+    /// <summary>This node's address of a queue (whatever its placement), for code that sends commands itself.</summary>
     /// <exception cref="ArgumentException">No such queue.</exception>
     IActorRef Queue(string name);
 
@@ -120,7 +120,7 @@ public interface ILindaClient
         SendAsync(queue, JobQueue.Resume.Instance, cancellationToken);
 }
 
-/// <summary>The <see cref="ILindaClient"/> over this node's queue proxies.</summary>
+/// <summary>The <see cref="ILindaClient"/> over this node's addresses of the queues.</summary>
 public sealed class LindaClient(ActorSystem system) : ILindaClient
 {
     // akka.actor.ask-timeout when it is set; Akka's default is none, and a client call must end.
@@ -145,8 +145,8 @@ public sealed class LindaClient(ActorSystem system) : ILindaClient
     {
         if (!LindaNode.Get(system).Queues.TryGetValue(queue ?? "", out var proxy))
             return new Rejected(RejectReason.InvalidQueueName, Names.Check(queue, "queue name") ?? $"no queue '{queue}' in this application");
-        // While the queue hands over to another node it answers Unavailable: ask again (through the
-        // proxy, which finds the new node) until the timeout; an ask without an answer throws.
+        // While the queue hands over to another node it answers Unavailable: ask again (through this
+        // node's address of it, which finds the new node) until the timeout; an ask without an answer throws.
         var deadline = DateTime.UtcNow + _timeout;
         var askAgain = _askAgain with { GiveUpAfter = _timeout };
         var started = System.Diagnostics.Stopwatch.GetTimestamp();

@@ -5,13 +5,14 @@ using Akka.Configuration;
 using Akka.DependencyInjection;
 using Akka.Hosting;
 using Akka.Routing;
+using Linda.Hosting.Placement;
 using Linda.Persistence;
 using Linda.Workers;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Linda.Hosting;
 
-/// <summary>Marker for <c>IRequiredActor&lt;LindaQueue&gt;</c>: the proxy of the application's first queue.</summary>
+/// <summary>Marker for <c>IRequiredActor&lt;LindaQueue&gt;</c>: this node's address of the application's first queue.</summary>
 public sealed class LindaQueue;
 
 /// <summary>Embeds Linda in an Akka.Hosting application.</summary>
@@ -23,8 +24,9 @@ public static class LindaHostingExtensions
 
     /// <summary>
     /// Sets Linda up in this ActorSystem: the serializer, persistence (a SQLite file unless a connection
-    /// string is given), each queue as a cluster singleton with a proxy on every node, and on nodes
-    /// with the worker role a pool of workers per queue running the handlers registered in
+    /// string is given), the queues (by <see cref="LindaOptions.Placement"/>: entities of one shard region
+    /// spread over the nodes of the queue role, or each a cluster singleton with a proxy on every node),
+    /// and on nodes with the worker role a pool of workers per queue running the handlers registered in
     /// <paramref name="handlers"/>. At shutdown workers stop pulling and running jobs get the grace
     /// period before they are released. The ActorSystem must use the cluster provider.
     /// </summary>
@@ -69,27 +71,21 @@ public static class LindaHostingExtensions
         if (hostsQueues)
             system.ActorOf(JournalWarmup.Props(settings), "linda-journal-warmup");
 
+        // Sharded: one region for every queue (hosting on nodes of the queue role, a proxy elsewhere).
+        var region = settings.Placement == QueuePlacement.Sharded ? QueueSharding.Start(system, settings, options.QueueRole) : null;
         foreach (var queue in options.QueueNames)
         {
-            var name = "linda-queue-" + Uri.EscapeDataString(queue);
-            if (hostsQueues)
-            {
-                system.ActorOf(ClusterSingletonManager.Props(
-                    JobQueueActor.Props(queue, settings),
-                    JobQueueActor.StopGracefully.Instance,
-                    ClusterSingletonManagerSettings.Create(system).WithRole(options.QueueRole)), name);
-            }
-            var proxy = system.ActorOf(ClusterSingletonProxy.Props(
-                "/user/" + name,
-                ClusterSingletonProxySettings.Create(system).WithRole(options.QueueRole).WithBufferSize(settings.ProxyBufferSize)), name + "-proxy");
-            node.AddQueue(queue, proxy);
+            var address = region is null
+                ? StartSingleton(system, settings, queue, options.QueueRole, hostsQueues)
+                : system.ActorOf(QueueRoute.Props(queue, region), "linda-queue-" + Uri.EscapeDataString(queue) + "-route");
+            node.AddQueue(queue, address);
             if (queue == options.QueueNames[0])
-                registry.TryRegister<LindaQueue>(proxy);
+                registry.TryRegister<LindaQueue>(address);
 
             if (runsWorkers && settings.WorkerNum > 0)
             {
                 var pool = system.ActorOf(
-                    JobWorker.Props(proxy, handlers, settings.Workers, services).WithRouter(new RoundRobinPool(settings.WorkerNum)),
+                    JobWorker.Props(address, handlers, settings.Workers, services).WithRouter(new RoundRobinPool(settings.WorkerNum)),
                     "linda-workers-" + Uri.EscapeDataString(queue));
                 node.AddWorkerPool(queue, pool, settings.WorkerNum);
             }
@@ -103,6 +99,22 @@ public static class LindaHostingExtensions
             await Task.WhenAll(node.WorkerPools.Values.Select(pool => DrainAsync(pool, grace)));
             return Akka.Done.Instance;
         });
+    }
+
+    /// <summary>The singleton placement: the queue's singleton manager (on nodes that host queues) and this node's proxy to it.</summary>
+    private static IActorRef StartSingleton(ActorSystem system, LindaSettings settings, string queue, string? role, bool hostsQueues)
+    {
+        var name = "linda-queue-" + Uri.EscapeDataString(queue);
+        if (hostsQueues)
+        {
+            system.ActorOf(ClusterSingletonManager.Props(
+                JobQueueActor.Props(queue, settings),
+                JobQueueActor.StopGracefully.Instance,
+                ClusterSingletonManagerSettings.Create(system).WithRole(role)), name);
+        }
+        return system.ActorOf(ClusterSingletonProxy.Props(
+            "/user/" + name,
+            ClusterSingletonProxySettings.Create(system).WithRole(role).WithBufferSize(settings.ProxyBufferSize)), name + "-proxy");
     }
 
     // How long a pool has to list its workers, and how long past the grace period a worker has to say it

@@ -4,8 +4,9 @@ using Akka.Actor;
 namespace Linda.Hosting;
 
 /// <summary>
-/// What Linda runs on this node of the ActorSystem: a proxy to each queue's cluster singleton, and
-/// the worker pools. <see cref="LindaClient"/> finds its queues here.
+/// What Linda runs on this node of the ActorSystem: its address of each queue (a route into the
+/// queues' shard region, or a proxy to the queue's cluster singleton: see <see cref="LindaOptions.Placement"/>),
+/// and the worker pools. <see cref="LindaClient"/> finds its queues here.
 /// </summary>
 public sealed class LindaNode : IExtension
 {
@@ -16,7 +17,7 @@ public sealed class LindaNode : IExtension
     /// <summary>This system's node.</summary>
     public static LindaNode Get(ActorSystem system) => system.WithExtension<LindaNode, LindaNodeProvider>();
 
-    /// <summary>The queue names, each with the proxy to its singleton.</summary>
+    /// <summary>The queue names, each with this node's address of the queue (every message sent to it reaches the queue, with its sender).</summary>
     public IReadOnlyDictionary<string, IActorRef> Queues => _queues;
 
     /// <summary>The application's first queue: where a typed push goes when nothing names another.</summary>
@@ -25,9 +26,9 @@ public sealed class LindaNode : IExtension
     /// <summary>The worker pools on this node, by queue.</summary>
     public IReadOnlyDictionary<string, IActorRef> WorkerPools => _workerPools;
 
-    internal void AddQueue(string name, IActorRef proxy)
+    internal void AddQueue(string name, IActorRef address)
     {
-        _queues[name] = proxy;
+        _queues[name] = address;
         DefaultQueue ??= name;
     }
 

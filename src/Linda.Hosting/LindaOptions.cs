@@ -18,8 +18,17 @@ public sealed class LindaOptions
     /// <summary>Only nodes with this cluster role run workers. <b>Default:</b> every node.</summary>
     public string? WorkerRole { get; set; }
 
-    /// <summary>Only nodes with this cluster role host queue singletons. <b>Default:</b> every node.</summary>
+    /// <summary>Only nodes with this cluster role host queues. <b>Default:</b> every node.</summary>
     public string? QueueRole { get; set; }
+
+    /// <summary>
+    /// Where the queues run: <see cref="QueuePlacement.Sharded"/> spreads them over the nodes of
+    /// <see cref="QueueRole"/> (Akka.Cluster.Sharding), <see cref="QueuePlacement.Singleton"/> puts each on
+    /// the oldest such node (a cluster singleton). The journal is the same for both: a cluster changes
+    /// placement by stopping every node and starting them on the new one (the README says which rolling
+    /// change is safe). <b>Default:</b> <see cref="QueuePlacement.Sharded"/> (<c>linda.placement</c>).
+    /// </summary>
+    public QueuePlacement? Placement { get; set; }
 
     /// <summary>The SQLite file that holds the queues when no <see cref="ConnectionString"/> is set. <b>Default:</b> <c>linda-data/linda.db</c>.</summary>
     public string? SqlitePath { get; set; }
@@ -31,8 +40,8 @@ public sealed class LindaOptions
     public string? ProviderName { get; set; }
 
     /// <summary>
-    /// Failure detector, split-brain resolver and singleton settings for how fast a crashed node's
-    /// queues move to another node: <see cref="Linda.FailoverProfile.Production"/> (recommended) or
+    /// Failure detector, split-brain resolver, singleton and sharding settings for how fast a crashed
+    /// node's queues move to another node: <see cref="Linda.FailoverProfile.Production"/> (recommended) or
     /// <see cref="Linda.FailoverProfile.Fast"/>. <b>Default:</b> Akka's settings, untouched.
     /// </summary>
     public FailoverProfile? FailoverProfile { get; set; }
@@ -67,6 +76,8 @@ public sealed class LindaOptions
     public string ToHocon()
     {
         var sb = new StringBuilder();
+        if (Placement is { } placement)
+            sb.AppendLine($"linda.placement = {(placement == QueuePlacement.Sharded ? "sharded" : "singleton")}");
         if (DefaultTimeToRun is { } ttr)
             sb.AppendLine($"linda.queue.default-time-to-run = {Ms(ttr)}");
         if (DefaultMaxRetries is { } retries)

@@ -16,7 +16,8 @@ internal sealed record NodeArgs(
     string Hocon,
     string? TlsCert,
     string? TlsPassword,
-    string? TlsCa)
+    string? TlsCa,
+    QueuePlacement? Placement)
 {
     /// <exception cref="ArgumentException">A missing, unknown or malformed argument.</exception>
     public static NodeArgs Parse(string[] args)
@@ -32,6 +33,8 @@ internal sealed record NodeArgs(
         var pushWindow = 32;
         var hocon = "";
         string? tlsCert = null, tlsPassword = null, tlsCa = null;
+        // Unset: LINDA_TEST_PLACEMENT's (the test run's), else Linda's default.
+        var placement = Environment.GetEnvironmentVariable("LINDA_TEST_PLACEMENT") is { Length: > 0 } fromEnv ? ParsePlacement(fromEnv) : (QueuePlacement?)null;
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -50,17 +53,18 @@ internal sealed record NodeArgs(
                 case "--tls-cert": tlsCert = value; break;
                 case "--tls-password": tlsPassword = value; break;
                 case "--tls-ca": tlsCa = value; break;
+                case "--placement": placement = ParsePlacement(value); break;
                 default: throw new ArgumentException($"unknown option {args[i - 1]}");
             }
         }
         if (port is null || postgres is null)
             throw new ArgumentException("usage: Linda.Tests.ClusterNode --cluster-port N --postgres CONNECTION_STRING [--seed ADDRESS]... " +
                                         "[--name NAME] [--profile fast|production|default] [--workers N] [--work-ms N] [--ask-timeout-ms N] [--push-window N] [--hocon TEXT] " +
-                                        "[--tls-cert PFX [--tls-password PASSWORD] [--tls-ca CA_CERT]]");
+                                        "[--tls-cert PFX [--tls-password PASSWORD] [--tls-ca CA_CERT]] [--placement sharded|singleton]");
         if (tlsCert is null && (tlsPassword is not null || tlsCa is not null))
             throw new ArgumentException("--tls-password and --tls-ca go with --tls-cert");
         tlsPassword ??= Environment.GetEnvironmentVariable(PasswordVariable);
-        return new NodeArgs(port.Value, seeds, postgres, profile, workers, name ?? $"node-{port}", workMs, askTimeoutMs, pushWindow, hocon, tlsCert, tlsPassword, tlsCa);
+        return new NodeArgs(port.Value, seeds, postgres, profile, workers, name ?? $"node-{port}", workMs, askTimeoutMs, pushWindow, hocon, tlsCert, tlsPassword, tlsCa, placement);
     }
 
     /// <summary>Where the certificate's password comes from without --tls-password (as for Linda.Server).</summary>
@@ -77,6 +81,13 @@ internal sealed record NodeArgs(
         "production" => FailoverProfile.Production,
         "default" => FailoverProfile.AkkaDefaults,
         _ => throw new ArgumentException($"unknown profile '{value}' (fast, production or default)"),
+    };
+
+    private static QueuePlacement ParsePlacement(string value) => value.ToLowerInvariant() switch
+    {
+        "sharded" => QueuePlacement.Sharded,
+        "singleton" => QueuePlacement.Singleton,
+        _ => throw new ArgumentException($"unknown placement '{value}' (sharded or singleton)"),
     };
 
     private static int Int(string value) =>

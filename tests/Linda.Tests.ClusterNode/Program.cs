@@ -5,6 +5,7 @@
 // usage: Linda.Tests.ClusterNode --cluster-port N --postgres CONNECTION_STRING [--seed ADDRESS]...
 //        [--name NAME] [--profile fast|production|default] [--workers N] [--work-ms N]
 //        [--ask-timeout-ms N] [--push-window N] [--hocon TEXT] [--tls-cert PFX [--tls-password PASSWORD] [--tls-ca CA_CERT]]
+//        [--placement sharded|singleton]
 //   --seed      a seed node, e.g. akka.tcp://linda@127.0.0.1:4053 (repeatable); none: the node joins itself
 //   --profile   Linda's failover profile (default: fast); "default" leaves Akka's settings as they are
 //   --work-ms   how long the "record" handler works on a job (default 10)
@@ -14,10 +15,11 @@
 //   --tls-cert  remoting over mutual TLS with this PKCS#12 file's certificate (its password from
 //               --tls-password or LINDA_TLS_PASSWORD); --tls-ca: the authority peers' certificates must
 //               chain to (without it: peers must present the same certificate). Seeds are then akka.ssl.tcp://...
+//   --placement where the queue runs (default: LINDA_TEST_PLACEMENT's, else Linda's default, sharded)
 //
 // stdout (every line flushed at once):
 //   UP                               the member is Up
-//   QUEUE-HERE / QUEUE-GONE          the queue's singleton started / stopped on this node
+//   QUEUE-HERE / QUEUE-GONE          the queue started / stopped on this node (a singleton or a sharded entity)
 //   RAN <id> <attempt> <name>        the "record" handler finished a job's work (before its verdict is sent)
 //   ACK <id> / NACK <id> <reply>     the reply to one push: Pushed, or anything else (a timeout too)
 //   PUSHED <prefix> acked=N nacked=M every push of one push command has its reply
@@ -95,6 +97,7 @@ using var host = new HostBuilder().ConfigureServices(services =>
             ProviderName = "PostgreSQL.15",
             FailoverProfile = options.Profile,
             Tls = options.Tls,
+            Placement = options.Placement,
         }, handlers => handlers.Register("record", async ctx =>
         {
             await Task.Delay(options.WorkMs, ctx.CancellationToken);
@@ -103,7 +106,7 @@ using var host = new HostBuilder().ConfigureServices(services =>
         .AddStartup((system, _) =>
         {
             Cluster.Get(system).RegisterOnMemberUp(() => Out.Line("UP"));
-            system.ActorOf(QueueWatcher.Props($"/user/linda-queue-{Queue}/singleton"), "queue-watcher");
+            system.ActorOf(QueueWatcher.Props(LindaNode.Get(system).Queues[Queue]), "queue-watcher");
         }));
 }).Build();
 

@@ -1,40 +1,45 @@
 using Akka.Actor;
+using static Linda.JobQueue;
 
 namespace Linda.Tests.ClusterNode;
 
 /// <summary>
-/// Says on stdout when the queue's singleton runs on this node: asks the singleton's local path with
-/// <see cref="Identify"/> every 100 ms until an actor answers ("QUEUE-HERE"), then watches it and
-/// says "QUEUE-GONE" when it stops. The cluster singleton manager names its child "singleton".
+/// Says on stdout when the queue runs on this node, whatever its placement (a singleton or a sharded
+/// entity): asks the queue <see cref="Locate"/> every 100 ms through this node's address of it until
+/// the queue actor that answers is a local one ("QUEUE-HERE"), then watches it and says "QUEUE-GONE"
+/// when it stops.
 /// </summary>
 internal sealed class QueueWatcher : ReceiveActor, IWithTimers
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
-    private IActorRef? _singleton;
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(1);
+    private IActorRef? _queueActor;
 
-    public QueueWatcher(string path)
+    public QueueWatcher(IActorRef queue)
     {
-        Receive<Poll>(_ => Context.ActorSelection(path).Tell(new Identify(null)));
-        Receive<ActorIdentity>(identity =>
+        Receive<Poll>(_ => queue.Ask<IReply>(Locate.Instance, AskTimeout).PipeTo(Self, failure: e => new Status.Failure(e)));
+        Receive<Located>(located =>
         {
-            if (identity.Subject is not { } singleton || _singleton is not null)
+            if (!located.Queue.Path.Address.HasLocalScope || _queueActor is not null)
                 return;
-            _singleton = singleton;
-            Context.Watch(singleton);
+            _queueActor = located.Queue;
+            Context.Watch(located.Queue);
             Timers.Cancel(Poll.Instance);
             Out.Line("QUEUE-HERE");
         });
         Receive<Terminated>(_ =>
         {
-            _singleton = null;
+            _queueActor = null;
             Out.Line("QUEUE-GONE");
             Timers.StartPeriodicTimer(Poll.Instance, Poll.Instance, Interval);
         });
+        Receive<IReply>(_ => { }); // Unavailable while it moves: the next poll asks again
+        Receive<Status.Failure>(_ => { });
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string path) => Akka.Actor.Props.Create(() => new QueueWatcher(path));
+    public static Props Props(IActorRef queue) => Akka.Actor.Props.Create(() => new QueueWatcher(queue));
 
     protected override void PreStart() => Timers.StartPeriodicTimer(Poll.Instance, Poll.Instance, Interval);
 

@@ -15,7 +15,8 @@ namespace Linda.Tests;
 /// <summary>
 /// Several Linda nodes in one process, each a generic host with its own ActorSystem on a loopback
 /// port, forming one cluster over a shared PostgreSQL journal. Cluster profile: Linda's fast failover
-/// profile (hocon/failover-fast.conf) on every node. A crash is <see cref="LindaHost.CrashAsync"/>:
+/// profile (hocon/failover-fast.conf) on every node; the queue's placement is Linda's default (sharded),
+/// or LINDA_TEST_PLACEMENT's (see <see cref="LindaHost.TestPlacement"/>). A crash is <see cref="LindaHost.CrashAsync"/>:
 /// the ActorSystem stops without leaving, so the others only see it go silent; a graceful leave is
 /// stopping the host (coordinated shutdown).
 /// </summary>
@@ -97,11 +98,19 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
         }
     }
 
-    /// <summary>Whether the queue's singleton runs on <paramref name="node"/>.</summary>
-    private static async Task<bool> HostsQueue(LindaHost node)
+    /// <summary>Whether the queue runs on <paramref name="node"/> (as a singleton or a sharded entity).</summary>
+    private static Task<bool> HostsQueue(LindaHost node) => node.HostsAsync("jobs");
+
+    /// <summary>
+    /// The first node, with the queue running on it before any other node joins: the queue's node, the
+    /// one these specs crash or stop (the singleton is on the oldest node; one sharded queue stays
+    /// where it started, its one shard needs no rebalance).
+    /// </summary>
+    private async Task<LindaHost> StartQueueNode(TimeSpan work = default, Action<string, JobHandlers>? handlers = null, string? hocon = null)
     {
-        var identity = await node.System.ActorSelection("/user/linda-queue-jobs/singleton").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(10));
-        return identity.Subject is not null;
+        var a = await StartNode("a", null, work, handlers, hocon: hocon);
+        await Until(() => HostsQueue(a), "the queue to run on the first node");
+        return a;
     }
 
     /// <summary>
@@ -166,7 +175,7 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
             await finishSlow.Task.WaitAsync(ctx.CancellationToken);
         });
 
-        var a = await StartNode("a", null, TimeSpan.FromMilliseconds(2), Slow);
+        var a = await StartQueueNode(TimeSpan.FromMilliseconds(2), Slow);
         Assert.IsType<Pushed>(await a.Client.PushAsync(new Push("jobs", JobPayload.Create("slow")) { Id = "slow" }));
         var leaseOnA = await slowOnA.Task.WaitAsync(Bound);
         var b = await StartNode("b", a, TimeSpan.FromMilliseconds(2), Slow);
@@ -214,7 +223,7 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
             runs.Enqueue(new Run(ctx.JobId, node, ctx.Attempt, ctx.Reserved.Token));
             return Task.CompletedTask;
         });
-        var a = await StartNode("a", null, handlers: Every);
+        var a = await StartQueueNode(handlers: Every);
         var b = await StartNode("b", a, handlers: Every);
         var c = await StartNode("c", a, handlers: Every);
         Assert.True(await HostsQueue(a), "the first node hosts the queue");
@@ -253,7 +262,7 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
             _finished.Enqueue(new Run(ctx.JobId, node, ctx.Attempt, ctx.Reserved.Token));
             return Task.CompletedTask;
         });
-        var a = await StartNode("a", null, handlers: Ticks);
+        var a = await StartQueueNode(handlers: Ticks);
         var b = await StartNode("b", a, handlers: Ticks);
         var c = await StartNode("c", a, handlers: Ticks);
         Assert.True(await HostsQueue(a), "the first node hosts the queue");
@@ -301,7 +310,7 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
     [Fact]
     public async Task A_graceful_leave_of_the_queues_node_hands_the_queue_over_and_runs_no_job_twice()
     {
-        var a = await StartNode("a", null, TimeSpan.FromMilliseconds(2));
+        var a = await StartQueueNode(TimeSpan.FromMilliseconds(2));
         var b = await StartNode("b", a, TimeSpan.FromMilliseconds(2));
         var c = await StartNode("c", a, TimeSpan.FromMilliseconds(2));
         Assert.True(await HostsQueue(a), "the first node hosts the queue");
@@ -367,7 +376,7 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
     [Fact]
     public async Task In_a_partition_the_minority_side_stops_serving_and_the_majority_side_takes_the_queue_over()
     {
-        var a = await StartNode("a", null, TimeSpan.FromMilliseconds(2), hocon: Cuttable);
+        var a = await StartQueueNode(TimeSpan.FromMilliseconds(2), hocon: Cuttable);
         var b = await StartNode("b", a, TimeSpan.FromMilliseconds(2), hocon: Cuttable);
         var c = await StartNode("c", a, TimeSpan.FromMilliseconds(2), hocon: Cuttable);
         Assert.True(await HostsQueue(a), "the first node hosts the queue");

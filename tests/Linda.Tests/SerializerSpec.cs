@@ -138,6 +138,14 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         Add(JobQueue.Resume.Instance);
         Add(Locate.Instance);
         Add(GetHealth.Instance);
+        Add(JobQueueActor.InspectState.Instance);
+        // what the sharded placement sends: any message a queue takes, in an envelope naming the queue
+        Add(new QueueEnvelope("jobs", new Complete("1", 7)), "a verdict");
+        Add(new QueueEnvelope("очередь-🚀", new Push("очередь-🚀", BinaryishPayload) { Id = NonAscii, Delay = TimeSpan.FromSeconds(5) }), "a push");
+        Add(new QueueEnvelope("jobs", new Reserve(TimeSpan.FromSeconds(30)) { HoldsNone = true, Pull = 3 }), "a reserve");
+        Add(new QueueEnvelope("jobs", GetStats.Instance), "a singleton command");
+        Add(new QueueEnvelope("jobs", JobQueueActor.InspectState.Instance), "an inspection");
+        Add(new QueueEnvelope("", new QueueEnvelope("jobs", Locate.Instance)), "an envelope in an envelope");
         Add(new ListJobs(JobState.Buried), "first page");
         Add(new ListJobs(JobState.Ready) { After = "1024.57", Limit = 1000, Reverse = true }, "after a cursor, reversed");
 
@@ -479,6 +487,8 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
             ["cRes"] = "Linda.JobQueue+Resume",
             ["cLoc"] = "Linda.JobQueue+Locate",
             ["cHlth"] = "Linda.JobQueue+GetHealth",
+            ["cInsp"] = "Linda.JobQueueActor+InspectState",
+            ["cEnv"] = "Linda.JobQueue+QueueEnvelope",
             ["cList"] = "Linda.JobQueue+ListJobs",
             // replies
             ["rPushed2"] = "Linda.JobQueue+Pushed",
@@ -717,6 +727,29 @@ public sealed class SerializerSpec : Akka.TestKit.Xunit2.TestKit
         var bytes = w.ToArray().Concat(serializer.ToBinary(message)).ToArray();
         var e = AssertFails(serializer, bytes, "eBatch");
         Assert.Contains($"'{inner}', which is not an event", e.Message);
+    }
+
+    [Fact]
+    public void A_queue_envelope_takes_no_reply_that_names_an_actor()
+    {
+        var envelope = new QueueEnvelope("jobs", new Located(TestActor));
+        var serializer = LindaFor(envelope);
+        var e = Assert.Throws<ArgumentException>(() => serializer.ToBinary(envelope));
+        Assert.Contains("can't put Linda.JobQueue+Located in a queue envelope", e.Message);
+    }
+
+    [Theory]
+    [InlineData("rLoc", "a queue envelope can't hold a 'rLoc'")]
+    [InlineData("nope", "a queue envelope holds an unknown manifest 'nope'")]
+    public void A_queue_envelope_that_holds_no_queue_message_fails_with_a_serialization_exception(string inner, string error)
+    {
+        var serializer = LindaFor(PeekReady.Instance);
+        var w = new Wire();
+        w.String("jobs");
+        w.String(inner);
+        w.String("akka://serializer-spec/user/x");
+        var e = AssertFails(serializer, w.ToArray(), "cEnv");
+        Assert.Contains(error, e.Message);
     }
 
     [Theory]

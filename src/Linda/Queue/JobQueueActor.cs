@@ -69,8 +69,11 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
             SnapshotPluginId = settings.SnapshotPluginId;
     }
 
-    /// <summary>For tests and tools: the queue replies with a <see cref="JobQueueSnapshot"/> of its whole state.</summary>
-    internal sealed class InspectState
+    /// <summary>
+    /// For tests and tools: the queue replies with a <see cref="JobQueueSnapshot"/> of its whole state.
+    /// A protocol message (LindaSerializer writes it), so it reaches a queue on another node.
+    /// </summary>
+    internal sealed class InspectState : IQueueMessage
     {
         public static readonly InspectState Instance = new();
     }

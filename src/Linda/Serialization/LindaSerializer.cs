@@ -159,6 +159,24 @@ public sealed class LindaSerializer : SerializerWithStringManifest
         AddSingleton("cRes", JobQueue.Resume.Instance);
         AddSingleton("cLoc", Locate.Instance);
         AddSingleton("cHlth", GetHealth.Instance);
+        AddSingleton("cInsp", JobQueueActor.InspectState.Instance);
+        // A message to a sharded queue: the queue name, then the message's own manifest and bytes.
+        Add<QueueEnvelope>("cEnv", (w, e) =>
+        {
+            var (manifest, write) = e.Message is not Located && Writers.TryGetValue(e.Message.GetType(), out var codec)
+                ? codec
+                : throw new ArgumentException($"LindaSerializer can't put {e.Message.GetType()} in a queue envelope");
+            w.String(e.Queue);
+            w.String(manifest);
+            write(w, e.Message);
+        }, r =>
+        {
+            var queue = r.SharedString();
+            var manifest = r.SharedString();
+            if (!Readers.TryGetValue(manifest, out var read))
+                throw new FormatException($"a queue envelope holds an unknown manifest '{manifest}'");
+            return new QueueEnvelope(queue, read(r) as IQueueMessage ?? throw new FormatException($"a queue envelope can't hold a '{manifest}'"));
+        });
         Add<ListJobs>("cList", (w, m) =>
         {
             w.Byte((byte)m.State);

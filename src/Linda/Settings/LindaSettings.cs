@@ -62,7 +62,10 @@ public sealed record LindaSettings
     /// </summary>
     public bool OutcomeEvents { get; init; }
 
-    /// <summary>Commands a node's queue proxy holds while the queue's singleton starts or moves.</summary>
+    /// <summary>Where queue actors run in the cluster (<c>linda.placement</c>). <b>Default:</b> <see cref="QueuePlacement.Sharded"/>.</summary>
+    public QueuePlacement Placement { get; init; } = QueuePlacement.Sharded;
+
+    /// <summary>Commands a node's queue proxy holds while the queue's singleton starts or moves (<see cref="QueuePlacement.Singleton"/>).</summary>
     public int ProxyBufferSize { get; init; } = 10_000;
 
     /// <summary>How senders ask a queue again while it moves (<c>linda.delivery</c>).</summary>
@@ -103,6 +106,12 @@ public sealed record LindaSettings
         };
         return new LindaSettings
         {
+            Placement = all.GetString("linda.placement") switch
+            {
+                "sharded" => QueuePlacement.Sharded,
+                "singleton" => QueuePlacement.Singleton,
+                var other => throw new ConfigurationException($"linda.placement must be sharded or singleton, not '{other}'"),
+            },
             Limits = new QueueLimits
             {
                 DefaultTimeToRun = Positive(q, "default-time-to-run"),
@@ -220,6 +229,25 @@ public enum LeaseReply
     /// lease is forgotten and the job runs again.
     /// </summary>
     Early,
+}
+
+/// <summary>
+/// Where a cluster runs its queue actors (<c>linda.placement</c>). A cluster-wide choice: change it
+/// by stopping every node and starting them on the new one (the journal is the same); see the
+/// README's "Running a cluster" for the one rolling change that is safe.
+/// </summary>
+public enum QueuePlacement
+{
+    /// <summary>
+    /// Each queue is an entity of Akka.Cluster.Sharding on the nodes of the queue role (entity id: the
+    /// queue's name): the queues spread over those nodes, a node that joins takes some over, one that
+    /// leaves hands its queues over, a crashed node's queues start again on the others (remembered
+    /// entities, so a queue with only delayed jobs or schedules wakes up by itself).
+    /// </summary>
+    Sharded,
+
+    /// <summary>Each queue is a cluster singleton on the oldest node of the queue role (Linda's placement before sharding).</summary>
+    Singleton,
 }
 
 /// <summary>

@@ -79,11 +79,13 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             if (!t.ActorRef.Equals(_queueActor))
                 return;
             // The queue's node died, it handed over or it restarts after a failed write: a waiting reserve
-            // went with it. Ask again through the address it was given, which finds the new one.
+            // went with it. Ask again through the address it was given, which finds the new one, a moment
+            // later: that address (a shard region, a singleton proxy) learns of a dead node from the same
+            // notice, and a reserve that reached it first would still go to the dead node, unanswered.
             _queueActor = null;
             _route = _queue;
             if (_pulling)
-                PullAgain();
+                Timers.StartSingleTimer(PullTimer, PullLost.Instance, AfterQueueTerminated);
         });
         Receive<VerdictSettled>(_ =>
         {
@@ -100,6 +102,9 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>How long after its queue actor terminated a pulling worker asks again (see the <c>Terminated</c> handler).</summary>
+    internal static readonly TimeSpan AfterQueueTerminated = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// Props for a worker of <paramref name="queue"/> (a queue's supervisor, or its cluster singleton's

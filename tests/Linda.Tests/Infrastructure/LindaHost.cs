@@ -4,6 +4,7 @@ using Akka.Cluster.Hosting;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
+using Linda;
 using Linda.Hosting;
 using Linda.Workers;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,6 +43,7 @@ public sealed class LindaHost : IAsyncDisposable
         string[]? roles = null, Action<IServiceCollection>? services = null, string? hocon = null, Action<AkkaConfigurationBuilder>? more = null,
         bool waitUntilUp = true)
     {
+        options.Placement ??= TestPlacement;
         hocon = (hocon ?? "") + "\nakka.coordinated-shutdown.run-by-actor-system-terminate = off";
         var builder = new HostBuilder().ConfigureServices(s =>
         {
@@ -65,6 +67,37 @@ public sealed class LindaHost : IAsyncDisposable
             await node.WaitUntilUpAsync();
         return node;
     }
+
+    /// <summary>
+    /// The placement of hosts whose options don't set one: <c>LINDA_TEST_PLACEMENT=singleton</c> (or
+    /// <c>sharded</c>) runs the specs on that placement; unset, Linda's default.
+    /// </summary>
+    public static QueuePlacement? TestPlacement => Environment.GetEnvironmentVariable("LINDA_TEST_PLACEMENT") switch
+    {
+        null or "" => null,
+        var p => Enum.Parse<QueuePlacement>(p, ignoreCase: true),
+    };
+
+    /// <summary>
+    /// Whether <paramref name="queue"/>'s actor runs on this node, whatever the placement: the queue
+    /// answers <see cref="JobQueue.Locate"/> with itself, a local actor here. False when no answer
+    /// comes within <see cref="LocateTimeout"/> (while the queue moves, a message may go to its old node).
+    /// </summary>
+    public async Task<bool> HostsAsync(string queue)
+    {
+        try
+        {
+            return await Client.Queue(queue).Ask<JobQueue.IReply>(JobQueue.Locate.Instance, LocateTimeout) is JobQueue.Located located
+                   && located.Queue.Path.Address.HasLocalScope;
+        }
+        catch (AskTimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>How long <see cref="HostsAsync"/> waits for the queue's answer.</summary>
+    public static readonly TimeSpan LocateTimeout = TimeSpan.FromSeconds(2);
 
     private async Task WaitUntilUpAsync()
     {
