@@ -82,11 +82,11 @@ public sealed class ClusterTlsSpec(PostgresFixture postgres) : IAsyncLifetime
     /// <summary>A job of ours that stays in the queue through the spec (delayed far beyond it), for an intruder to aim at.</summary>
     private static Push Ours() => Record("ours") with { Delay = TimeSpan.FromHours(1) };
 
-    private static async Task<bool> HostsQueue(LindaHost node)
-    {
-        var identity = await node.System.ActorSelection($"/user/linda-queue-{Queue}/singleton").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(10));
-        return identity.Subject is not null;
-    }
+    private static Task<bool> HostsQueue(LindaHost node) => node.HostsAsync(Queue);
+
+    /// <summary>The path of the queue's actor (without its address), whatever the placement, as the node hosting it answers <see cref="Locate"/>.</summary>
+    private static async Task<string> QueuePath(LindaHost node) =>
+        Assert.IsType<Located>(await node.Client.Queue(Queue).Ask<IReply>(Locate.Instance, TimeSpan.FromSeconds(10))).Queue.Path.ToStringWithoutAddress();
 
     private static string Members(LindaHost node) =>
         string.Join(", ", Cluster.Get(node.System).State.Members.Select(m => $"{m.Address} {m.Status}"));
@@ -96,16 +96,16 @@ public sealed class ClusterTlsSpec(PostgresFixture postgres) : IAsyncLifetime
     private static string Log(ActorSystem system) => string.Join("\n", LogRecorder.Of(system).TakeLast(20));
 
     /// <summary>
-    /// A command straight to the queue's singleton on <paramref name="target"/>, sent by
+    /// A command straight to the queue's actor (at <paramref name="path"/>) on <paramref name="target"/>, sent by
     /// <paramref name="sender"/> (no proxy, no cluster membership needed): the answer, or null if none came.
     /// (A message that can't be delivered goes to the sender's dead letters, which answer an
     /// <see cref="Identify"/> themselves, with no actor.)
     /// </summary>
-    private static async Task<object?> SendToQueue(ActorSystem sender, Address target, object command)
+    private static async Task<object?> SendToQueue(ActorSystem sender, Address target, string path, object command)
     {
         try
         {
-            return await sender.ActorSelection($"{target}/user/linda-queue-{Queue}/singleton").Ask<object>(command, NoAnswer);
+            return await sender.ActorSelection($"{target}{path}").Ask<object>(command, NoAnswer);
         }
         catch (AskTimeoutException)
         {
@@ -207,17 +207,18 @@ public sealed class ClusterTlsSpec(PostgresFixture postgres) : IAsyncLifetime
         var a = await StartNode("a", null);
         await Until(() => HostsQueue(a), "the node to host the queue");
         Assert.IsType<Pushed>(await a.Client.PushAsync(Ours()));
+        var path = await QueuePath(a);
 
         // Not a Linda node: an ActorSystem with a self-made certificate, TLS validation off, Linda's
-        // serializer, trying to join and to push straight to the queue's singleton.
+        // serializer, trying to join and to push straight to the queue's actor.
         var intruder = StartIntruder(TestCertificates.SelfSigned("intruder"));
         Cluster.Get(intruder).JoinSeedNodes([a.Address]);
         await Until(() => Count(a.System, "its certificate 'CN=intruder' (self-signed") >= 1, "the cluster to refuse the intruder's join",
             detail: () => Log(a.System));
 
-        Assert.Null(await SendToQueue(intruder, a.Address, Record("intruder-push")));
-        Assert.Null(await SendToQueue(intruder, a.Address, new Complete("ours", 1)));
-        Assert.True(await SendToQueue(intruder, a.Address, new Identify("who")) is null or ActorIdentity { Subject: null }, "the queue was identified");
+        Assert.Null(await SendToQueue(intruder, a.Address, path, Record("intruder-push")));
+        Assert.Null(await SendToQueue(intruder, a.Address, path, new Complete("ours", 1)));
+        Assert.True(await SendToQueue(intruder, a.Address, path, new Identify("who")) is null or ActorIdentity { Subject: null }, "the queue was identified");
         await Until(() => Count(a.System, "its certificate 'CN=intruder' (self-signed") >= 2, "a second attempt refused too", detail: () => Log(a.System));
 
         Assert.IsType<NotFound>(await a.Client.GetJobAsync(Queue, "intruder-push"));
@@ -231,13 +232,14 @@ public sealed class ClusterTlsSpec(PostgresFixture postgres) : IAsyncLifetime
     {
         var a = await StartNode("a", null);
         Assert.IsType<Pushed>(await a.Client.PushAsync(Ours()));
+        var path = await QueuePath(a);
         // The TLS node's port, as a plain address: the only way a plain node can even try.
         var plainAddress = new Address("akka.tcp", "linda", "127.0.0.1", a.Address.Port);
         var plain = await StartNode("plain", plainAddress, tls: null, waitUntilUp: false);
         await Until(() => Count(a.System, "not an SSL/TLS record") >= 1, "the TLS node to refuse the plain connection", detail: () => Log(a.System));
 
-        Assert.Null(await SendToQueue(plain.System, plainAddress, Record("plain-push")));
-        Assert.True(await SendToQueue(plain.System, plainAddress, new Identify("who")) is null or ActorIdentity { Subject: null }, "the queue was identified");
+        Assert.Null(await SendToQueue(plain.System, plainAddress, path, Record("plain-push")));
+        Assert.True(await SendToQueue(plain.System, plainAddress, path, new Identify("who")) is null or ActorIdentity { Subject: null }, "the queue was identified");
         await Until(() => Count(a.System, "not an SSL/TLS record") >= 2, "a second attempt refused too", detail: () => Log(a.System));
 
         Assert.IsType<NotFound>(await a.Client.GetJobAsync(Queue, "plain-push"));
