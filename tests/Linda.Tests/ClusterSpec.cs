@@ -113,33 +113,6 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
         return a;
     }
 
-    /// <summary>
-    /// Pushes <c>record</c> jobs through <paramref name="node"/>'s client, <paramref name="inFlight"/>
-    /// at a time, until <paramref name="stop"/> is cancelled; the ids answered <c>Pushed</c> go to
-    /// <paramref name="acknowledged"/>. Pushes that time out while the queue moves are not acknowledged.
-    /// </summary>
-    private static async Task Produce(LindaHost node, string prefix, ConcurrentDictionary<string, bool> acknowledged, CancellationToken stop, int inFlight = 4)
-    {
-        var next = 0;
-        async Task Lane()
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var id = $"{prefix}-{Interlocked.Increment(ref next)}";
-                try
-                {
-                    if (await node.Client.PushAsync(Record(id)) is Pushed)
-                        acknowledged[id] = true;
-                }
-                catch (AskTimeoutException)
-                {
-                    // Not acknowledged: it may or may not be in the queue, and nothing is claimed about it.
-                }
-            }
-        }
-        await Task.WhenAll(Enumerable.Range(0, inFlight).Select(_ => Lane()));
-    }
-
     [Fact]
     public async Task Jobs_pushed_from_all_three_nodes_complete_once_and_every_nodes_workers_take_part()
     {
@@ -184,7 +157,7 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
 
         var acknowledged = new ConcurrentDictionary<string, bool>();
         using var stop = new CancellationTokenSource();
-        var producers = Task.WhenAll(Produce(b, "b", acknowledged, stop.Token), Produce(c, "c", acknowledged, stop.Token));
+        var producers = Task.WhenAll(b.ProduceAsync((_, id) => Record(id), "b", acknowledged, stop.Token), c.ProduceAsync((_, id) => Record(id), "c", acknowledged, stop.Token));
         await Until(() => acknowledged.Count >= 600 && _finished.Count >= 300, "jobs to flow");
 
         await a.CrashAsync();
@@ -317,7 +290,7 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
 
         var acknowledged = new ConcurrentDictionary<string, bool>();
         using var stop = new CancellationTokenSource();
-        var producers = Task.WhenAll(Produce(b, "b", acknowledged, stop.Token), Produce(c, "c", acknowledged, stop.Token));
+        var producers = Task.WhenAll(b.ProduceAsync((_, id) => Record(id), "b", acknowledged, stop.Token), c.ProduceAsync((_, id) => Record(id), "c", acknowledged, stop.Token));
         await Until(() => acknowledged.Count >= 600 && _finished.Count(r => r.Node == "a") >= 50, "jobs to flow on every node");
 
         _nodes.Remove(a);
@@ -384,7 +357,7 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
         // Pushes go on from both sides of the partition, through it and after it.
         var acknowledged = new ConcurrentDictionary<string, bool>();
         using var stop = new CancellationTokenSource();
-        var producers = Task.WhenAll(Produce(a, "a", acknowledged, stop.Token), Produce(b, "b", acknowledged, stop.Token));
+        var producers = Task.WhenAll(a.ProduceAsync((_, id) => Record(id), "a", acknowledged, stop.Token), b.ProduceAsync((_, id) => Record(id), "b", acknowledged, stop.Token));
         await Until(() => acknowledged.Count >= 300 && _finished.Count >= 100, "jobs to flow");
 
         await Cut(a, b);

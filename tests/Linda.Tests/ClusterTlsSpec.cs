@@ -113,28 +113,6 @@ public sealed class ClusterTlsSpec(PostgresFixture postgres) : IAsyncLifetime
         }
     }
 
-    private async Task Produce(LindaHost node, string prefix, ConcurrentDictionary<string, bool> acknowledged, CancellationToken stop)
-    {
-        var next = 0;
-        async Task Lane()
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var id = $"{prefix}-{Interlocked.Increment(ref next)}";
-                try
-                {
-                    if (await node.Client.PushAsync(Record(id)) is Pushed)
-                        acknowledged[id] = true;
-                }
-                catch (AskTimeoutException)
-                {
-                    // Not acknowledged: nothing is claimed about it.
-                }
-            }
-        }
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Lane()));
-    }
-
     [Fact]
     public async Task Three_nodes_on_mutual_TLS_lose_no_acknowledged_job_when_the_queues_node_crashes()
     {
@@ -147,7 +125,7 @@ public sealed class ClusterTlsSpec(PostgresFixture postgres) : IAsyncLifetime
 
         var acknowledged = new ConcurrentDictionary<string, bool>();
         using var stop = new CancellationTokenSource();
-        var producers = Task.WhenAll(Produce(b, "b", acknowledged, stop.Token), Produce(c, "c", acknowledged, stop.Token));
+        var producers = Task.WhenAll(b.ProduceAsync((_, id) => Record(id), "b", acknowledged, stop.Token), c.ProduceAsync((_, id) => Record(id), "c", acknowledged, stop.Token));
         await Until(() => acknowledged.Count >= 400 && _finished.Count >= 200, "jobs to flow over TLS");
 
         await a.CrashAsync();

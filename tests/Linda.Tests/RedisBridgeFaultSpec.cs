@@ -24,8 +24,10 @@ public sealed class RedisBridgeFaultSpec(ITestOutputHelper output)
     private const string DelayedSet = "queue:" + Queue + ":delayed";
     private const string Moving = "linda:bridge:moving:" + Queue;
 
-    // How often PrintArgs is SIGKILLed while its bridge moves, before the life that finishes.
+    // How often PrintArgs is SIGKILLed while its bridge moves, before the life that finishes (more, up to
+    // MaxKills, until a kill has left a move half done).
     private const int Kills = 3;
+    private const int MaxKills = 12;
 
     // How many jobs the Go producer writes for the PrintArgs spec before PrintArgs starts; it writes
     // ProducerBurst more every ProducerPause while PrintArgs lives and dies.
@@ -77,7 +79,9 @@ public sealed class RedisBridgeFaultSpec(ITestOutputHelper output)
         try
         {
             var leftMoving = new List<long>();
-            for (var kill = 1; kill <= Kills; kill++)
+            // A kill can land just after a round ended (nothing left moving): kill again, up to MaxKills lives,
+            // until one has cut a move short.
+            for (var kill = 1; kill <= Kills || (kill <= MaxKills && leftMoving.All(n => n == 0)); kill++)
             {
                 var life = await StartPrintArgs(kill, options);
                 lives.Add(life);
@@ -90,7 +94,7 @@ public sealed class RedisBridgeFaultSpec(ITestOutputHelper output)
             await stopWriting.CancelAsync();
             await producer;
             var ids = written.Order(StringComparer.Ordinal).ToArray();
-            var last = await StartPrintArgs(Kills + 1, options);
+            var last = await StartPrintArgs(lives.Count + 1, options);
             lives.Add(last);
             await Until(() => lives.SelectMany(l => l.Printed).Distinct().Count() == ids.Length, $"all {ids.Length} jobs to run",
                 detail: () => $"{lives.SelectMany(l => l.Printed).Distinct().Count()} ran, {redis.Db.HashLength(Moving)} moving, {redis.Db.ListLength(ReadyList)} in {ReadyList}\n{last.RecentLog()}");

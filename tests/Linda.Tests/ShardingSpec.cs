@@ -93,33 +93,6 @@ public sealed class ShardingSpec(PostgresFixture postgres, ITestOutputHelper out
 
     private static Push Record(string queue, string id) => new(queue, TestJobs.Payload("record")) { Id = id };
 
-    /// <summary>
-    /// Pushes <c>record</c> jobs to every queue in turn through <paramref name="node"/>'s client until
-    /// <paramref name="stop"/>; the ids answered <c>Pushed</c> go to <paramref name="acknowledged"/>.
-    /// </summary>
-    private static async Task Produce(LindaHost node, string prefix, ConcurrentDictionary<string, bool> acknowledged, CancellationToken stop, int inFlight = 4)
-    {
-        var next = 0;
-        async Task Lane()
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var n = Interlocked.Increment(ref next);
-                var id = $"{prefix}-{n}";
-                try
-                {
-                    if (await node.Client.PushAsync(Record(Queues[n % Queues.Length], id)) is Pushed)
-                        acknowledged[id] = true;
-                }
-                catch (AskTimeoutException)
-                {
-                    // Not acknowledged: it may or may not be in the queue, and nothing is claimed about it.
-                }
-            }
-        }
-        await Task.WhenAll(Enumerable.Range(0, inFlight).Select(_ => Lane()));
-    }
-
     private static async Task AllEmpty(LindaHost node)
     {
         foreach (var queue in Queues)
@@ -144,7 +117,7 @@ public sealed class ShardingSpec(PostgresFixture postgres, ITestOutputHelper out
 
         var acknowledged = new ConcurrentDictionary<string, bool>();
         using var stop = new CancellationTokenSource();
-        var producers = Task.WhenAll(Produce(a, "a", acknowledged, stop.Token), Produce(b, "b", acknowledged, stop.Token));
+        var producers = Task.WhenAll(a.ProduceAsync((n, id) => Record(Queues[n % Queues.Length], id), "a", acknowledged, stop.Token), b.ProduceAsync((n, id) => Record(Queues[n % Queues.Length], id), "b", acknowledged, stop.Token));
         await Until(() => acknowledged.Count >= 300 && _finished.Count >= 100, "jobs to flow");
 
         // The queues that move to c are handed over while pushes and runs go on.
@@ -175,7 +148,7 @@ public sealed class ShardingSpec(PostgresFixture postgres, ITestOutputHelper out
 
         var acknowledged = new ConcurrentDictionary<string, bool>();
         using var stop = new CancellationTokenSource();
-        var producers = Task.WhenAll(Produce(a, "a", acknowledged, stop.Token), Produce(c, "c", acknowledged, stop.Token));
+        var producers = Task.WhenAll(a.ProduceAsync((n, id) => Record(Queues[n % Queues.Length], id), "a", acknowledged, stop.Token), c.ProduceAsync((n, id) => Record(Queues[n % Queues.Length], id), "c", acknowledged, stop.Token));
         await Until(() => acknowledged.Count >= 600 && _finished.Count(r => r.Node == "b") >= 50, "jobs to flow on every node");
 
         // Coordinated shutdown: b's workers drain, its region hands each queue over (pending writes

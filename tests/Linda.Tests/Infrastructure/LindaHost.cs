@@ -96,6 +96,36 @@ public sealed class LindaHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Pushes jobs through this node's client, <paramref name="inFlight"/> at a time, until
+    /// <paramref name="stop"/> is cancelled: the n-th is <paramref name="make"/>(n, "prefix-n"); the ids
+    /// answered <c>Pushed</c> go to <paramref name="acknowledged"/>. A push that times out while its
+    /// queue moves is not acknowledged: it may or may not be in the queue, and nothing is claimed about it.
+    /// </summary>
+    public async Task ProduceAsync(Func<int, string, JobQueue.Push> make, string prefix, System.Collections.Concurrent.ConcurrentDictionary<string, bool> acknowledged,
+        CancellationToken stop, int inFlight = 4)
+    {
+        var next = 0;
+        async Task Lane()
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var n = Interlocked.Increment(ref next);
+                var id = $"{prefix}-{n}";
+                try
+                {
+                    if (await Client.PushAsync(make(n, id)) is JobQueue.Pushed)
+                        acknowledged[id] = true;
+                }
+                catch (AskTimeoutException)
+                {
+                    // not acknowledged
+                }
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, inFlight).Select(_ => Lane()));
+    }
+
     /// <summary>How long <see cref="HostsAsync"/> waits for the queue's answer.</summary>
     public static readonly TimeSpan LocateTimeout = TimeSpan.FromSeconds(2);
 
