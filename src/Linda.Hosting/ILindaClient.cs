@@ -16,6 +16,12 @@ public interface ILindaClient
     /// <summary>The queues this application knows.</summary>
     IReadOnlyCollection<string> Queues { get; }
 
+    /// <summary>
+    /// The partitions of a partitioned queue (<c>QUEUE~0</c> ..., see <see cref="QueuePartitions"/>), each
+    /// a queue that <see cref="SendAsync"/> takes commands for; empty for a queue of one actor.
+    /// </summary>
+    IReadOnlyList<string> PartitionsOf(string queue) => [];
+
     /// <summary>This node's address of a queue (whatever its placement), for code that sends commands itself.</summary>
     /// <exception cref="ArgumentException">No such queue.</exception>
     IActorRef Queue(string name);
@@ -135,15 +141,19 @@ public sealed class LindaClient(ActorSystem system) : ILindaClient
     public string? DefaultQueue => LindaNode.Get(system).DefaultQueue;
 
     /// <inheritdoc />
+    public IReadOnlyList<string> PartitionsOf(string queue) =>
+        LindaNode.Get(system).Partitions.TryGetValue(queue, out var partitions) ? partitions : [];
+
+    /// <inheritdoc />
     public IActorRef Queue(string name) =>
-        LindaNode.Get(system).Queues.TryGetValue(name ?? "", out var proxy)
+        LindaNode.Get(system).TryGetAddress(name ?? "", out var proxy)
             ? proxy
             : throw new ArgumentException($"no queue '{name}' here; the queues are: {string.Join(", ", Queues)}", nameof(name));
 
     /// <inheritdoc />
     public async Task<IReply> SendAsync(string queue, ICommand command, CancellationToken cancellationToken = default)
     {
-        if (!LindaNode.Get(system).Queues.TryGetValue(queue ?? "", out var proxy))
+        if (!LindaNode.Get(system).TryGetAddress(queue ?? "", out var proxy))
             return new Rejected(RejectReason.InvalidQueueName, Names.Check(queue, "queue name") ?? $"no queue '{queue}' in this application");
         // While the queue hands over to another node it answers Unavailable: ask again (through this
         // node's address of it, which finds the new node) until the timeout; an ask without an answer throws.

@@ -75,17 +75,35 @@ public static class LindaHostingExtensions
         var region = settings.Placement == QueuePlacement.Sharded ? QueueSharding.Start(system, settings, options.QueueRole) : null;
         foreach (var queue in options.QueueNames)
         {
-            var address = region is null
-                ? StartSingleton(system, settings, queue, options.QueueRole, hostsQueues)
-                : system.ActorOf(QueueRoute.Props(queue, region), "linda-queue-" + Uri.EscapeDataString(queue) + "-route");
+            var partitionCount = settings.PartitionsOf(queue);
+            if (partitionCount > 1 && region is null)
+                throw new ConfigurationException($"queue '{queue}' has {partitionCount} partitions: partitioned queues need linda.placement = sharded");
+            IActorRef address;
+            IReadOnlyList<IActorRef> pullFrom;
+            if (region is null)
+                pullFrom = [address = StartSingleton(system, settings, queue, options.QueueRole, hostsQueues)];
+            else if (partitionCount == 1)
+                pullFrom = [address = Route(system, queue, region)];
+            else
+            {
+                // A partitioned queue: a route to each partition, and the router in front of them all.
+                var partitions = Enumerable.Range(0, partitionCount)
+                    .Select(i => QueuePartitions.NameOf(queue, i))
+                    .Select(name => (Name: name, Address: Route(system, name, region)))
+                    .ToArray();
+                node.AddPartitions(queue, partitions);
+                pullFrom = partitions.Select(p => p.Address).ToArray();
+                address = system.ActorOf(PartitionRouter.Props(queue, pullFrom, settings.Workers.AskTimeout), "linda-queue-" + Uri.EscapeDataString(queue) + "-partitions");
+            }
             node.AddQueue(queue, address);
             if (queue == options.QueueNames[0])
                 registry.TryRegister<LindaQueue>(address);
 
             if (runsWorkers && settings.WorkerNum > 0)
             {
+                var spread = new PartitionSpread();
                 var pool = system.ActorOf(
-                    JobWorker.Props(address, handlers, settings.Workers, services).WithRouter(new RoundRobinPool(settings.WorkerNum)),
+                    JobWorker.Props(pullFrom, handlers, settings.Workers, services, spread: spread).WithRouter(new RoundRobinPool(settings.WorkerNum)),
                     "linda-workers-" + Uri.EscapeDataString(queue));
                 node.AddWorkerPool(queue, pool, settings.WorkerNum);
             }
@@ -100,6 +118,10 @@ public static class LindaHostingExtensions
             return Akka.Done.Instance;
         });
     }
+
+    /// <summary>The sharded placement: this node's route to the queue (or partition) <paramref name="name"/> in the region.</summary>
+    private static IActorRef Route(ActorSystem system, string name, IActorRef region) =>
+        system.ActorOf(QueueRoute.Props(name, region), "linda-queue-" + Uri.EscapeDataString(name) + "-route");
 
     /// <summary>The singleton placement: the queue's singleton manager (on nodes that host queues) and this node's proxy to it.</summary>
     private static IActorRef StartSingleton(ActorSystem system, LindaSettings settings, string queue, string? role, bool hostsQueues)

@@ -13,6 +13,8 @@ public sealed class LindaNode : IExtension
     private readonly ConcurrentDictionary<string, IActorRef> _queues = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IActorRef> _workerPools = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _workerCounts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _partitions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IActorRef> _partitionAddresses = new(StringComparer.Ordinal);
 
     /// <summary>This system's node.</summary>
     public static LindaNode Get(ActorSystem system) => system.WithExtension<LindaNode, LindaNodeProvider>();
@@ -30,6 +32,23 @@ public sealed class LindaNode : IExtension
     {
         _queues[name] = address;
         DefaultQueue ??= name;
+    }
+
+    /// <summary>
+    /// The partitioned queues, each with its partitions' names in order (<c>QUEUE~0</c> ..., see
+    /// <see cref="QueuePartitions"/>); <see cref="Queues"/> has the queue itself (its router).
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Partitions => _partitions;
+
+    /// <summary>This node's address of a queue or of one partition of a partitioned queue.</summary>
+    public bool TryGetAddress(string name, out IActorRef address) =>
+        _queues.TryGetValue(name, out address!) || _partitionAddresses.TryGetValue(name, out address!);
+
+    internal void AddPartitions(string queue, IReadOnlyList<(string Name, IActorRef Address)> partitions)
+    {
+        foreach (var (name, address) in partitions)
+            _partitionAddresses[name] = address;
+        _partitions[queue] = partitions.Select(p => p.Name).ToArray();
     }
 
     /// <summary>How many workers each pool on this node has, by queue.</summary>

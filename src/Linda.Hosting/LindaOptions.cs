@@ -30,6 +30,16 @@ public sealed class LindaOptions
     /// </summary>
     public QueuePlacement? Placement { get; set; }
 
+    /// <summary>
+    /// Partitioned queues: a queue of <see cref="Queues"/> with P partitions here (2 to
+    /// <see cref="QueuePartitions.MaxCount"/>) is P queues of its own (<c>QUEUE~0</c> .. <c>QUEUE~P-1</c>),
+    /// spread over the nodes like any queues, behind one name: pushes go to a partition by key, own id or
+    /// round-robin, workers pull from all of them (their node's first), stats and listings add them up.
+    /// Needs <see cref="QueuePlacement.Sharded"/>. Fix P when the queue is made (README "Partitioned
+    /// queues"). <b>Default:</b> none (<c>linda.partitions</c>): every queue is one actor.
+    /// </summary>
+    public IReadOnlyDictionary<string, int>? Partitions { get; set; }
+
     /// <summary>The SQLite file that holds the queues when no <see cref="ConnectionString"/> is set. <b>Default:</b> <c>linda-data/linda.db</c>.</summary>
     public string? SqlitePath { get; set; }
 
@@ -78,6 +88,11 @@ public sealed class LindaOptions
         var sb = new StringBuilder();
         if (Placement is { } placement)
             sb.AppendLine($"linda.placement = {(placement == QueuePlacement.Sharded ? "sharded" : "singleton")}");
+        if (Partitions is { Count: > 0 } partitions)
+        {
+            foreach (var (queue, count) in partitions)
+                sb.AppendLine($"linda.partitions.\"{queue}\" = {count.ToString(CultureInfo.InvariantCulture)}");
+        }
         if (DefaultTimeToRun is { } ttr)
             sb.AppendLine($"linda.queue.default-time-to-run = {Ms(ttr)}");
         if (DefaultMaxRetries is { } retries)
@@ -104,6 +119,18 @@ public sealed class LindaOptions
         }
         if (QueueNames.Distinct().Count() != QueueNames.Count)
             throw new ArgumentException("a queue is named twice", nameof(Queues));
+        if (Partitions is { } partitioned)
+        {
+            foreach (var (queue, count) in partitioned)
+            {
+                if (!QueueNames.Contains(queue))
+                    throw new ArgumentException($"Partitions names queue '{queue}', which is not one of Queues ({string.Join(", ", QueueNames)})", nameof(Partitions));
+                if (count is < 1 or > QueuePartitions.MaxCount)
+                    throw new ArgumentException($"queue '{queue}' can have 1 to {QueuePartitions.MaxCount} partitions, not {count}", nameof(Partitions));
+            }
+            if (Placement == QueuePlacement.Singleton && partitioned.Values.Any(c => c > 1))
+                throw new ArgumentException("partitioned queues need the sharded placement (Placement = Sharded)", nameof(Partitions));
+        }
         if (WorkerNum is < 0)
             throw new ArgumentException($"WorkerNum must not be negative, not {WorkerNum}", nameof(WorkerNum));
         if ((ConnectionString is null) != (ProviderName is null))

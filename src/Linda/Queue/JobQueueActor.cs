@@ -106,7 +106,7 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
     /// <exception cref="ArgumentException">The queue name is not valid (see <see cref="Names"/>).</exception>
     public static Props Props(string queue, LindaSettings settings, TimeProvider? time = null)
     {
-        var invalid = Names.Check(queue, "queue name");
+        var invalid = QueuePartitions.CheckQueueName(queue);
         if (invalid is not null)
             throw new ArgumentException(invalid, nameof(queue));
         var clock = time ?? TimeProvider.System;

@@ -65,6 +65,15 @@ public sealed record LindaSettings
     /// <summary>Where queue actors run in the cluster (<c>linda.placement</c>). <b>Default:</b> <see cref="QueuePlacement.Sharded"/>.</summary>
     public QueuePlacement Placement { get; init; } = QueuePlacement.Sharded;
 
+    /// <summary>
+    /// The partitioned queues and their partition counts (<c>linda.partitions</c>, every count 2 to
+    /// <see cref="QueuePartitions.MaxCount"/>); a queue not listed has one partition, itself. <b>Default:</b> none.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> Partitions { get; init; } = new Dictionary<string, int>(StringComparer.Ordinal);
+
+    /// <summary>How many partitions <paramref name="queue"/> has (1: it is not partitioned).</summary>
+    public int PartitionsOf(string queue) => Partitions.TryGetValue(queue, out var p) ? p : 1;
+
     /// <summary>Commands a node's queue proxy holds while the queue's singleton starts or moves (<see cref="QueuePlacement.Singleton"/>).</summary>
     public int ProxyBufferSize { get; init; } = 10_000;
 
@@ -112,6 +121,7 @@ public sealed record LindaSettings
                 "singleton" => QueuePlacement.Singleton,
                 var other => throw new ConfigurationException($"linda.placement must be sharded or singleton, not '{other}'"),
             },
+            Partitions = ReadPartitions(all),
             Limits = new QueueLimits
             {
                 DefaultTimeToRun = Positive(q, "default-time-to-run"),
@@ -172,6 +182,7 @@ public sealed record LindaSettings
             Workers = new Workers.WorkerSettings
             {
                 ReserveWait = Positive(w, "reserve-wait", "workers"),
+                PartitionPoll = Positive(w, "partition-poll", "workers"),
                 RetryBackoffMin = Positive(w, "retry-backoff-min", "workers"),
                 RetryBackoffMax = Positive(w, "retry-backoff-max", "workers"),
                 RetryJitter = w.GetDouble("retry-jitter"),
@@ -181,6 +192,25 @@ public sealed record LindaSettings
                 AskAgain = askAgain,
             },
         };
+    }
+
+    private static Dictionary<string, int> ReadPartitions(Config all)
+    {
+        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (!all.HasPath("linda.partitions") || all.GetConfig("linda.partitions") is not { IsEmpty: false } section)
+            return result;
+        foreach (var (key, value) in section.AsEnumerable())
+        {
+            var queue = key.Trim('"');
+            if (Names.Check(queue, "queue name") is { } invalid)
+                throw new ConfigurationException($"linda.partitions: {invalid}");
+            var count = value.GetInt();
+            if (count is < 1 or > QueuePartitions.MaxCount)
+                throw new ConfigurationException($"linda.partitions.{queue} must be 1 to {QueuePartitions.MaxCount}, not {count}");
+            if (count > 1)
+                result[queue] = count;
+        }
+        return result;
     }
 
     private static TimeSpan Positive(Config c, string key, string section = "queue")

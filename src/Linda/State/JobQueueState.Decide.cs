@@ -8,7 +8,7 @@ public sealed partial class JobQueueState
     /// <summary>Decides a <see cref="JobQueue.Push"/>: a <see cref="JobPushed"/> or a refusal.</summary>
     public Decision Push(Push cmd)
     {
-        var queueError = Names.Check(cmd.Queue, "queue name");
+        var queueError = QueuePartitions.CheckQueueName(cmd.Queue);
         if (queueError is not null)
             return Decision.Refuse(new Rejected(RejectReason.InvalidQueueName, queueError));
         if (cmd.Queue != Queue)
@@ -16,7 +16,7 @@ public sealed partial class JobQueueState
         string id;
         if (cmd.Id is null)
         {
-            id = NextSeq.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            id = IdPrefix + NextSeq.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         else
         {
@@ -25,6 +25,8 @@ public sealed partial class JobQueueState
                 return Decision.Refuse(new Rejected(RejectReason.InvalidJobId, idError));
             if (Names.IsDigits(cmd.Id))
                 return Decision.Refuse(new Rejected(RejectReason.InvalidJobId, $"job id '{cmd.Id}' is all digits; such ids are reserved for generated ids"));
+            if (IdPrefix.Length > 0 && cmd.Id.StartsWith(IdPrefix, StringComparison.Ordinal) && Names.IsDigits(cmd.Id[IdPrefix.Length..]))
+                return Decision.Refuse(new Rejected(RejectReason.InvalidJobId, $"job id '{cmd.Id}' has the form {IdPrefix}NUMBER; such ids are reserved for the ids this partition generates"));
             id = cmd.Id;
         }
         if (cmd.Payload is null)

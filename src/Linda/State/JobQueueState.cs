@@ -34,12 +34,19 @@ public sealed partial class JobQueueState
     /// <summary>A new, empty queue.</summary>
     public JobQueueState(string queue, QueueLimits? limits = null)
     {
-        var invalid = Names.Check(queue, "queue name");
+        var invalid = QueuePartitions.CheckQueueName(queue);
         if (invalid is not null)
             throw new ArgumentException(invalid, nameof(queue));
         Queue = queue;
         Limits = limits ?? QueueLimits.Default;
+        IdPrefix = QueuePartitions.TryParse(queue, out _, out var partition) ? QueuePartitions.IdPrefix(partition) : "";
     }
+
+    /// <summary>
+    /// What the ids of the jobs this queue names start with: nothing (the id is the sequence number),
+    /// or for a partition of a partitioned queue <c>p{i}.</c> (<see cref="QueuePartitions"/>), so the id names its partition.
+    /// </summary>
+    public string IdPrefix { get; }
 
     /// <summary>The queue's name.</summary>
     public string Queue { get; }
@@ -208,8 +215,12 @@ public sealed partial class JobQueueState
             return null;
         if (_jobs.TryGetValue(idOrSeq, out var e))
             return e;
-        // A sequence number in its one spelling: digits with no leading zero ("01" names nothing).
-        return _bySeq.Count > 0 && Names.IsDigits(idOrSeq) && idOrSeq[0] != '0' && long.TryParse(idOrSeq, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq)
+        // A sequence number in its one spelling: digits with no leading zero ("01" names nothing), after
+        // the partition's prefix in a partition ("p2.17").
+        if (_bySeq.Count == 0 || (IdPrefix.Length > 0 && !idOrSeq.StartsWith(IdPrefix, StringComparison.Ordinal)))
+            return null;
+        var digits = idOrSeq.AsSpan(IdPrefix.Length);
+        return Names.IsDigits(digits.ToString()) && digits[0] != '0' && long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq)
                && _bySeq.TryGetValue(seq, out e)
             ? e
             : null;

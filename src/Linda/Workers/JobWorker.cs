@@ -11,11 +11,13 @@ namespace Linda.Workers;
 /// registered for the job's class asynchronously (the mailbox stays free), and answers
 /// <see cref="Complete"/>, <see cref="Release"/> (retry with backoff, or snooze) or <see cref="Bury"/>
 /// (retries used up, or no handler for the class) together with its next reserve. The queue watches
-/// the worker: if it dies, the job goes back to Ready at once.
+/// the worker: if it dies, the job goes back to Ready at once. A worker of a partitioned queue pulls
+/// from every partition (<see cref="ReserveTargets"/>) and answers each job to the partition it came from.
 /// </summary>
 public sealed class JobWorker : ReceiveActor, IWithTimers
 {
-    private readonly IActorRef _queue;
+    private readonly ReserveTargets _targets;
+    private ReserveTargets.Target _pullTarget;
     private readonly TimeProvider _time;
     private readonly JobHandlers _handlers;
     private readonly WorkerSettings _settings;
@@ -27,11 +29,11 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
     private bool _draining;
     private IActorRef? _drainReplyTo;
 
-    /// <summary>Use <see cref="Props"/>.</summary>
-    public JobWorker(IActorRef queue, JobHandlers handlers, WorkerSettings settings, IServiceProvider services, TimeProvider? time = null)
+    /// <summary>Use <see cref="Props(IReadOnlyList{IActorRef}, JobHandlers, WorkerSettings, IServiceProvider, TimeProvider?, PartitionSpread?)"/>.</summary>
+    public JobWorker(IReadOnlyList<IActorRef> queues, JobHandlers handlers, WorkerSettings settings, IServiceProvider services, TimeProvider? time = null, PartitionSpread? spread = null)
     {
-        _queue = queue;
-        _route = queue;
+        _targets = new ReserveTargets(queues, spread?.Take() ?? 0);
+        _pullTarget = _targets.All[0];
         _time = time ?? TimeProvider.System;
         _handlers = handlers;
         _settings = settings;
@@ -41,7 +43,8 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         Receive<Reserved>(OnReserved);
         Receive<ReserveTimedOut>(_ =>
         {
-            WatchQueue(Sender);
+            WatchQueue(_pullTarget, Sender);
+            _targets.Missed(_pullTarget);
             PullAgain();
         });
         Receive<PullLost>(_ =>
@@ -76,15 +79,14 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         });
         Receive<Terminated>(t =>
         {
-            if (!t.ActorRef.Equals(_queueActor))
+            if (_targets.ByActor(t.ActorRef) is not { } gone)
                 return;
             // The queue's node died, it handed over or it restarts after a failed write: a waiting reserve
             // went with it. Ask again through the address it was given, which finds the new one, a moment
             // later: that address (a shard region, a singleton proxy) learns of a dead node from the same
             // notice, and a reserve that reached it first would still go to the dead node, unanswered.
-            _queueActor = null;
-            _route = _queue;
-            if (_pulling)
+            gone.Forget();
+            if (_pulling && gone == _pullTarget)
                 Timers.StartSingleTimer(PullTimer, PullLost.Instance, AfterQueueTerminated);
         });
         Receive<VerdictSettled>(_ =>
@@ -111,7 +113,19 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
     /// proxy); <paramref name="time"/> is the clock of its jobs' lease deadlines (<b>Default:</b> the system's).
     /// </summary>
     public static Props Props(IActorRef queue, JobHandlers handlers, WorkerSettings settings, IServiceProvider services, TimeProvider? time = null) =>
-        Akka.Actor.Props.Create(() => new JobWorker(queue, handlers, settings, services, time));
+        Props([queue], handlers, settings, services, time);
+
+    /// <summary>
+    /// Props for a worker of a partitioned queue: <paramref name="partitions"/>[i] is this node's address
+    /// of partition i (one address: a queue of one actor); the workers of one pool share one
+    /// <paramref name="spread"/>, so they start on different partitions.
+    /// </summary>
+    public static Props Props(IReadOnlyList<IActorRef> partitions, JobHandlers handlers, WorkerSettings settings, IServiceProvider services,
+        TimeProvider? time = null, PartitionSpread? spread = null)
+    {
+        var addresses = partitions.ToArray();
+        return Akka.Actor.Props.Create(() => new JobWorker(addresses, handlers, settings, services, time, spread));
+    }
 
     /// <summary>Stop pulling, let the running job finish within the grace period, release it after; answered with <see cref="Drained"/>.</summary>
     public sealed class Drain
@@ -153,8 +167,10 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             return;
         }
         _pulling = true;
-        _route.Tell(new Reserve(_settings.ReserveWait) { HoldsNone = true, Pull = ++_pull });
-        Timers.StartSingleTimer(PullTimer, PullLost.Instance, _settings.ReserveWait + _settings.AskTimeout);
+        var (target, wait) = _targets.Next(_settings);
+        _pullTarget = target;
+        target.Route.Tell(new Reserve(wait) { HoldsNone = true, Pull = ++_pull });
+        Timers.StartSingleTimer(PullTimer, PullLost.Instance, wait + _settings.AskTimeout);
     }
 
     private const string PullTimer = "pull";
@@ -169,35 +185,29 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
 
     /// <summary>
     /// The queue actor that answered (behind its supervisor or proxy): the worker's reserves and
-    /// verdicts go straight to it from now on, one hop less each, and it is watched, so the worker
-    /// learns at once when it goes away and goes back to the address it was given.
+    /// verdicts for that queue (or partition) go straight to it from now on, one hop less each, and it is
+    /// watched, so the worker learns at once when it goes away and goes back to the address it was given.
     /// </summary>
-    private void WatchQueue(IActorRef queueActor)
+    private void WatchQueue(ReserveTargets.Target target, IActorRef queueActor)
     {
-        if (queueActor.Equals(_queueActor) || queueActor.IsNobody())
+        var before = target.Actor;
+        if (!target.Learn(queueActor))
             return;
-        if (_queueActor is not null)
-            Context.Unwatch(_queueActor);
-        _queueActor = queueActor;
-        _route = queueActor;
+        if (before is not null)
+            Context.Unwatch(before);
         Context.Watch(queueActor);
     }
-
-    private IActorRef? _queueActor;
-
-    // Where commands go: the queue actor once known, else the address the worker was given. Read by
-    // verdicts sent again from outside the actor, hence volatile.
-    private volatile IActorRef _route;
 
     private long _pull;
 
     private void OnReserved(Reserved reserved)
     {
-        WatchQueue(Sender);
+        var from = _targets.ByQueue(reserved.Job.Queue);
+        WatchQueue(from, Sender);
         if (reserved.Pull != _pull)
         {
             // The answer to a reserve this worker had given up on (it asked again since): not its job.
-            SendVerdict(new Release(reserved.Job.Id, reserved.Token));
+            SendVerdict(new Release(reserved.Job.Id, reserved.Token), from);
             return;
         }
         _pulling = false;
@@ -205,26 +215,26 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         if (_draining || _running is not null)
         {
             // Too late: the node is shutting down. Someone else takes it.
-            SendVerdict(new Release(reserved.Job.Id, reserved.Token));
+            SendVerdict(new Release(reserved.Job.Id, reserved.Token), from);
             return;
         }
+        _targets.Got(from);
         var cancel = new CancellationTokenSource();
-        _running = new Running(reserved, cancel);
+        _running = new Running(reserved, cancel, from);
         var self = Self;
-        RunAsync(reserved, self, cancel.Token).PipeTo(self);
+        RunAsync(reserved, from, self, cancel.Token).PipeTo(self);
     }
 
-    private async Task<Outcome> RunAsync(Reserved reserved, IActorRef self, CancellationToken token)
+    private async Task<Outcome> RunAsync(Reserved reserved, ReserveTargets.Target from, IActorRef self, CancellationToken token)
     {
         var cls = reserved.Job.Payload.Class;
         if (!_handlers.TryGet(cls, out var handler))
             return new Outcome(reserved, null, $"no handler for class '{cls}' on node {_node}", Bury: true);
         await using var scope = _services.CreateAsyncScope();
-        var worker = this;
         // A run timeout: its own source, so a run it ends is told apart from a cancel or a shutdown.
         using var timeout = reserved.Job.Timeout is { } limit ? new CancellationTokenSource(limit, _time) : null;
         using var linked = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
-        var context = new JobContext(reserved, () => worker._route, self, scope.ServiceProvider, _settings, _time, linked?.Token ?? token);
+        var context = new JobContext(reserved, () => from.Route, self, scope.ServiceProvider, _settings, _time, linked?.Token ?? token);
         context.Start();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var span = LindaTelemetry.StartProcess(reserved);
@@ -256,6 +266,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
         var id = r.Job.Id;
         if (_running?.Reserved != r)
             return; // released at shutdown already
+        var from = _running.From;
         _running.Cancel.Dispose();
         _running = null;
         ICommand verdict;
@@ -288,7 +299,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
                     break;
             }
         }
-        SendVerdict(verdict);
+        SendVerdict(verdict, from);
         if (_draining)
             FinishDrain();
         else
@@ -311,7 +322,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             return;
         _log.Warning("job {0} still running after the shutdown grace period: releasing it for another node", running.Reserved.Job.Id);
         running.Cancel.Cancel();
-        SendVerdict(new Release(running.Reserved.Job.Id, running.Reserved.Token) { Error = "released at shutdown" });
+        SendVerdict(new Release(running.Reserved.Job.Id, running.Reserved.Token) { Error = "released at shutdown" }, running.From);
         _running = null;
         FinishDrain();
     }
@@ -327,11 +338,11 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
     /// moving (<see cref="Unavailable"/>) or when no answer comes (a proxy dropped it while the queue
     /// moved); a verdict that arrives twice is refused the second time, changing nothing.
     /// </summary>
-    private void SendVerdict(ICommand verdict)
+    private void SendVerdict(ICommand verdict, ReserveTargets.Target to)
     {
         _verdictsInFlight++;
         var self = Self;
-        _ = SendVerdictAsync(verdict).ContinueWith(_ => self.Tell(VerdictSettled.Instance), TaskScheduler.Default);
+        _ = SendVerdictAsync(verdict, to).ContinueWith(_ => self.Tell(VerdictSettled.Instance), TaskScheduler.Default);
     }
 
     private int _verdictsInFlight;
@@ -343,7 +354,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
     }
 
     // Runs synchronously up to the first await, so the verdict is sent before the worker's next reserve.
-    private async Task SendVerdictAsync(ICommand verdict)
+    private async Task SendVerdictAsync(ICommand verdict, ReserveTargets.Target to)
     {
         var log = _log;
         var timeout = _settings.AskTimeout;
@@ -354,7 +365,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
             {
                 try
                 {
-                    return await _route.Ask<IReply>(verdict, timeout);
+                    return await to.Route.Ask<IReply>(verdict, timeout);
                 }
                 catch (AskTimeoutException)
                 {
@@ -375,7 +386,7 @@ public sealed class JobWorker : ReceiveActor, IWithTimers
 
     private static string Truncate(string error, int max) => error.Length <= max ? error : error[..max];
 
-    private sealed record Running(Reserved Reserved, CancellationTokenSource Cancel);
+    private sealed record Running(Reserved Reserved, CancellationTokenSource Cancel, ReserveTargets.Target From);
 
     private sealed record Outcome(Reserved Reserved, TimeSpan? Snooze, string? Error, bool Bury);
 

@@ -6,6 +6,12 @@ public sealed record WorkerSettings
     /// <summary>How long one reserve waits for a job before it is asked again. <b>Default:</b> 30 s.</summary>
     public TimeSpan ReserveWait { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a worker of a partitioned queue waits on one partition once none had a job (see
+    /// <c>linda.workers.partition-poll</c>). <b>Default:</b> 1 s.
+    /// </summary>
+    public TimeSpan PartitionPoll { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Backoff before the first retry of a failed job. <b>Default:</b> 1 s.</summary>
     public TimeSpan RetryBackoffMin { get; init; } = TimeSpan.FromSeconds(1);
 
