@@ -97,6 +97,35 @@ public static class QueuePartitions
         return (int)((ulong)roundRobin % (ulong)count);
     }
 
+    /// <summary>
+    /// What is wrong with the jobs a queue or partition named <paramref name="name"/> recovered, when
+    /// its queue's partition count is now <paramref name="count"/> (<c>linda.partitions</c>): a partition
+    /// beyond the count, or a queue of one actor that is now partitioned, holds jobs that no router sends
+    /// to and no worker pulls from; a partition holds a job whose key belongs in another partition (the
+    /// count changed since it was pushed). Null when nothing is. The count is fixed when the queue is made.
+    /// </summary>
+    public static string? CheckRecovered(string name, int count, int jobCount, IEnumerable<Job> jobs)
+    {
+        if (!TryParse(name, out var queue, out var index))
+        {
+            return count > 1 && jobCount > 0
+                ? $"queue '{name}' holds {jobCount} jobs from before it had partitions, and linda.partitions gives it {count}: no router sends to it and no worker pulls from it. A queue's partition count is fixed when it is made: remove it from linda.partitions until these jobs are done"
+                : null;
+        }
+        if (index >= count)
+        {
+            return jobCount > 0
+                ? $"partition '{name}' holds {jobCount} jobs, but linda.partitions gives queue '{queue}' {count} partition(s): no router sends to it and no worker pulls from it. A queue's partition count is fixed when it is made: set it back"
+                : null;
+        }
+        foreach (var job in jobs)
+        {
+            if ((job.ConcurrencyKey ?? job.UniqueKey) is { } key && OfKey(key, count) is var home && home != index)
+                return $"partition '{name}' holds job '{job.Id}' whose key '{key}' belongs in partition {home} of {count}: linda.partitions.{queue} changed since it was pushed, so that key's jobs are in two partitions (their order, limit and uniqueness no longer hold). A queue's partition count is fixed when it is made: set it back";
+        }
+        return null;
+    }
+
     private static bool IsNumber(ReadOnlySpan<char> s) =>
         s.Length is > 0 and <= 18 && s.IndexOfAnyExceptInRange('0', '9') < 0 && (s[0] != '0' || s.Length == 1);
 }

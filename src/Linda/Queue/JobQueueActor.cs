@@ -139,6 +139,9 @@ public sealed partial class JobQueueActor : UntypedPersistentActor
                     _queue, LastSequenceNr, _state.ReadyCount, _state.DelayedCount, _state.ReservedCount, _state.BuriedCount);
                 foreach (var path in _state.Holders.ToArray())
                     WatchRecoveredHolder(path);
+                var count = _settings.PartitionsOf(QueuePartitions.TryParse(_queue, out var partitioned, out _) ? partitioned : _queue);
+                if (QueuePartitions.CheckRecovered(_queue, count, _state.Count, _state.Jobs) is { } misplaced)
+                    _log.Error("linda: {0}", misplaced);
                 if (_settings.OutcomeEvents)
                     _state.Endings = []; // from now on: what recovery replayed was told before, or lost with the crash
                 _telemetry.Recovered(_state);

@@ -60,6 +60,9 @@ public sealed partial class JobQueueState
     /// <summary>The push sequence number the next job gets (and its id, when the id is generated).</summary>
     public long NextSeq { get; private set; } = 1;
 
+    /// <summary>Every job in the queue, in no order.</summary>
+    public IEnumerable<Job> Jobs => _jobs.Values.Select(e => e.Job);
+
     /// <summary>Jobs ever pushed to the queue.</summary>
     public long TotalJobs => NextSeq - 1;
 

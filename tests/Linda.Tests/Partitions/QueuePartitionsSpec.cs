@@ -124,4 +124,20 @@ public sealed class QueuePartitionsSpec
         Assert.Contains("sharded placement", Assert.Throws<ArgumentException>(() =>
             new LindaOptions { Queues = ["a"], Placement = QueuePlacement.Singleton, Partitions = new Dictionary<string, int> { ["a"] = 2 } }.Validate()).Message);
     }
+
+    private static Job Keyed(string id, string queue, string? key) =>
+        new(id, queue, JobPayload.Create("c"), 1024, TimeSpan.FromSeconds(10), null, null, DateTimeOffset.UnixEpoch) { ConcurrencyKey = key };
+
+    [Fact]
+    public void A_recovered_queue_says_when_its_partition_count_changed_since_its_jobs_were_pushed()
+    {
+        var key = Enumerable.Range(0, 100).Select(i => $"k{i}").First(k => QueuePartitions.OfKey(k, 3) == 1 && QueuePartitions.OfKey(k, 6) != 1);
+        Job[] jobs = [Keyed("p1.1", "orders~1", key), Keyed("p1.2", "orders~1", null)];
+        Assert.Null(QueuePartitions.CheckRecovered("orders~1", 3, jobs.Length, jobs));
+        Assert.Contains("belongs in partition", QueuePartitions.CheckRecovered("orders~1", 6, jobs.Length, jobs));
+        Assert.Contains("partition 'orders~4' holds 2 jobs, but linda.partitions gives queue 'orders' 3", QueuePartitions.CheckRecovered("orders~4", 3, 2, []));
+        Assert.Null(QueuePartitions.CheckRecovered("orders~4", 3, 0, []));
+        Assert.Contains("from before it had partitions", QueuePartitions.CheckRecovered("orders", 3, 5, []));
+        Assert.Null(QueuePartitions.CheckRecovered("orders", 1, 5, []));
+    }
 }
