@@ -39,9 +39,9 @@ internal static class QueueViews
         var silent = Enumerable.Range(0, partitions.Count).Where(i => answers[i].Stats is null).ToArray();
         if (silent.Length > 0)
         {
-            var first = answers[silent[0]].Failure!;
-            return new Answer(null, new Unavailable($"queue '{queue}': partition{(silent.Length == 1 ? "" : "s")} "
-                + string.Join(", ", silent.Select(i => partitions[i])) + $" did not answer ({partitions[silent[0]]}: {ApiError.Of(first).Message})"), entries);
+            var names = string.Join(", ", silent.Select(i => partitions[i]));
+            return new Answer(null, new Unavailable($"queue '{queue}': no stats from partition{(silent.Length == 1 ? "" : "s")} {names} "
+                + $"({ApiError.Of(answers[silent[0]].Failure!).Message})"), entries);
         }
         var total = PartitionAnswers.Stats(queue, answers.Select(a => a.Stats!).ToArray());
         return new Answer(QueueJson.Of(total, node: null) with { Partitions = entries }, null, entries);
