@@ -7,8 +7,9 @@ namespace Linda.Dashboard;
 
 /// <summary>
 /// The cluster page's data: every member (status, roles, reachable, leader), the queues each hosts
-/// (each queue is asked where it runs; a partitioned queue's partitions each, <c>QUEUE~i</c>) and the worker pools each runs (its <c>linda-node</c> actor is
-/// asked; null when it doesn't answer: a node without Linda's hosting, such as Linda.Server's).
+/// (each queue is asked where it runs; a partitioned queue's partitions each, <c>QUEUE~i</c>) and the
+/// worker pools each runs (its <c>linda-node</c> actor is asked; null when it doesn't answer: a node
+/// without Linda's hosting, such as Linda.Server's).
 /// </summary>
 internal static class ClusterView
 {
