@@ -18,8 +18,9 @@ public static class Program
     private const string Help = """
         usage: linda COMMAND [ARGS] [--url http://host:port/linda] [--json]
           queues                       every queue: counts, lag, failures, pause, the node it runs on
-          cluster                      every node: status, roles, the queues it hosts, its workers
-          stats QUEUE                  one queue's counts and commands
+                                       (a partitioned queue's partitions on indented rows under it)
+          cluster                      every node: status, roles, the queues (and partitions) it hosts, its workers
+          stats QUEUE                  one queue's counts and commands (and each partition's counts)
           schedules QUEUE              a queue's cron schedules: next run, runs, skipped, last job
           jobs QUEUE [--state S] [--limit N] [--after CURSOR] [--reverse]
                                        a page of the jobs in state S (ready, delayed, reserved, buried)
@@ -144,12 +145,21 @@ public static class Program
 
     private static readonly string[] Counts = ["ready", "urgent", "delayed", "reserved", "buried", "waiting", "totalJobs"];
 
+    // A partition's row starts with this, under its queue's.
+    private const string PartitionIndent = "  ";
+
     private static void QueuesTable(TextWriter w, JsonElement queues) =>
-        Table(w, ["queue", .. Counts, "lag", "failures", "paused until", "runs on"], queues.EnumerateArray().Select(q => q.TryGetProperty("error", out var error)
-            ? [Text(q.GetProperty("name")), Text(error.GetProperty("error")) + ": " + Text(error.GetProperty("message"))]
-            : new[] { Text(q.GetProperty("name")) }.Concat(Counts.Select(c => Text(q.GetProperty(c))))
-                .Append(q.GetProperty("lagSeconds").GetDouble().ToString("0.###", CultureInfo.InvariantCulture) + " s")
-                .Append(Text(q.GetProperty("failures"))).Append(Text(q.GetProperty("pausedUntil"))).Append(Text(q.GetProperty("node"))).ToArray()));
+        Table(w, ["queue", .. Counts, "lag", "failures", "paused until", "runs on"], queues.EnumerateArray().SelectMany(q =>
+            q.TryGetProperty("partitions", out var partitions)
+                ? partitions.EnumerateArray().Select(p => QueueRow(p, PartitionIndent)).Prepend(QueueRow(q, "", $"{partitions.GetArrayLength()} partitions"))
+                : [QueueRow(q, "")]));
+
+    // A queue's (or partition's) row; a partitioned queue runs on its partitions' nodes, on the rows under it.
+    private static string[] QueueRow(JsonElement q, string indent, string? runsOn = null) => q.TryGetProperty("error", out var error)
+        ? [indent + Text(q.GetProperty("name")), Text(error.GetProperty("error")) + ": " + Text(error.GetProperty("message"))]
+        : new[] { indent + Text(q.GetProperty("name")) }.Concat(Counts.Select(c => Text(q.GetProperty(c))))
+            .Append(q.GetProperty("lagSeconds").GetDouble().ToString("0.###", CultureInfo.InvariantCulture) + " s")
+            .Append(Text(q.GetProperty("failures"))).Append(Text(q.GetProperty("pausedUntil"))).Append(runsOn ?? Text(q.GetProperty("node"))).ToArray();
 
     private static void SchedulesTable(TextWriter w, JsonElement schedules) =>
         Table(w, ["schedule", "cron", "zone", "class", "next run", "last job", "runs", "skipped", "misfire", "overlap"], schedules.EnumerateArray().Select(c => new[]

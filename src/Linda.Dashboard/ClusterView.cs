@@ -7,8 +7,9 @@ namespace Linda.Dashboard;
 
 /// <summary>
 /// The cluster page's data: every member (status, roles, reachable, leader), the queues each hosts
-/// (each queue is asked where it runs) and the worker pools each runs (its <c>linda-node</c> actor is
-/// asked; null when it doesn't answer: a node without Linda's hosting, such as Linda.Server's).
+/// (each queue is asked where it runs; a partitioned queue's partitions each, <c>QUEUE~i</c>) and the
+/// worker pools each runs (its <c>linda-node</c> actor is asked; null when it doesn't answer: a node
+/// without Linda's hosting, such as Linda.Server's).
 /// </summary>
 internal static class ClusterView
 {
@@ -25,7 +26,7 @@ internal static class ClusterView
         var cluster = Cluster.Get(system);
         var state = cluster.State;
         var self = cluster.SelfAddress;
-        var located = await Task.WhenAll(client.Queues.Order(StringComparer.Ordinal).Select(async q => (Queue: q, Node: await WhereAsync(client, q, self, ct))));
+        var located = await Task.WhenAll(Hosted(client).Select(async q => (Queue: q, Node: await WhereAsync(client, q, self, ct))));
         var members = await Task.WhenAll(state.Members.Select(async m =>
         {
             var reachable = !state.Unreachable.Contains(m);
@@ -37,7 +38,14 @@ internal static class ClusterView
         return new ClusterJson(self.ToString(), state.Leader?.ToString(), members, located.Where(l => l.Node is null).Select(l => l.Queue).ToArray());
     }
 
-    /// <summary>The node the queue runs on, or null when it doesn't say in time.</summary>
+    /// <summary>
+    /// What runs on some node: every queue, a partitioned queue as its partitions (in order), since its
+    /// own address is a router on this node that would only name this node.
+    /// </summary>
+    private static IEnumerable<string> Hosted(ILindaClient client) =>
+        client.Queues.Order(StringComparer.Ordinal).SelectMany(q => client.PartitionsOf(q) is { Count: > 0 } partitions ? partitions : [q]);
+
+    /// <summary>The node the queue (or partition) runs on, or null when it doesn't say in time.</summary>
     public static async Task<Address?> WhereAsync(ILindaClient client, string queue, Address self, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

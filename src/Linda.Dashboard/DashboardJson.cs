@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Akka.Actor;
 using static Linda.JobQueue;
 
@@ -15,14 +16,30 @@ internal sealed record ApiError(string Error, string Message)
         : new ApiError("unexpected", reply.ToString() ?? "");
 }
 
-/// <summary>A queue's counts as the API shows them, with where it runs (its node's address) when known.</summary>
+/// <summary>
+/// A queue's counts as the API shows them, with where it runs (its node's address) when known. A
+/// partitioned queue's are its partitions' added up; its <see cref="Node"/> is null (its partitions run
+/// on nodes of their own) and <see cref="Partitions"/> has each partition's entry, in order. For any
+/// other queue (and for a partition) there is no <c>partitions</c> key.
+/// </summary>
 internal sealed record QueueJson(string Name, int Ready, int Urgent, int Delayed, int Reserved, int Buried, int Waiting, long TotalJobs,
     long LeaseTimeouts, DateTimeOffset? PausedUntil, double LagSeconds, long Completed, long Failures, long Cancelled, string? Node,
     IReadOnlyDictionary<string, long> Commands)
 {
+    /// <summary>A partitioned queue's partitions: each a <see cref="QueueJson"/>, or a <see cref="QueueErrorJson"/> when it didn't answer.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<object>? Partitions { get; init; }
+
     public static QueueJson Of(QueueStats s, string? node = null) =>
         new(s.Queue, s.Ready, s.Urgent, s.Delayed, s.Reserved, s.Buried, s.Waiting, s.TotalJobs, s.JobTimeouts, s.PausedUntil,
             s.Lag.TotalSeconds, s.Commands.GetValueOrDefault("complete"), s.Failures, s.Cancelled, node, s.Commands);
+}
+
+/// <summary>A queue (or partition) that did not answer, in a listing: its name and why; a partitioned queue's with its partitions' entries.</summary>
+internal sealed record QueueErrorJson(string Name, ApiError Error)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<object>? Partitions { get; init; }
 }
 
 /// <summary>A job in full as the API shows it: args as JSON (or the bytes in base64), every counter, its lease holder and node.</summary>

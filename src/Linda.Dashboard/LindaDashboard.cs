@@ -42,13 +42,13 @@ public static class LindaDashboard
         });
         api.MapGet("/queues", async (ILindaClient client, ActorSystem system, CancellationToken ct) =>
         {
-            var queues = await Task.WhenAll(client.Queues.Order(StringComparer.Ordinal).Select(async q => (Name: q, Answer: await QueueAsync(client, system, q, ct))));
-            return Results.Json(queues.Select(q => q.Answer.Json ?? (object)new { name = q.Name, error = ApiError.Of(q.Answer.Failure!) }));
+            var queues = await Task.WhenAll(client.Queues.Order(StringComparer.Ordinal).Select(async q => (Name: q, Answer: await QueueViews.GetAsync(client, system, q, ct))));
+            return Results.Json(queues.Select(q => q.Answer.Entry(q.Name)));
         });
         api.MapGet("/queues/{queue}", async (string queue, ILindaClient client, ActorSystem system, CancellationToken ct) =>
         {
-            var (json, failure) = await QueueAsync(client, system, queue, ct);
-            return json is not null ? Results.Json(json) : Reply(failure!, r => r);
+            var answer = await QueueViews.GetAsync(client, system, queue, ct);
+            return answer.Json is not null ? Results.Json(answer.Json) : Reply(answer.Failure!, r => r);
         });
         api.MapGet("/history", (ThroughputHistory history) => Results.Json(new
         {
@@ -129,30 +129,6 @@ public static class LindaDashboard
         services.TryAddSingleton<ThroughputHistory>();
         services.AddHostedService(sp => sp.GetRequiredService<ThroughputHistory>());
         return services;
-    }
-
-    // A queue's stats with the node it runs on; a queue that doesn't answer in time is shown as unavailable.
-    private static readonly TimeSpan QueueTimeout = TimeSpan.FromSeconds(5);
-
-    private static async Task<(QueueJson? Json, IReply? Failure)> QueueAsync(ILindaClient client, ActorSystem system, string queue, CancellationToken ct)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(QueueTimeout);
-        IReply reply;
-        try
-        {
-            reply = await client.GetStatsAsync(queue, timeout.Token);
-        }
-        catch (Exception e) when (!ct.IsCancellationRequested && e is OperationCanceledException or AskTimeoutException)
-        {
-            reply = new Unavailable($"queue '{queue}' did not answer within {QueueTimeout.TotalSeconds:0} s");
-        }
-        if (reply is not QueueStats stats)
-            return (null, reply);
-        var node = system is ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider }
-            ? await ClusterView.WhereAsync(client, queue, Akka.Cluster.Cluster.Get(system).SelfAddress, ct)
-            : null;
-        return (QueueJson.Of(stats, node?.ToString()), null);
     }
 
     /// <summary>True for a request from a loopback address (or without one: an in-process request).</summary>

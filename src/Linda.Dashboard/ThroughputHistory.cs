@@ -10,7 +10,8 @@ namespace Linda.Dashboard;
 /// What the overview's chart shows: every <see cref="Interval"/> each queue's stats are asked for, and
 /// the jobs completed, failed and pushed since the sample before are kept as rates per second, for the
 /// last <see cref="Length"/> samples (ten minutes). One stats question per queue per interval is all it
-/// costs the queues. A queue that started again on another node counts from zero: a counter that went
+/// costs the queues. A partitioned queue is sampled as the queue (its stats are its partitions' added
+/// up), never partition by partition, so the chart counts each job once. A queue that started again on another node counts from zero: a counter that went
 /// down counts from there.
 /// </summary>
 internal sealed class ThroughputHistory(IServiceProvider services, TimeProvider time) : BackgroundService

@@ -2,6 +2,8 @@
 // the linda CLI and users' scripts read, and redrawn every two seconds while it is shown. Routes are
 // the URL's fragment: #/ (overview), #/queues/{q}, #/jobs/{q}/{id}, #/cluster. Every action asks for
 // confirmation in a dialog, is sent as a POST with the antiforgery token, and says what happened.
+// A partitioned queue (its entry has "partitions") is shown with its partitions, each a queue of its
+// own named QUEUE~i with a page of its own; the queue's page lists and acts on them all.
 "use strict";
 (() => {
   const REFRESH_MS = 2000;
@@ -57,6 +59,11 @@
   }
   const rate = r => (r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)) + "/s";
   const badge = (text, cls) => h("span", { class: "badge " + (cls || text) }, text);
+  // Where a queue runs: its node, or a partitioned queue's partitions' nodes (each once, in order).
+  const runsOn = q => q.partitions ? [...new Set(q.partitions.map(p => p.node).filter(Boolean))].join(", ") || "—" : q.node || "—";
+  const partitionsMark = q => q.partitions ? h("span", {}, " ", badge(`${q.partitions.length} partitions`, "partitioned")) : null;
+  // A partition's name (QUEUE~i: "~" is no name character) as [queue, i], or null.
+  const partitionOf = name => { const m = /^(.+)~(0|[1-9][0-9]*)$/.exec(name); return m ? [m[1], Number(m[2])] : null; };
 
   // ------------------------------------------------------------------ the API
   class ApiFailure extends Error {
@@ -136,16 +143,16 @@
           return points.reduce((sum, p) => sum + p[key] * history.intervalSeconds, 0);
         };
         put(body, ...queues.map(q => q.error
-          ? h("tr", { dataset: { queue: q.name } }, h("td", {}, h("a", { href: queueHref(q.name) }, q.name)),
+          ? h("tr", { dataset: { queue: q.name } }, h("td", {}, h("a", { href: queueHref(q.name) }, q.name), partitionsMark(q)),
               h("td", { colspan: 10, class: "error-text" }, q.error.message))
           : h("tr", { dataset: { queue: q.name } },
-              h("td", {}, h("a", { href: queueHref(q.name) }, q.name)),
+              h("td", {}, h("a", { href: queueHref(q.name) }, q.name), partitionsMark(q)),
               ...STATES.concat("waiting").map(s => h("td", { class: "num", dataset: { field: s } }, q[s])),
               h("td", { class: "num", dataset: { field: "lag" } }, seconds(q.lagSeconds)),
               h("td", { class: "num", dataset: { field: "completed" } }, Math.round(lastMinute(q.name, "completed"))),
               h("td", { class: "num", dataset: { field: "failures" } }, Math.round(lastMinute(q.name, "failures"))),
               h("td", { dataset: { field: "state" } }, q.pausedUntil ? h("span", {}, badge("paused"), " until ", when(q.pausedUntil)) : badge("running", "ok")),
-              h("td", { class: "muted" }, q.node || "—"))));
+              h("td", { class: "muted", dataset: { field: "node" } }, runsOn(q)))));
         note.textContent = queues.length === 0 ? "No queues in this application." : "";
       },
     };
@@ -215,13 +222,23 @@
     const body = h("tbody");
     const pager = h("div", { class: "pager" });
     const schedules = h("tbody");
+    const partitions = h("tbody");
+    const partitionsPart = h("div", { hidden: true },
+      h("h2", {}, "Partitions"),
+      h("table", { id: "partitions" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Partition"), h("th", {}, "Runs on"),
+          ...["Ready", "Delayed", "Reserved", "Buried", "Waiting", "Lag", "Completed here", "Failures here"].map(t => h("th", { class: "num" }, t)),
+          h("th", {}, "State"))),
+        partitions));
+    const whole = partitionOf(name);
     const kickCount = h("input", { type: "number", min: 1, value: 1, id: "kick-count", "aria-label": "jobs to kick" });
     const pauseSeconds = h("input", { type: "number", min: 1, value: 60, id: "pause-seconds", "aria-label": "seconds to pause" });
     const search = h("input", { type: "search", class: "wide", id: "job-search", placeholder: "job id", "aria-label": "job id" });
     const q = encodeURIComponent(name);
     put(page, 
-      h("p", {}, h("a", { href: "#/" }, "← Queues")),
-      title, cards,
+      h("p", {}, h("a", { href: "#/" }, "← Queues"),
+        whole ? h("span", { id: "partition-of" }, " · partition ", whole[1], " of ", h("a", { href: queueHref(whole[0]) }, whole[0])) : null),
+      title, cards, partitionsPart,
       h("div", { class: "actions" },
         kickCount,
         actionButton("Kick", () => act(`Kick up to ${kickCount.value} buried or delayed jobs of ${name}?`, `queues/${q}/kick?bound=${encodeURIComponent(kickCount.value)}`, r => `Kicked ${r.kicked} job${r.kicked === 1 ? "" : "s"}.`), null),
@@ -260,7 +277,20 @@
         put(cards, card("ready", stats.ready, "ready"), card("delayed", stats.delayed, "delayed"), card("reserved", stats.reserved, "reserved"),
           card("buried", stats.buried, "buried"), card("waiting workers", stats.waiting, "waiting"), card("lag", seconds(stats.lagSeconds), "lag"),
           card("completed here", stats.completed, "completed"), card("failures here", stats.failures, "failures"), card("cancelled", stats.cancelled, "cancelled"), card("jobs ever", stats.totalJobs, "total"),
-          card("runs on", stats.node || "—", "node"));
+          stats.partitions ? card("partitions", stats.partitions.length, "partitions") : null,
+          card("runs on", runsOn(stats), "node"));
+        partitionsPart.hidden = !stats.partitions;
+        put(partitions, ...(stats.partitions || []).map(p => p.error
+          ? h("tr", { dataset: { partition: p.name } }, h("td", {}, h("a", { href: queueHref(p.name) }, p.name)),
+              h("td", { colspan: 10, class: "error-text" }, p.error.message))
+          : h("tr", { dataset: { partition: p.name } },
+              h("td", {}, h("a", { href: queueHref(p.name) }, p.name)),
+              h("td", { class: "muted", dataset: { field: "node" } }, p.node || "—"),
+              ...STATES.concat("waiting").map(s => h("td", { class: "num", dataset: { field: s } }, p[s])),
+              h("td", { class: "num", dataset: { field: "lag" } }, seconds(p.lagSeconds)),
+              h("td", { class: "num", dataset: { field: "completed" } }, p.completed),
+              h("td", { class: "num", dataset: { field: "failures" } }, p.failures),
+              h("td", { dataset: { field: "state" } }, p.pausedUntil ? h("span", {}, badge("paused"), " until ", when(p.pausedUntil)) : badge("running", "ok")))));
         put(tabs, ...STATES.map(s => h("a", { href: queueHref(name, { state: s }), class: s === state ? "current" : null, dataset: { state: s } }, `${s} (${stats[s]})`)));
         put(body, ...list.jobs.map(j => h("tr", { dataset: { job: j.id } },
           h("td", {}, h("a", { href: jobHref(name, j.id) }, j.id)),
@@ -311,7 +341,10 @@
               ? actionButton("Delete", () => act(`Delete job ${id} of ${queue}? This can't be undone.`, `jobs/${q}/${j}/delete`, r => `Deleted job ${r.deleted}.`), "danger")
               : h("span", { class: "muted" }, "Reserved: only its holder can end it (complete, release or bury).")),
           h("dl", { class: "fields" },
-            field("state", badge(job.state), "state"), field("class", job.class), field("queue", job.queue), field("priority", job.priority),
+            field("state", badge(job.state), "state"), field("class", job.class),
+            field("queue", job.queue === queue ? job.queue
+              : h("span", {}, h("a", { href: queueHref(job.queue) }, job.queue), partitionOf(job.queue) ? ` (partition ${partitionOf(job.queue)[1]} of ${queue})` : ""), "queue"),
+            field("priority", job.priority),
             field("attempt", job.attempt), field("reserves", job.reserves), field("lease timeouts", job.timeouts, "timeouts"), field("releases", job.releases),
             field("buries", job.buries), field("kicks", job.kicks), field("time to run", seconds(job.timeToRunSeconds), "ttr"),
             field("max retries", job.maxRetries ?? "the queue's default", "maxRetries"), field("period", job.periodSeconds ? "every " + seconds(job.periodSeconds) : "—", "period"),

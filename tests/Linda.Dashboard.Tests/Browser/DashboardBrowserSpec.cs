@@ -166,9 +166,83 @@ public sealed class DashboardBrowserSpec(DashboardSite site) : IClassFixture<Das
         Assert.StartsWith("akka.tcp://browse@127.0.0.1:", node.GetAttribute("data-node"));
         Assert.Contains("Up", node.Text);
         Assert.Contains("this node", node.Text);
-        site.Until(() => site.Text("#members td[data-field='queues']") == string.Join(", ", DashboardSite.Queues.Order(StringComparer.Ordinal)), "it hosts every queue");
+        // Every queue, the partitioned one as its partitions (each asked where it runs), not as its router.
+        site.Until(() => site.Text("#members td[data-field='queues']") == string.Join(", ", DashboardSite.Hosted), "it hosts every queue and partition");
+        Assert.Equal(QueuePartitions.NameOf(DashboardSite.Partitioned, 1),
+            site.Driver.FindElements(By.CssSelector("#members td[data-field='queues'] a")).Single(a => a.Text.EndsWith("~1", StringComparison.Ordinal)).Text);
         Assert.Equal("none", site.Text("#members td[data-field='workers']")); // this app runs no workers
         return Task.CompletedTask;
+    });
+
+    [Fact]
+    public Task A_partitioned_queue_is_marked_on_the_overview_its_page_shows_its_partitions_and_a_job_of_a_partition_opens() => Browse(async () =>
+    {
+        const string q = DashboardSite.Partitioned;
+        const int p = DashboardSite.PartitionCount;
+        var partitions = Enumerable.Range(0, p).Select(i => QueuePartitions.NameOf(q, i)).ToArray();
+        // Seven jobs in turn (3, 2, 2 over the partitions), one with an id of its own by a key, one delayed.
+        var ids = new List<string>();
+        for (var i = 0; i < 7; i++)
+            ids.Add(Assert.IsType<Pushed>(await site.Linda.PushAsync(new Push(q, JobPayload.FromJson("ship", $"[{i}]")))).JobId);
+        var keyed = QueuePartitions.OfKey("tenant-7", p);
+        Assert.IsType<Pushed>(await site.Linda.PushAsync(new Push(q, JobPayload.FromJson("ship", "[]")) { Id = "own-order", ConcurrencyKey = "tenant-7" }));
+        Assert.IsType<Pushed>(await site.Linda.LaterAsync(q, JobPayload.FromJson("ship", "[]"), TimeSpan.FromHours(1)));
+        var stats = new List<QueueStats>();
+        foreach (var partition in partitions)
+            stats.Add(Assert.IsType<QueueStats>(await site.Linda.GetStatsAsync(partition)));
+        Assert.Equal(8, stats.Sum(s => s.Ready));
+
+        // The overview: the queue's row, marked, its counts the partitions' added up, on the partitions' node.
+        site.Open("#/");
+        var row = $"#queues tr[data-queue='{q}']";
+        site.Until(() => site.Text(row + " td[data-field='ready']") == "8", "parts shows 8 ready");
+        Assert.Equal("1", site.Text(row + " td[data-field='delayed']"));
+        Assert.Contains($"{p} partitions", site.Text(row + " td")); // beside its name
+        Assert.StartsWith("akka.tcp://browse@127.0.0.1:", site.Text(row + " td[data-field='node']"));
+        Assert.Empty(site.Driver.FindElements(By.CssSelector("#queues tr[data-queue*='~']"))); // no row of a partition of its own
+
+        // The queue's page: a table of its partitions, each with its node and counts.
+        site.Open($"#/queues/{q}");
+        site.Until(() => site.Driver.FindElements(By.CssSelector("#partitions tbody tr[data-partition]")).Count == p, "the partitions table has three rows");
+        Assert.True(site.Driver.FindElement(By.Id("partitions")).Displayed);
+        Assert.Equal(partitions, site.Driver.FindElements(By.CssSelector("#partitions tbody tr[data-partition]")).Select(r => r.GetAttribute("data-partition")));
+        for (var i = 0; i < p; i++)
+        {
+            var cells = $"#partitions tr[data-partition='{partitions[i]}'] td";
+            Assert.Equal((stats[i].Ready.ToString(), stats[i].Delayed.ToString(), "0", "0"),
+                (site.Text(cells + "[data-field='ready']"), site.Text(cells + "[data-field='delayed']"), site.Text(cells + "[data-field='reserved']"), site.Text(cells + "[data-field='buried']")));
+            Assert.StartsWith("akka.tcp://browse@127.0.0.1:", site.Text(cells + "[data-field='node']"));
+        }
+        Assert.Equal("8", site.Text(".card [data-field='ready']"));
+        Assert.Equal(p.ToString(), site.Text(".card [data-field='partitions']"));
+        site.Until(() => site.Text(".tabs a[data-state='ready']") == "ready (8)", "the ready tab counts every partition's");
+
+        // A job of partition 2 from the queue's listing: its page names its partition.
+        var second = ids.First(id => QueuePartitions.NamedBy(id, p) == 2);
+        site.Until(() => site.Driver.FindElements(By.CssSelector($"#jobs tr[data-job='{second}'] a")).Count == 1, $"{second} is listed");
+        site.Driver.FindElement(By.CssSelector($"#jobs tr[data-job='{second}'] a")).Click();
+        site.Until(() => site.Text("dd[data-field='state']") == "ready", $"the job page shows {second} ready");
+        Assert.Equal($"Job {second}", site.Text("main h1"));
+        Assert.Equal($"{partitions[2]} (partition 2 of {q})", site.Text("dd[data-field='queue']"));
+        Assert.EndsWith($"#/jobs/{q}/{second}", site.Driver.Url);
+
+        // A job by its own id (in the partition of its key), opened by its address.
+        site.Open($"#/jobs/{q}/own-order");
+        site.Until(() => site.Text("dd[data-field='state']") == "ready", "the job page shows own-order ready");
+        Assert.Equal($"{partitions[keyed]} (partition {keyed} of {q})", site.Text("dd[data-field='queue']"));
+
+        // A partition's own page, from the job's: its jobs alone, and the queue it is a partition of.
+        site.Driver.FindElement(By.CssSelector("dd[data-field='queue'] a")).Click();
+        site.Until(() => site.Text("main h1")!.StartsWith(partitions[keyed], StringComparison.Ordinal), "the partition's page");
+        Assert.Equal($"· partition {keyed} of {q}", site.Text("#partition-of")!.Trim());
+        site.Until(() => site.Text(".tabs a[data-state='ready']") == $"ready ({stats[keyed].Ready})", "the partition's own ready count");
+        Assert.False(site.Driver.FindElement(By.Id("partitions")).Displayed);
+
+        // A queue of one actor has no partitions table.
+        site.Open("#/queues/counts");
+        site.Until(() => site.Text("main h1")!.StartsWith("counts", StringComparison.Ordinal) && site.Text(".tabs a[data-state='ready']") is not null, "the page of counts");
+        Assert.False(site.Driver.FindElement(By.Id("partitions")).Displayed);
+        Assert.Empty(site.Driver.FindElements(By.Id("partition-of")));
     });
 
     [Fact]

@@ -15,14 +15,23 @@ namespace Linda.Dashboard.Tests.Browser;
 /// <summary>
 /// What the browser specs share: an ASP.NET Core app on a free loopback port that runs WithLinda on a
 /// one-node cluster (SQLite file; Akka's default cluster profile; no workers, so jobs stay where the
-/// specs put them) with the dashboard at /linda, and one headless Debian Chromium driven through
+/// specs put them; <see cref="Partitioned"/> has <see cref="PartitionCount"/> partitions) with the dashboard at /linda, and one headless Debian Chromium driven through
 /// chromedriver. The app honours X-Forwarded-For from loopback, as behind a reverse proxy, which lets
 /// a spec send the browser's requests as from another address. On a failure a spec saves a screenshot
 /// and the page's HTML and names both in its message.
 /// </summary>
 public sealed class DashboardSite : IAsyncLifetime
 {
-    public static readonly string[] Queues = ["counts", "buried", "deletes", "pauses", "pages"];
+    public static readonly string[] Queues = ["counts", "buried", "deletes", "pauses", "pages", Partitioned];
+
+    /// <summary>The partitioned queue of <see cref="Queues"/>: partitions <c>parts~0</c> ...</summary>
+    public const string Partitioned = "parts";
+    public const int PartitionCount = 3;
+
+    /// <summary>What the node hosts, as the cluster page lists it: every queue, the partitioned one as its partitions.</summary>
+    public static IEnumerable<string> Hosted => Queues.Order(StringComparer.Ordinal).SelectMany(q => q == Partitioned
+        ? Enumerable.Range(0, PartitionCount).Select(i => QueuePartitions.NameOf(q, i))
+        : [q]);
     private const string Chromium = "/usr/bin/chromium";
     private const string ChromeDriver = "/usr/bin/chromedriver";
 
@@ -47,7 +56,11 @@ public sealed class DashboardSite : IAsyncLifetime
                 throw new InvalidOperationException($"the browser specs need Debian's chromium and chromium-driver ({program} is missing): apt-get install -y chromium chromium-driver (.ci/run does)");
 
         (_app, var dashboard) = await LindaWebApp.StartAsync("browse",
-            new LindaOptions { Queues = Queues, WorkerRole = "no-workers-here", SqlitePath = _folder.File("linda.db") },
+            new LindaOptions
+            {
+                Queues = Queues, Partitions = new Dictionary<string, int> { [Partitioned] = PartitionCount },
+                WorkerRole = "no-workers-here", SqlitePath = _folder.File("linda.db"),
+            },
             services: s => s.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor),
             pipeline: app => app.UseForwardedHeaders());
         BaseUrl = dashboard.ToString();

@@ -16,9 +16,13 @@ namespace Linda.Dashboard.Tests.Infrastructure;
 /// </summary>
 internal static class LindaWebApp
 {
-    /// <summary>Starts the app; <paramref name="pipeline"/> adds middleware before the dashboard is mapped.</summary>
+    /// <summary>
+    /// Starts the app; <paramref name="pipeline"/> adds middleware before the dashboard is mapped;
+    /// <paramref name="hocon"/> goes over the defaults.
+    /// </summary>
     public static async Task<(WebApplication App, Uri Dashboard)> StartAsync(string systemName, LindaOptions options, string[]? roles = null,
-        Action<LindaDashboardOptions>? dashboard = null, Action<IServiceCollection>? services = null, Action<WebApplication>? pipeline = null)
+        Action<LindaDashboardOptions>? dashboard = null, Action<IServiceCollection>? services = null, Action<WebApplication>? pipeline = null,
+        string? hocon = null)
     {
         var port = TestPrograms.FreePort();
         var builder = WebApplication.CreateSlimBuilder();
@@ -26,7 +30,7 @@ internal static class LindaWebApp
         builder.Services.AddLindaClient().AddLindaDashboard();
         services?.Invoke(builder.Services);
         builder.Services.AddAkka(systemName, (akka, _) => akka
-            .AddHocon(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING"), HoconAddMode.Prepend)
+            .AddHocon(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING\n" + hocon), HoconAddMode.Prepend)
             .WithRemoting("127.0.0.1", 0)
             .WithClustering(new ClusterOptions { Roles = roles ?? [] })
             .AddStartup((system, _) => Cluster.Get(system).Join(Cluster.Get(system).SelfAddress))
