@@ -23,8 +23,8 @@ namespace Linda.Dashboard.Tests;
 /// cluster profile, the queues' rebalance every second): node A is the web app, node B joins it, and
 /// the sharding coordinator moves a partition to B. Where each partition runs is read from each node's
 /// shard region (which asks the queues nothing); the API, the cluster view and the CLI must say the
-/// same, and never the node of the queue's router (A). Each node keeps its own SQLite file, so jobs
-/// are pushed once the partitions have settled.
+/// same, and never the node of the queue's router (A). Both nodes share one SQLite file (one process,
+/// one machine), as a cluster shares its database; jobs are pushed once the partitions have settled.
 /// </summary>
 [Collection(WebCollection.Name)]
 public sealed class PartitionedClusterApiSpec : IAsyncLifetime
@@ -54,14 +54,14 @@ public sealed class PartitionedClusterApiSpec : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        (_a, var dashboard) = await LindaWebApp.StartAsync("spread", Options("a.db"), roles: ["queues"], hocon: Hocon);
+        (_a, var dashboard) = await LindaWebApp.StartAsync("spread", Options("linda.db"), roles: ["queues"], hocon: Hocon);
         _http = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = new Uri(dashboard, "api/") };
         var seed = Cluster.Get(SystemOf(_a.Services)).SelfAddress;
         _b = Host.CreateDefaultBuilder().ConfigureServices(services => services.AddAkka("spread", (akka, _) => akka
             .AddHocon(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING\n" + Hocon), HoconAddMode.Prepend)
             .WithRemoting("127.0.0.1", 0)
             .WithClustering(new ClusterOptions { Roles = ["queues"], SeedNodes = [seed.ToString()] })
-            .WithLinda(Options("b.db")))).Build();
+            .WithLinda(Options("linda.db")))).Build();
         await _b.StartAsync();
     }
 
