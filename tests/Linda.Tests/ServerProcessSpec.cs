@@ -664,7 +664,8 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     /// <summary>
     /// Three servers on one new PostgreSQL database, fast failover, n1 the seed; returns once each answers
     /// <c>stats</c>. The queues' shard region does not rebalance (a rebalance round an hour): a tube's
-    /// queue stays on the node it started on until that node dies.
+    /// queue stays on the node it started on until that node dies. The placement is Linda's default, or
+    /// <c>LINDA_TEST_PLACEMENT</c>'s.
     /// </summary>
     private async Task<List<LindaServerProcess>> StartCluster()
     {
@@ -673,7 +674,8 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         var ports = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
         var seed = $"akka.tcp://linda@127.0.0.1:{clusterPorts[0]}";
         var config = _data.File("no-rebalance.conf");
-        File.WriteAllText(config, "linda.sharding.rebalance-interval = 1h\n");
+        // LINDA_TEST_PLACEMENT=singleton runs the cluster specs on the one tube hub.
+        File.WriteAllText(config, "linda.sharding.rebalance-interval = 1h\n" + (LindaHost.TestPlacement is { } placement ? $"linda.placement = {placement.ToString().ToLowerInvariant()}\n" : ""));
         LindaServerProcess StartNode(int i) => Start($"n{i + 1}", ports[i],
             "--cluster-port", clusterPorts[i].ToString(CultureInfo.InvariantCulture), "--seed", seed, "--postgres", db, "--profile", "fast", "--config", config);
         var nodes = new List<LindaServerProcess> { StartNode(0) };
