@@ -8,8 +8,9 @@ using static Linda.Beanstalk.BeanstalkProtocol;
 namespace Linda.Beanstalk;
 
 /// <summary>
-/// Serializes the front end's messages and the <see cref="TubeHub"/>'s event, with short manifests that
-/// never change (the event is stored in the journal). Bound by <see cref="Config"/>.
+/// Serializes the front end's messages and the tube directory's event (<see cref="TubeHub"/>,
+/// <see cref="TubeDirectory"/>), with short manifests that never change (the event is stored in the
+/// journal). Bound by <see cref="Config"/>.
 /// </summary>
 public sealed class BeanstalkSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
@@ -24,6 +25,9 @@ public sealed class BeanstalkSerializer(ExtendedActorSystem system) : Serializer
           serialization-identifiers { "Linda.Beanstalk.BeanstalkSerializer, Linda.Beanstalk" = 418 }
         }
         """);
+
+    // The longest tube list read: far more tubes than a directory holds in practice, far fewer than a corrupt length would make it allocate.
+    private const int MaxListLength = 1 << 24;
 
     /// <inheritdoc />
     public override int Identifier => Id;
@@ -40,6 +44,7 @@ public sealed class BeanstalkSerializer(ExtendedActorSystem system) : Serializer
         TubeRefused => "bRefused",
         HandOver => "bHandOver",
         TubeNumbered => "eTube",
+        TubeNumbers => "bNumbers",
         _ => throw new ArgumentException($"BeanstalkSerializer can't serialize {o.GetType()}"),
     };
 
@@ -75,6 +80,14 @@ public sealed class BeanstalkSerializer(ExtendedActorSystem system) : Serializer
                     w.Write(m.Name);
                     w.Write(m.Number);
                     break;
+                case TubeNumbers m:
+                    w.Write(m.Tubes.Count);
+                    foreach (var t in m.Tubes)
+                    {
+                        w.Write(t.Name);
+                        w.Write(t.Number);
+                    }
+                    break;
                 default: throw new ArgumentException($"BeanstalkSerializer can't serialize {obj.GetType()}");
             }
         }
@@ -98,6 +111,7 @@ public sealed class BeanstalkSerializer(ExtendedActorSystem system) : Serializer
                 "bRefused" => new TubeRefused(r.ReadString()),
                 "bHandOver" => HandOver.Instance,
                 "eTube" => new TubeNumbered(r.ReadString(), r.ReadInt64()),
+                "bNumbers" => ReadNumbers(r),
                 _ => throw new SerializationException($"BeanstalkSerializer has no type for manifest '{manifest}'"),
             };
             if (r.BaseStream.Position != bytes.Length)
@@ -119,13 +133,28 @@ public sealed class BeanstalkSerializer(ExtendedActorSystem system) : Serializer
 
     private TubeList ReadList(BinaryReader r)
     {
-        var n = r.ReadInt32();
-        if (n < 0 || n > 1 << 24)
-            throw new SerializationException($"BeanstalkSerializer: a tube list of {n}");
+        var n = ListLength(r);
         var tubes = new Tube[n];
         for (var i = 0; i < n; i++)
             tubes[i] = ReadTube(r);
         return new TubeList(tubes);
+    }
+
+    private static TubeNumbers ReadNumbers(BinaryReader r)
+    {
+        var n = ListLength(r);
+        var tubes = new TubeNumbered[n];
+        for (var i = 0; i < n; i++)
+            tubes[i] = new TubeNumbered(r.ReadString(), r.ReadInt64());
+        return new TubeNumbers(tubes);
+    }
+
+    private static int ListLength(BinaryReader r)
+    {
+        var n = r.ReadInt32();
+        if (n < 0 || n > MaxListLength)
+            throw new SerializationException($"BeanstalkSerializer: a tube list of {n}");
+        return n;
     }
 
     private static void WriteTube(BinaryWriter w, Tube t)

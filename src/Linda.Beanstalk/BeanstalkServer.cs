@@ -27,8 +27,9 @@ public sealed record BeanstalkServerOptions
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// The tube hub is asked in attempts this long (a question sent to a hub whose node just died is
-    /// lost; the next attempt reaches its new incarnation). <b>Default:</b> 2 s.
+    /// The tube hub (or directory) is asked in attempts this long, and so is a tube's queue where it runs
+    /// (<see cref="JobQueue.Locate"/>): a question sent to a node that just died is lost, the next attempt
+    /// reaches the new incarnation. <b>Default:</b> 2 s.
     /// </summary>
     public TimeSpan HubAttempt { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -47,11 +48,12 @@ public sealed record BeanstalkServerOptions
 
 /// <summary>
 /// A beanstalkd 1.12 front end: a TCP listener (System.IO.Pipelines over sockets) with a
-/// <see cref="Connection"/> per client. Each tube is a Linda queue kept by a <see cref="TubeHub"/>, so
-/// jobs put here are durable like every Linda job.
+/// <see cref="Connection"/> per client. Each tube is a Linda queue, kept by a <see cref="TubeHub"/> or
+/// (on a cluster's sharded placement) an entity of the queues' shard region found through the node's
+/// <see cref="ShardedTubes"/>, so jobs put here are durable like every Linda job.
 /// </summary>
 /// <remarks>
-/// Job ids: see <see cref="WireIds"/>: the tube number comes from the hub's persisted directory (the
+/// Job ids: see <see cref="WireIds"/>: the tube number comes from the persisted tube directory (the
 /// first tube used gets 0, so its ids are 1, 2, 3...), the job's from its queue.
 /// Reservations belong to the connection: its agent actor holds the leases, and when the connection
 /// closes the agent stops and the queues put its jobs back in Ready at once.
@@ -84,8 +86,8 @@ public sealed class BeanstalkServer : IAsyncDisposable
     public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
 
     /// <summary>
-    /// Starts a front end for the tubes of <paramref name="hub"/>: a <see cref="TubeHub"/> or, on a
-    /// cluster, a singleton proxy to it.
+    /// Starts a front end for the tubes of <paramref name="hub"/>: a <see cref="TubeHub"/>, on a cluster
+    /// a singleton proxy to it, or the node's <see cref="ShardedTubes"/> (the sharded placement).
     /// </summary>
     public static BeanstalkServer Start(ActorSystem system, IActorRef hub, BeanstalkServerOptions options) =>
         Listen(system, hub, null, options);

@@ -1,7 +1,7 @@
 // Linda as a server of its own: a Linda node whose tubes are served on the beanstalkd port.
 // Alone it keeps its jobs in an SQLite file under --data; with --seed it joins a cluster, and with
-// --postgres the cluster shares one PostgreSQL journal, so every node serves the same durable tubes and
-// the tubes move to a survivor when a node dies. With --http-port it also serves the dashboard's JSON
+// --postgres the cluster shares one PostgreSQL journal, so every node serves the same durable tubes, the
+// tubes' queues spread over the nodes, and a dead node's tubes move to the survivors. With --http-port it also serves the dashboard's JSON
 // API, every tube a queue; with --redis it takes the Go Linda's Redis jobs into the tubes of the same
 // names, with --amqp the messages of RabbitMQ queues. See ServerArgs.Usage for the options.
 using System.Net;
@@ -90,14 +90,9 @@ builder.Services.AddAkka("linda", (akka, _) =>
         if (options.Seeds.Count == 0)
             Cluster.Get(system).Join(Cluster.Get(system).SelfAddress); // no seeds: the node seeds itself
         system.ActorOf(JournalWarmup.Props(settings), "linda-journal-warmup");
-        system.ActorOf(ClusterSingletonManager.Props(
-            TubeHub.Props(settings, options.MaxJobSize),
-            BeanstalkProtocol.HandOver.Instance,
-            ClusterSingletonManagerSettings.Create(system)), "linda-beanstalk");
-        var hub = system.ActorOf(ClusterSingletonProxy.Props(
-            "/user/linda-beanstalk",
-            ClusterSingletonProxySettings.Create(system).WithBufferSize(settings.ProxyBufferSize)), "linda-beanstalk-proxy");
-        registry.Register<TubeHub>(hub);
+        registry.Register<TubeHub>(settings.Placement == QueuePlacement.Sharded
+            ? StartShardedTubes(system, settings, options, frontEnd)
+            : StartTubeHub(system, settings, options));
     });
 });
 
@@ -146,9 +141,33 @@ static IHost WithDashboard(WebApplication app)
     return app;
 }
 
+// The sharded placement (the default): every tube's queue an entity of the queues' shard region, spread
+// over the nodes; the tube directory (name -> number, persisted) a cluster singleton beside them, under
+// the hub's name and persistence id; and this node's hub, which answers the front end from what it
+// knows of the directory and routes each tube to its queue through the region.
+static IActorRef StartShardedTubes(ActorSystem system, LindaSettings settings, ServerArgs options, BeanstalkServerOptions frontEnd)
+{
+    var region = QueueRegion.Start(system, TubeHub.ForTubes(settings, options.MaxJobSize));
+    var directory = StartSingleton(system, settings, TubeDirectory.Props(settings));
+    return system.ActorOf(ShardedTubes.Props(directory, tube => QueueRegion.Route(tube, region), frontEnd.HubAttempt), "linda-beanstalk-tubes");
+}
+
+// The singleton placement: one hub, the directory and every tube's queue, a cluster singleton.
+static IActorRef StartTubeHub(ActorSystem system, LindaSettings settings, ServerArgs options) =>
+    StartSingleton(system, settings, TubeHub.Props(settings, options.MaxJobSize));
+
+// The singleton /user/linda-beanstalk (a hub, or the directory: both end with HandOver), and this node's proxy to it.
+static IActorRef StartSingleton(ActorSystem system, LindaSettings settings, Props props)
+{
+    system.ActorOf(ClusterSingletonManager.Props(props, BeanstalkProtocol.HandOver.Instance, ClusterSingletonManagerSettings.Create(system)), "linda-beanstalk");
+    return system.ActorOf(ClusterSingletonProxy.Props(
+        "/user/linda-beanstalk",
+        ClusterSingletonProxySettings.Create(system).WithBufferSize(settings.ProxyBufferSize)), "linda-beanstalk-proxy");
+}
+
 namespace Linda.Server
 {
-    /// <summary>The beanstalkd port, open while the host runs; its tubes are the cluster singleton hub's.</summary>
+    /// <summary>The beanstalkd port, open while the host runs; its tubes are the node's hub's (<see cref="ShardedTubes"/>, or the proxy of the singleton <see cref="TubeHub"/>).</summary>
     internal sealed class BeanstalkService(ActorSystem system, IRequiredActor<TubeHub> hub, ServerArgs options, BeanstalkServerOptions frontEnd, ILogger<BeanstalkService> log) : IHostedService
     {
         private BeanstalkServer? _server;

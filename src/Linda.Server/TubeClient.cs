@@ -7,16 +7,19 @@ using static Linda.JobQueue;
 namespace Linda.Server;
 
 /// <summary>
-/// The server's <see cref="ILindaClient"/>: every tube of the <see cref="TubeHub"/> is a queue, so the
+/// The server's <see cref="ILindaClient"/>: every tube of the tube directory is a queue, so the
 /// dashboard, its JSON API and the <c>linda</c> CLI show and act on the tubes beanstalkd clients use.
 /// </summary>
 /// <remarks>
-/// The queues are the hub's directory: every tube a client ever used (<c>use</c>, <c>watch</c>, a
+/// The queues are the directory's tubes: every tube a client ever used (<c>use</c>, <c>watch</c>, a
 /// connection's "default"; numbered once, never forgotten), and "default" from the start. Each call
-/// finds its tube in the directory without making one (but "default", which any connection makes),
-/// and sends the command to the tube's queue, the hub's child, which forwards it to the queue actor;
-/// while the hub or the queue moves to another node (<see cref="Unavailable"/>) it is found and asked
-/// again (<see cref="AskAgain"/>), as the front end's connections do. A tube that does not exist gets
+/// finds its tube through the node's hub without making one (but "default", which any connection makes),
+/// and sends the command to the tube's queue (the singleton <see cref="TubeHub"/>'s child, or on the
+/// sharded placement this node's route into the queues' shard region), which forwards it to the queue
+/// actor; while the hub or the queue moves to another node (<see cref="Unavailable"/>) it is found and asked
+/// again (<see cref="AskAgain"/>), as the front end's connections do. A command sent while the node the
+/// queue ran on has died but the cluster does not know it yet is lost and times out, as
+/// <see cref="LindaClient"/>'s does on the sharded placement. A tube that does not exist gets
 /// what <see cref="LindaClient"/> answers for a queue it does not know: <see cref="Rejected"/> with
 /// <see cref="RejectReason.InvalidQueueName"/>.
 /// </remarks>
@@ -34,7 +37,7 @@ internal sealed class TubeClient : ILindaClient
     private volatile IReadOnlyCollection<string> _listed = [DefaultTube];
 
     /// <param name="system">The server's ActorSystem (its <c>linda.delivery</c> settings).</param>
-    /// <param name="hub">The tube hub, or the proxy of its cluster singleton.</param>
+    /// <param name="hub">The node's tube hub: <see cref="ShardedTubes"/>, a <see cref="TubeHub"/>, or the proxy of its cluster singleton.</param>
     /// <param name="options">The front end's timeouts: <see cref="BeanstalkServerOptions.HubAttempt"/> for each question to the hub, <see cref="BeanstalkServerOptions.AskTimeout"/> for each to a queue.</param>
     /// <param name="makesTubes">
     /// True for a client that feeds tubes, as a broker bridge does: a command to a tube that does not
@@ -73,7 +76,7 @@ internal sealed class TubeClient : ILindaClient
     /// <summary>A typed push without a queue goes to "default", as a beanstalkd client's put does.</summary>
     public string? DefaultQueue => DefaultTube;
 
-    /// <summary>The tube's queue (the hub's child, which forwards to the queue actor).</summary>
+    /// <summary>The tube's queue (the hub's child, or the node's route to it: either forwards to the queue actor).</summary>
     /// <exception cref="ArgumentException">No such tube.</exception>
     /// <exception cref="AskTimeoutException">The hub did not answer in time.</exception>
     public IActorRef Queue(string name) =>

@@ -92,6 +92,24 @@ public sealed class FixtureJournalSpec : IDisposable
     }
 
     [Fact]
+    public async Task The_tube_directory_of_the_sharded_placement_recovers_the_hubs_numbers()
+    {
+        var system = StartSystem();
+        try
+        {
+            var directory = system.ActorOf(TubeDirectory.Props(LindaSettings.Create(system)), "directory");
+            var tubes = await directory.Ask<BeanstalkProtocol.TubeNumbers>(BeanstalkProtocol.ListTubes.Instance, Timeout);
+            Assert.Equal(File.ReadAllLines(Path.Combine(Fixture, "expected-tubes.txt")), tubes.Tubes.Select(t => $"{t.Name} {t.Number}"));
+            var next = await directory.Ask<BeanstalkProtocol.TubeNumbered>(new BeanstalkProtocol.GetTube("reports"), Timeout);
+            Assert.Equal(2, next.Number);
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
     public async Task An_old_journal_goes_on_with_new_writes_and_recovers_again_to_the_same_state()
     {
         var system = StartSystem();

@@ -6,9 +6,11 @@ namespace Linda.Beanstalk;
 /// <summary>
 /// A connection's view of the tube directory (beanstalkd's <c>tube.c</c>, on the client side): the
 /// tubes it has used, each with its queue actor located (<see cref="JobQueue.Locate"/>), so commands go
-/// straight to it; a tube whose queue stopped is looked up again. The hub is asked in short attempts
-/// (<see cref="BeanstalkServerOptions.HubAttempt"/>): when its node dies a question sent before the
-/// survivors' proxies learn of it is lost, and the next attempt reaches its new incarnation.
+/// straight to it; a tube whose queue stopped is looked up again. The hub, and a tube's queue for its
+/// location, are asked in short attempts (<see cref="BeanstalkServerOptions.HubAttempt"/>): when a node
+/// dies, a question sent before the survivors learn of it is lost (to the singleton hub or directory
+/// through its proxy, to a sharded queue through the node's shard region, which still routes to the
+/// dead node for a moment), and the next attempt reaches the new incarnation. Both questions change nothing.
 /// </summary>
 internal sealed class TubeCache(IActorRef hub, InFlight inFlight, BeanstalkServerOptions options, CancellationToken stop)
 {
@@ -73,7 +75,7 @@ internal sealed class TubeCache(IActorRef hub, InFlight inFlight, BeanstalkServe
     {
         if (tube.Queue.IsNobody())
             return tube; // the hub is stopping for a hand-over: asked again by the caller
-        var located = await tube.Queue.Ask<JobQueue.IReply>(JobQueue.Locate.Instance, options.AskTimeout, stop);
+        var located = await AskInAttempts<JobQueue.IReply>(tube.Queue, JobQueue.Locate.Instance);
         if (located is not JobQueue.Located { Queue: var queue })
             return tube with { Queue = ActorRefs.Nobody }; // stopping (Unavailable): as good as a hub that moves
         var usable = tube with { Queue = queue };
@@ -82,14 +84,17 @@ internal sealed class TubeCache(IActorRef hub, InFlight inFlight, BeanstalkServe
     }
 
     /// <summary>Asks the hub in attempts of <see cref="BeanstalkServerOptions.HubAttempt"/> until <see cref="BeanstalkServerOptions.HubTimeout"/>.</summary>
-    public async Task<T> AskHub<T>(IBeanstalkMessage question)
+    public Task<T> AskHub<T>(IBeanstalkMessage question) => AskInAttempts<T>(hub, question);
+
+    /// <summary>Asks <paramref name="whom"/> a question that changes nothing, in attempts of <see cref="BeanstalkServerOptions.HubAttempt"/> until <see cref="BeanstalkServerOptions.HubTimeout"/>.</summary>
+    private async Task<T> AskInAttempts<T>(IActorRef whom, object question)
     {
         var giveUpAt = options.Time.GetUtcNow() + options.HubTimeout;
         while (true)
         {
             try
             {
-                return await hub.Ask<T>(question, options.HubAttempt, stop);
+                return await whom.Ask<T>(question, options.HubAttempt, stop);
             }
             catch (AskTimeoutException) when (options.Time.GetUtcNow() < giveUpAt)
             {

@@ -18,8 +18,7 @@ public sealed class TubeHub : ReceivePersistentActor
 
     private readonly LindaSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<string, long> _numbers = new(StringComparer.Ordinal);
-    private readonly Dictionary<long, string> _names = [];
+    private readonly TubeNumbering _numbering = new();
     private readonly Dictionary<string, IActorRef> _queues = new(StringComparer.Ordinal);
     private bool _stopping;
 
@@ -46,41 +45,36 @@ public sealed class TubeHub : ReceivePersistentActor
         JournalPluginId = settings.JournalPluginId;
         SnapshotPluginId = settings.SnapshotPluginId;
 
-        Recover<BeanstalkProtocol.TubeNumbered>(Apply);
+        Recover<BeanstalkProtocol.TubeNumbered>(_numbering.Apply);
         Command<BeanstalkProtocol.GetTube>(get =>
         {
-            if (_numbers.ContainsKey(get.Name))
+            if (_numbering.TryNumber(get.Name, out _))
             {
                 Sender.Tell(TubeOf(get.Name));
                 return;
             }
-            if (Names.Check(get.Name, "tube name") is { } invalid)
-            {
-                Sender.Tell(new BeanstalkProtocol.TubeRefused(invalid));
-                return;
-            }
             // A tube named twice in a row is numbered once: the second Get finds it after the first write.
-            var number = (long)_names.Count; // numbers are handed out in order from 0 and never taken back
-            if (number >= WireIds.MaxTubes)
+            var numbering = _numbering.Number(get.Name);
+            if (numbering is not BeanstalkProtocol.TubeNumbered numbered)
             {
-                Sender.Tell(new BeanstalkProtocol.TubeRefused("no tube numbers left"));
+                Sender.Tell(numbering); // refused
                 return;
             }
-            Persist(new BeanstalkProtocol.TubeNumbered(get.Name, number), e =>
+            Persist(numbered, e =>
             {
-                Apply(e);
+                _numbering.Apply(e);
                 Sender.Tell(TubeOf(e.Name));
             });
         });
         Command<BeanstalkProtocol.FindTube>(find =>
         {
             if (find.Name is { } name)
-                Sender.Tell(new BeanstalkProtocol.TubeFound(_numbers.ContainsKey(name) ? TubeOf(name) : null));
+                Sender.Tell(new BeanstalkProtocol.TubeFound(_numbering.TryNumber(name, out _) ? TubeOf(name) : null));
             else
-                Sender.Tell(new BeanstalkProtocol.TubeFound(_names.TryGetValue(find.Number, out var n) ? TubeOf(n) : null));
+                Sender.Tell(new BeanstalkProtocol.TubeFound(_numbering.TryName(find.Number, out var n) ? TubeOf(n) : null));
         });
         Command<BeanstalkProtocol.ListTubes>(_ =>
-            Sender.Tell(new BeanstalkProtocol.TubeList(_names.OrderBy(kv => kv.Key).Select(kv => TubeOf(kv.Value)).ToArray())));
+            Sender.Tell(new BeanstalkProtocol.TubeList(_numbering.All.Select(e => TubeOf(e.Name)).ToArray())));
         Command<BeanstalkProtocol.HandOver>(_ =>
         {
             // The singleton moves to another node: every queue finishes its writes and stops, then the hub.
@@ -110,22 +104,18 @@ public sealed class TubeHub : ReceivePersistentActor
     /// <inheritdoc />
     public override string PersistenceId => Id;
 
-    private void Apply(BeanstalkProtocol.TubeNumbered e)
-    {
-        _numbers[e.Name] = e.Number;
-        _names[e.Number] = e.Name;
-    }
-
     private BeanstalkProtocol.Tube TubeOf(string name)
     {
         if (!_queues.TryGetValue(name, out var queue) && _stopping)
-            return new BeanstalkProtocol.Tube(name, _numbers[name], ActorRefs.Nobody);
+            return new BeanstalkProtocol.Tube(name, NumberOf(name), ActorRefs.Nobody);
         if (queue is null)
         {
             queue = Context.ActorOf(JobQueueActor.Props(name, _settings), "tube-" + Uri.EscapeDataString(name) + "-" + Guid.NewGuid().ToString("N")[..8]);
             Context.Watch(queue);
             _queues[name] = queue;
         }
-        return new BeanstalkProtocol.Tube(name, _numbers[name], queue);
+        return new BeanstalkProtocol.Tube(name, NumberOf(name), queue);
     }
+
+    private long NumberOf(string name) => _numbering.TryNumber(name, out var number) ? number : throw new InvalidOperationException($"tube {name} is not numbered");
 }

@@ -8,8 +8,8 @@ using static Linda.Beanstalk.BeanstalkProtocol;
 namespace Linda.Tests.Beanstalk;
 
 /// <summary>
-/// <see cref="BeanstalkSerializer"/>: every message between a front end's connections and the
-/// <see cref="TubeHub"/> (and the hub's journal event) survives a round trip through the serializer the
+/// <see cref="BeanstalkSerializer"/>: every message between a front end's connections and its tube
+/// hub, and between a node and the <see cref="TubeDirectory"/> (and the directory's journal event), survives a round trip through the serializer the
 /// ActorSystem binds to it, its manifests are pinned (the event's is stored in the journal), and bytes
 /// cut short fail with a <see cref="SerializationException"/>.
 /// </summary>
@@ -54,6 +54,9 @@ public sealed class BeanstalkSerializerSpec : Akka.TestKit.Xunit2.TestKit
             ("TubeNumbered", new TubeNumbered("default", 0)),
             ("TubeNumbered non-ASCII, last number", new TubeNumbered(NonAscii, WireIds.MaxTubes - 1)),
             ("HandOver", HandOver.Instance),
+            ("TubeNumbers empty", new TubeNumbers([])),
+            ("TubeNumbers one", new TubeNumbers([new TubeNumbered("emails", 1)])),
+            ("TubeNumbers several", new TubeNumbers([new TubeNumbered("default", 0), new TubeNumbered(NonAscii, WireIds.MaxTubes - 1), new TubeNumbered("", 2)])),
         ];
     }
 
@@ -69,6 +72,7 @@ public sealed class BeanstalkSerializerSpec : Akka.TestKit.Xunit2.TestKit
         [typeof(TubeRefused)] = "bRefused",
         [typeof(TubeNumbered)] = "eTube",
         [typeof(HandOver)] = "bHandOver",
+        [typeof(TubeNumbers)] = "bNumbers",
     };
 
     private BeanstalkSerializer SerializerFor(object message)
@@ -85,6 +89,8 @@ public sealed class BeanstalkSerializerSpec : Akka.TestKit.Xunit2.TestKit
         Assert.IsType(expected.GetType(), actual);
         if (expected is TubeList list)
             Assert.Equal(list.Tubes, ((TubeList)actual).Tubes); // element by element: the record compares the list by reference
+        else if (expected is TubeNumbers numbers)
+            Assert.Equal(numbers.Tubes, ((TubeNumbers)actual).Tubes);
         else
             Assert.Equal(expected, actual);
     }
@@ -244,5 +250,7 @@ public sealed class BeanstalkSerializerSpec : Akka.TestKit.Xunit2.TestKit
         var serializer = SerializerFor(ListTubes.Instance);
         Assert.Throws<SerializationException>(() => serializer.FromBinary(BitConverter.GetBytes(-1), "bTubes"));
         Assert.Throws<SerializationException>(() => serializer.FromBinary(BitConverter.GetBytes(int.MaxValue), "bTubes"));
+        Assert.Throws<SerializationException>(() => serializer.FromBinary(BitConverter.GetBytes(-1), "bNumbers"));
+        Assert.Throws<SerializationException>(() => serializer.FromBinary(BitConverter.GetBytes(int.MaxValue), "bNumbers"));
     }
 }

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace Linda.Tests.Infrastructure;
 
@@ -7,10 +9,17 @@ namespace Linda.Tests.Infrastructure;
 /// src/Linda.Server in an OS process of its own (run from its build folder), with the options given.
 /// <see cref="Listening"/> completes when it prints <c>LISTENING port</c> (every port it was given
 /// listens then); what else it prints is kept (the last lines) for failure messages. <see cref="Kill"/> is a SIGKILL.
+/// Where each tube's queue runs is read from its log too (<see cref="Hosts"/>).
 /// </summary>
-public sealed class LindaServerProcess : IDisposable
+public sealed partial class LindaServerProcess : IDisposable
 {
     private const int LogLines = 400;
+
+    // A queue actor's log lines (JobQueueActor, at Info): it started here (recovered from its journal), or stops to move to another node.
+    [GeneratedRegex(@"\] queue (\S+) (recovered|stopping) at sequence number ")]
+    private static partial Regex QueueLine();
+
+    private readonly ConcurrentDictionary<string, long> _tubesHere = new(StringComparer.Ordinal); // tube -> when its queue started here (Stopwatch)
 
     private readonly CapturedProcess _child;
     private readonly TaskCompletionSource<int> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -22,7 +31,7 @@ public sealed class LindaServerProcess : IDisposable
         Name = name;
         Port = port;
         ClusterPort = clusterPort;
-        _child = new CapturedProcess(start, LogLines, (line, _) => OnLine(line));
+        _child = new CapturedProcess(start, LogLines, OnLine);
         _child.Process.Exited += (_, _) => _listening.TrySetException(new InvalidOperationException($"{Name} exited before it listened"));
     }
 
@@ -47,8 +56,24 @@ public sealed class LindaServerProcess : IDisposable
     /// <summary>Completes with the port once the server printed <c>LISTENING port</c>; fails if it exits first.</summary>
     public Task<int> Listening => _listening.Task;
 
-    /// <summary>Completes when the log says the tube hub (the cluster singleton <c>/user/linda-beanstalk</c>) started on this server.</summary>
+    /// <summary>
+    /// Completes when the log says the cluster singleton <c>/user/linda-beanstalk</c> started on this
+    /// server: the tube hub (every tube's queue with it) on the singleton placement, the tube directory on the sharded one.
+    /// </summary>
     public Task HubHere => _hubHere.Task;
+
+    /// <summary>
+    /// Whether <paramref name="tube"/>'s queue runs on this server, as its log says: the queue recovered
+    /// here (it started: a sharded entity, or the hub's child) and has not said since that it stops (a
+    /// hand-over), and the server runs.
+    /// </summary>
+    public bool Hosts(string tube) => _tubesHere.ContainsKey(tube) && !SafeExited();
+
+    /// <summary>When (<see cref="Stopwatch"/> time) <paramref name="tube"/>'s queue last started here, if it runs here.</summary>
+    public long? HostsSince(string tube) => _tubesHere.TryGetValue(tube, out var at) && !SafeExited() ? at : null;
+
+    /// <summary>The tubes whose queues run on this server (see <see cref="Hosts"/>).</summary>
+    public IReadOnlyCollection<string> TubesHere => SafeExited() ? [] : _tubesHere.Keys.Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>
     /// Runs the server with <paramref name="args"/> (a command line it should refuse) until it exits,
@@ -104,8 +129,15 @@ public sealed class LindaServerProcess : IDisposable
 
     public void Dispose() => _child.Dispose();
 
-    private void OnLine(string line)
+    private void OnLine(string line, long at)
     {
+        if (QueueLine().Match(line) is { Success: true } queue)
+        {
+            if (queue.Groups[2].Value == "recovered")
+                _tubesHere[queue.Groups[1].Value] = at;
+            else
+                _tubesHere.TryRemove(queue.Groups[1].Value, out _);
+        }
         if (line.StartsWith("LISTENING ", StringComparison.Ordinal)
             && int.TryParse(line.AsSpan("LISTENING ".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var port))
             _listening.TrySetResult(port);
