@@ -245,6 +245,29 @@ public sealed class ServerShardingSpec(PostgresFixture fixture, ITestOutputHelpe
         }
     });
 
+    [Fact]
+    public Task A_tube_the_singleton_hub_wrote_wakes_on_the_sharded_placement_with_no_command_sent_to_it() => WithLogs(async () =>
+    {
+        var singleton = _data.File("singleton.conf");
+        File.WriteAllText(singleton, "linda.placement = singleton\n");
+        var data = Directory.CreateDirectory(_data.File("data")).FullName;
+        var first = Start("singleton", TestPrograms.FreePort(), ["--data", data, "--config", singleton]);
+        await Listen(first);
+        using (var c = await Connect(first.Port, "singleton"))
+        {
+            await c.Use("later");
+            Inserted(await c.AskPut(100, 600, 60, "due in ten minutes"), "a delayed put");
+        }
+        first.Kill();
+
+        // Sharded, and no client at all: the node wakes every tube of the directory, so "later" runs
+        // (its timer would make the job ready on time) though nothing asked for it.
+        var second = Start("sharded", TestPrograms.FreePort(), ["--data", data]);
+        await Listen(second);
+        await Until(() => second.Hosts("later"), StartBound, "the log says the tube later's queue runs, with no command sent to it");
+        Assert.Contains("/system/sharding/linda-queue/later/later/queue] queue later recovered at sequence number 1", second.RecentLog());
+    });
+
     // ================================================================ helpers
 
     /// <summary>What the producers were answered: for each tube the INSERTED ids with their bodies, when each was sent and answered; and every other outcome.</summary>

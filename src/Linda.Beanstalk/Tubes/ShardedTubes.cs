@@ -11,7 +11,10 @@ namespace Linda.Beanstalk;
 /// the region placed it), and its number the <see cref="TubeDirectory"/>'s. A number never changes, so
 /// the node keeps every entry it has been told and asks the directory (a cluster singleton, through its
 /// proxy) only for a tube it has not seen, and for the whole list: while the directory moves to another
-/// node, tubes this node knows keep being served.
+/// node, tubes this node knows keep being served. At start it asks the directory for every tube (again
+/// each second until answered) and makes each one's route, which wakes the tube's queue: a tube whose
+/// journal holds delayed jobs (one the singleton placement's hub wrote, whose queue the region does not
+/// remember yet) runs them on time with no command sent to it.
 /// </summary>
 /// <remarks>
 /// A question the directory does not answer within the attempt given is not answered (the asker's own
@@ -19,7 +22,7 @@ namespace Linda.Beanstalk;
 /// <see cref="TubeHub"/> (a node of the singleton placement runs the singleton) is not used: its tubes'
 /// queues are its children, and routing to the region too would run a tube's queue twice.
 /// </remarks>
-public sealed class ShardedTubes : ReceiveActor
+public sealed class ShardedTubes : ReceiveActor, IWithTimers
 {
     private readonly IActorRef _directory;
     private readonly Func<string, Props> _route;
@@ -63,7 +66,28 @@ public sealed class ShardedTubes : ReceiveActor
         Receive<ListTubes>(AskDirectory);
         Receive<Answered>(OnAnswered);
         Receive<NotAnswered>(_ => { }); // the asker asks again
+        Receive<WakeAll>(_ => _directory.Ask<IBeanstalkMessage>(ListTubes.Instance, _attempt).PipeTo(Self,
+            success: reply => reply is TubeNumbers all ? new Woken(all) : WakeAgain.Instance,
+            failure: _ => WakeAgain.Instance));
+        Receive<Woken>(w =>
+        {
+            foreach (var entry in w.Tubes.Tubes)
+            {
+                _known.Apply(entry);
+                TubeOf(entry);
+            }
+        });
+        Receive<WakeAgain>(_ => Timers.StartSingleTimer("wake", WakeAll.Instance, WakeRetry));
     }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>How often the start asks the directory for every tube again until it answers.</summary>
+    internal static readonly TimeSpan WakeRetry = TimeSpan.FromSeconds(1);
+
+    /// <inheritdoc />
+    protected override void PreStart() => Self.Tell(WakeAll.Instance);
 
     private void AskDirectory(IBeanstalkMessage question)
     {
@@ -119,4 +143,16 @@ public sealed class ShardedTubes : ReceiveActor
     {
         public static readonly NotAnswered Instance = new();
     }
+
+    private sealed class WakeAll
+    {
+        public static readonly WakeAll Instance = new();
+    }
+
+    private sealed class WakeAgain
+    {
+        public static readonly WakeAgain Instance = new();
+    }
+
+    private sealed record Woken(TubeNumbers Tubes);
 }

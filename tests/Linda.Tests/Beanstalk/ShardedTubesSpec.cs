@@ -32,6 +32,25 @@ public sealed class ShardedTubesSpec : Akka.TestKit.Xunit2.TestKit
             _routesMade.Enqueue(name);
             return Props.Create(() => new Route(name, _queues.Ref));
         }, Attempt));
+        // At start it asks for every tube, to wake their queues: none yet.
+        DirectoryAnswers(ListTubes.Instance, new TubeNumbers([]));
+    }
+
+    [Fact]
+    public void At_start_it_makes_a_route_for_every_tube_of_the_directory_which_wakes_its_queue()
+    {
+        var tubes = Sys.ActorOf(ShardedTubes.Props(_directory.Ref, name =>
+        {
+            _routesMade.Enqueue(name);
+            return Props.Create(() => new Route(name, _queues.Ref));
+        }, Attempt));
+        // Unanswered first: asked again (each second) until the directory answers.
+        Assert.Equal(ListTubes.Instance, _directory.ExpectMsg<IBeanstalkMessage>());
+        DirectoryAnswers(ListTubes.Instance, new TubeNumbers([new TubeNumbered("default", 0), new TubeNumbered("later", 1)]));
+        AwaitCondition(() => _routesMade.Order(StringComparer.Ordinal).SequenceEqual(["default", "later"]), TimeSpan.FromSeconds(10));
+        // Known now: asked of no one.
+        tubes.Tell(new GetTube("later"));
+        Assert.Equal(("later", 1L), ExpectMsg<Tube>() is var t ? (t.Name, t.Number) : default);
     }
 
     /// <summary>A route as the region's is: every message to the tube's queue, with its sender; here wrapped with the tube's name.</summary>
