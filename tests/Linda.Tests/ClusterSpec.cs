@@ -168,7 +168,9 @@ public sealed class ClusterSpec(PostgresFixture postgres) : IAsyncLifetime
 
         // The slow job's lease died with its node: it runs again elsewhere, and the old token is refused.
         var again = await slowElsewhere.Task.WaitAsync(Failover);
-        Assert.Equal(2, again.Attempt);
+        // Attempt 2, or later: a reserve a survivor's worker sent toward the dead node and asked again
+        // for may still be answered with the job, which that worker gives back (an attempt) unrun.
+        Assert.True(again.Attempt >= 2, $"the slow job ran again as attempt {again.Attempt}");
         Assert.True(await HostsQueue(b) || await HostsQueue(c), "the queue moved to a surviving node");
         var stale = await b.Client.SendAsync("jobs", new Complete("slow", leaseOnA.Token));
         Assert.IsType<StaleLease>(stale);
