@@ -40,8 +40,9 @@
 // stdin:
 //   push <prefix> <count>   pushes jobs <prefix>-0 .. <prefix>-(count-1) of class "record" to the first queue
 //                           through ILindaClient, at most --push-window in flight (shared by all push commands)
-//   load <prefix> <count>   pushes count jobs of class "count" (a random 100-byte payload, ids the queue makes),
-//                           round robin over the queues, --push-window in flight, without a line per push
+//   load <prefix> <count> [in-flight]
+//                           pushes count jobs of class "count" (a random 100-byte payload, ids the queue makes),
+//                           round robin over the queues, in-flight (default --push-window) at a time, without a line per push
 //   stats [QUEUE]           the queue's counts (default: the first queue)
 //   counts                  the "count" handler's runs
 //   pause / resume          pauses every queue (no job is handed out) / ends the pause
@@ -154,7 +155,11 @@ while (await Console.In.ReadLineAsync() is { } line)
             _ = PushAsync(prefix, n);
             break;
         case ["load", var prefix, var count] when int.TryParse(count, CultureInfo.InvariantCulture, out var n):
-            _ = LoadAsync(prefix, n);
+            _ = LoadAsync(prefix, n, options.PushWindow);
+            break;
+        case ["load", var prefix, var count, var inFlight] when int.TryParse(count, CultureInfo.InvariantCulture, out var n)
+                                                             && int.TryParse(inFlight, CultureInfo.InvariantCulture, out var w) && w > 0:
+            _ = LoadAsync(prefix, n, w);
             break;
         case ["stats"]:
             _ = StatsAsync(queue);
@@ -225,7 +230,7 @@ async Task PushAsync(string prefix, int count)
     Out.Line($"PUSHED {prefix} acked={acked} nacked={nacked}");
 }
 
-async Task LoadAsync(string prefix, int count)
+async Task LoadAsync(string prefix, int count, int inFlight)
 {
     var argLength = LoadPayloadBytes - JobPayload.Create("count", "").Size;
     var acked = 0;
@@ -261,7 +266,7 @@ async Task LoadAsync(string prefix, int count)
             }
         }
     }
-    await Task.WhenAll(Enumerable.Range(0, Math.Min(options.PushWindow, count)).Select(_ => Task.Run(Lane)));
+    await Task.WhenAll(Enumerable.Range(0, Math.Min(inFlight, count)).Select(_ => Task.Run(Lane)));
     if (!reasons.IsEmpty)
         Console.Error.WriteLine($"load {prefix}: not acknowledged: {string.Join(", ", reasons.Select(r => $"{r.Value} {r.Key}"))}");
     Out.Line($"PUSHED {prefix} acked={acked} nacked={nacked}");

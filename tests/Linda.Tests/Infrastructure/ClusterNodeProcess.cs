@@ -153,14 +153,15 @@ public sealed class ClusterNodeProcess : IDisposable
 
     /// <summary>
     /// Pushes <paramref name="count"/> jobs of class "count" (ids the queue makes) round robin over the
-    /// node's queues, without a line per push; completes when each has its reply.
+    /// node's queues, without a line per push, <paramref name="inFlight"/> at a time (null: its --push-window);
+    /// completes when each has its reply.
     /// </summary>
-    public Task<PushResult> LoadAsync(string prefix, int count)
+    public Task<PushResult> LoadAsync(string prefix, int count, int? inFlight = null)
     {
         var done = new TaskCompletionSource<PushResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_pushes.TryAdd(prefix, done))
             throw new ArgumentException($"prefix {prefix} was pushed already", nameof(prefix));
-        Send($"load {prefix} {count.ToString(CultureInfo.InvariantCulture)}");
+        Send($"load {prefix} {count.ToString(CultureInfo.InvariantCulture)}{(inFlight is { } w ? " " + w.ToString(CultureInfo.InvariantCulture) : "")}");
         return done.Task;
     }
 
