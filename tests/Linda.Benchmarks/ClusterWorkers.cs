@@ -95,8 +95,8 @@ internal static partial class Program
         Dictionary<int, double> JitThreads, long AllocatedBytes, double GcPauseMs, long[] Ran);
 
     /// <summary>What happened between two samples.</summary>
-    private sealed record ClusterPhase(double Seconds, double[] NodeCpu, double PostgresCpu, double DriverCpu, double MachineBusyPct, long Rows, long Transactions, long WalBytes,
-        double JitSeconds, long AllocatedBytes, double GcPauseSeconds, long[] RanByNode)
+    private sealed record ClusterPhase(double Seconds, double[] NodeCpu, double PostgresCpu, double DriverCpu, double MachineBusyPct, double MachineBusySeconds,
+        long Rows, long Transactions, long WalBytes, double JitSeconds, long AllocatedBytes, double GcPauseSeconds, long[] RanByNode)
     {
         public static ClusterPhase Between(ClusterSample a, ClusterSample b) => new(
             Stat.Seconds(a.At, b.At),
@@ -104,6 +104,7 @@ internal static partial class Program
             b.Postgres - a.Postgres,
             b.Driver - a.Driver,
             100 * (b.MachineBusy - a.MachineBusy) / Math.Max(1e-9, b.MachineTotal - a.MachineTotal),
+            b.MachineBusy - a.MachineBusy,
             b.Rows - a.Rows,
             b.Xids - a.Xids,
             b.WalBytes - a.WalBytes,
@@ -114,6 +115,9 @@ internal static partial class Program
 
         /// <summary>CPU seconds of the nodes and PostgreSQL together.</summary>
         public double Cpu => NodeCpu.Sum() + PostgresCpu;
+
+        /// <summary>CPU seconds the machine was busy with other work (other users' builds, the kernel's own threads).</summary>
+        public double OtherCpu => MachineBusySeconds - Cpu - DriverCpu;
 
         public double UsPer(double what) => Cpu * 1e6 / Math.Max(1, what);
     }
@@ -158,7 +162,7 @@ internal static partial class Program
                 $"{name}_s={Stat.F(p.Seconds, 3)} {name}_rows={p.Rows} {name}_rows_per_s={Stat.F(p.Rows / p.Seconds, 0)} {name}_events_per_row={Stat.F(events / (double)Math.Max(1, p.Rows), 1)} " +
                 $"{name}_transactions={p.Transactions} {name}_rows_per_transaction={Stat.F(p.Rows / (double)Math.Max(1, p.Transactions), 2)} {name}_wal_bytes_per_job={Stat.F(p.WalBytes / (double)Jobs, 0)} " +
                 $"{name}_node_cpu_s={string.Join(",", p.NodeCpu.Select(c => Stat.F(c, 2)))} {name}_pg_cpu_s={Stat.F(p.PostgresCpu, 2)} {name}_driver_cpu_s={Stat.F(p.DriverCpu, 2)} " +
-                $"{name}_cpu_us_per_job={Stat.F(p.UsPer(Jobs), 1)} {name}_cpu_us_per_row={Stat.F(p.UsPer(p.Rows), 1)} {name}_machine_busy_pct={Stat.F(p.MachineBusyPct, 0)} " +
+                $"{name}_cpu_us_per_job={Stat.F(p.UsPer(Jobs), 1)} {name}_cpu_us_per_row={Stat.F(p.UsPer(p.Rows), 1)} {name}_machine_busy_pct={Stat.F(p.MachineBusyPct, 0)} {name}_other_cpu_s={Stat.F(p.OtherCpu, 2)} " +
                 $"{name}_jit_s={Stat.F(p.JitSeconds, 2)} {name}_alloc_bytes_per_job={Stat.F(p.AllocatedBytes / (double)Jobs, 0)} {name}_gc_pause_s={Stat.F(p.GcPauseSeconds, 2)}";
             return $"RESULT mode=cluster-workers layout={Layout} run={Run} n={Jobs} nodes={ClusterNodes} workers_per_node={s.WorkersPerNode} window={s.Window} " +
                    $"push_jobs_per_s={Stat.F(PushRate, 0)} drain_jobs_per_s={Stat.F(DrainRate, 0)} handled_s={Stat.F(HandledSeconds, 3)} cycle_jobs_per_s={Stat.F(CycleRate, 0)} " +
