@@ -40,8 +40,8 @@ internal static partial class Program
     /// round robin over the queues, ids the queues make), then the queues resumed and drained by the
     /// workers of all three nodes: timed to the N-th handler run and to every queue answering GetStats
     /// empty (every Complete is in the journal). Warm-up rounds of <c>--warmup-jobs=10000</c> first:
-    /// at least <c>--warmup=20</c> s, then until the JIT's tiering thread takes under
-    /// <c>--jit-settled=5</c>% of the nodes' CPU in a round, at most <c>--warmup-max=60</c> s. After the
+    /// at least <c>--warmup=20</c> s, then until the JIT's tiering thread took under
+    /// <c>--jit-settled=5</c>% of the nodes' CPU over the last three rounds, at most <c>--warmup-max=60</c> s. After the
     /// measured round, a trickle of <c>--trickle-jobs=1500</c> pushes, one at a time from each node, so
     /// that nearly every push is a journal row of its own: what a row costs beyond its events.
     /// Per phase: CPU of each node process and of PostgreSQL (all its processes) from /proc; journal
@@ -66,7 +66,8 @@ internal static partial class Program
             // Rebalance every second (default 10 s) so a layout is spread over the three nodes before it is measured.
             NodeConfig: "linda.sharding.rebalance-interval = 1s\n" + o.Str("node-config", ""),
             PhaseBound: TimeSpan.FromSeconds(o.Double("phase-timeout", 120)),
-            TrickleJobs: o.Int("trickle-jobs", 1_500));
+            TrickleJobs: o.Int("trickle-jobs", 1_500),
+            ToastCompression: o.Str("toast-compression", ""));
         var layouts = o.Str("layouts", "singleton,p1,p3,p6,q6").Split(',')
             .Select(l => ClusterLayouts.TryGetValue(l, out var layout) ? layout : throw new ArgumentException($"--layouts: unknown layout '{l}' ({string.Join(", ", ClusterLayouts.Keys)})"))
             .ToArray();
@@ -88,7 +89,7 @@ internal static partial class Program
 
     private sealed record ClusterBenchSettings(int Jobs, int WarmupJobs, int WorkersPerNode, int Window, TimeSpan Warmup, TimeSpan WarmupMax, double JitSettledPct,
         string Profile, string NodeConfig, TimeSpan PhaseBound,
-        int TrickleJobs);
+        int TrickleJobs, string ToastCompression);
 
     /// <summary>What was counted at one moment: CPU (seconds) and the database's counters.</summary>
     private sealed record ClusterSample(long At, double[] Nodes, double Postgres, double Driver, double MachineBusy, double MachineTotal, long Rows, long Xids, long WalBytes,
@@ -180,6 +181,15 @@ internal static partial class Program
     private static async Task<ClusterRun> ClusterWorkersOnce(ClusterBenchSettings s, ClusterLayout layout, PostgresServer server, int run)
     {
         var db = await server.CreateDatabaseAsync();
+        if (s.ToastCompression.Length > 0)
+        {
+            // An experiment: how PostgreSQL compresses the rows' and snapshots' large values (pglz by default; lz4 is cheaper).
+            await using var admin = new NpgsqlConnection(server.ConnectionString("postgres"));
+            await admin.OpenAsync();
+            var name = new NpgsqlConnectionStringBuilder(db).Database;
+            await using var alter = new NpgsqlCommand($"ALTER DATABASE {name} SET default_toast_compression = '{s.ToastCompression.Replace("'", "''")}'", admin);
+            await alter.ExecuteNonQueryAsync();
+        }
         var bound = s.PhaseBound;
         var nodes = new List<ClusterNodeProcess>();
         var workers = Math.Max(1, s.WorkersPerNode / layout.Queues.Count);
@@ -206,14 +216,20 @@ internal static partial class Program
             // node's first tens of seconds of work are mostly compiling; a node that has run a while is past it.
             var pushed = 0L;
             var warming = Stopwatch.StartNew();
+            var recent = new Queue<(double Jit, double Cpu)>();
             for (var w = 0; s.WarmupJobs > 0; w++)
             {
                 var warm = await ClusterRound(s, nodes, counters, $"warm{w}-", s.WarmupJobs, pushed, bound);
                 pushed += s.WarmupJobs;
-                var jit = (warm.Push.JitSeconds + warm.Drain.JitSeconds) / Math.Max(1e-9, warm.Push.NodeCpu.Sum() + warm.Drain.NodeCpu.Sum());
+                var (jit, cpu) = (warm.Push.JitSeconds + warm.Drain.JitSeconds, warm.Push.NodeCpu.Sum() + warm.Drain.NodeCpu.Sum());
                 Console.Error.WriteLine($"# cluster-workers {layout.Name} run {run}: warm-up {w + 1}, {s.WarmupJobs} jobs: push {s.WarmupJobs / warm.Push.Seconds:F0}/s, " +
-                                        $"drain {s.WarmupJobs / warm.Drain.Seconds:F0}/s, the JIT's tiering thread {100 * jit:F0}% of the nodes' CPU");
-                if (warming.Elapsed >= s.WarmupMax || warming.Elapsed >= s.Warmup && 100 * jit < s.JitSettledPct)
+                                        $"drain {s.WarmupJobs / warm.Drain.Seconds:F0}/s, the JIT's tiering thread {100 * jit / Math.Max(1e-9, cpu):F0}% of the nodes' CPU");
+                // Settled: the tiering thread's share over the last few rounds (one round is too short to tell).
+                recent.Enqueue((jit, cpu));
+                if (recent.Count > JitSettledRounds)
+                    recent.Dequeue();
+                var settled = recent.Count == JitSettledRounds && 100 * recent.Sum(r => r.Jit) / Math.Max(1e-9, recent.Sum(r => r.Cpu)) < s.JitSettledPct;
+                if (warming.Elapsed >= s.WarmupMax || warming.Elapsed >= s.Warmup && settled)
                     break;
             }
             var round = await ClusterRound(s, nodes, counters, "run", s.Jobs, pushed, bound);
@@ -300,6 +316,9 @@ internal static partial class Program
         var drained = await counters.SampleAsync();
         return new ClusterRoundResult(ClusterPhase.Between(start, pushed), ClusterPhase.Between(pushed, drained), Stat.Seconds(pushed.At, handledAt));
     }
+
+    /// <summary>Over how many warm-up rounds the JIT's share must be under --jit-settled.</summary>
+    private const int JitSettledRounds = 3;
 
     /// <summary>How often the drain asks the nodes how many jobs ran.</summary>
     private static readonly TimeSpan CountPoll = TimeSpan.FromMilliseconds(20);
@@ -424,8 +443,8 @@ internal static partial class Program
         Console.WriteLine($"cluster-workers: {ClusterNodes} node processes + 1 PostgreSQL (fsync on), {s.Jobs} jobs of 100 bytes per round after a " +
                           $"{s.WarmupJobs}-job warm-up, {s.WorkersPerNode} workers per node, {s.Window} pushes in flight per node; " +
                           (runs > 1 ? $"medians of {runs} runs; " : "one run; ") + "(Nx) = ratio to the singleton row");
-        Console.WriteLine("| layout | queue actors per node | push jobs/s | drain jobs/s | drained by node | journal rows/s | events per row | rows per transaction | CPU s: nodes / PostgreSQL | CPU us per job: all (nodes + PostgreSQL) | CPU us per row | one push a row (trickle): PostgreSQL us per row / nodes us per push, beyond a batched push's |");
-        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        Console.WriteLine("| layout | queue actors per node | push jobs/s | drain jobs/s | drained by node | journal rows/s | events per row | rows per transaction | CPU s: nodes / PostgreSQL | CPU us per job: all (nodes + PostgreSQL) | JIT's share of the nodes' CPU | CPU us per row | one push a row (trickle): PostgreSQL us per row / nodes us per push, beyond a batched push's |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var (layout, rs) in rows)
         {
             var spread = string.Join(", ", rs.Select(r => r.Spread).Distinct());
@@ -434,7 +453,7 @@ internal static partial class Program
             Console.WriteLine($"| {Describe(layout)} | {spread} | {Cell(rs, r => r.PushRate, 0, true)} | {Cell(rs, r => r.DrainRate, 0, true)} | {byNode} | " +
                               $"{Cell(rs, r => r.RowsPerSecond, 0, true)} | {Cell(rs, r => r.EventsPerRow, 1)} | {Cell(rs, r => r.RowsPerTransaction, 2)} | " +
                               $"{Cell(rs, r => r.NodeCpu, 2)} / {Cell(rs, r => r.PostgresCpu, 2)} | " +
-                              $"{Cell(rs, r => r.CpuUsPerJob, 1, true)} ({Cell(rs, r => r.NodeUsPerJob, 1)} + {Cell(rs, r => r.PostgresUsPerJob, 1)}) | {Cell(rs, r => r.CpuUsPerRow, 0)} | {Cell(rs, r => r.PostgresRowUs, 0)} / {Cell(rs, r => r.TrickleNodeUsPerPush, 0)} |");
+                              $"{Cell(rs, r => r.CpuUsPerJob, 1, true)} ({Cell(rs, r => r.NodeUsPerJob, 1)} + {Cell(rs, r => r.PostgresUsPerJob, 1)}) | {Cell(rs, r => 100 * r.JitShare, 0)}% | {Cell(rs, r => r.CpuUsPerRow, 0)} | {Cell(rs, r => r.PostgresRowUs, 0)} / {Cell(rs, r => r.TrickleNodeUsPerPush, 0)} |");
         }
         if (runs > 1)
         {

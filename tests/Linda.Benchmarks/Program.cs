@@ -42,7 +42,8 @@
 //                         rows/s, events per row, rows per transaction, CPU of each node and of PostgreSQL per
 //                         job and per row, where the queue actors ran; then --trickle-jobs=1500 pushes one at
 //                         a time per node (a row each): a row's own cost; --runs=N, medians, and a table with
-//                         ratios to the singleton
+//                         ratios to the singleton; --toast-compression=lz4: the database compresses large
+//                         values with lz4 instead of pglz (an experiment)
 //   bridge   [N=50000]    N jobs moved by a broker bridge into one Linda queue, on a server this process
 //                         starts: --source=redis (the Go Linda's layout; --batch=the bridge's BatchSize),
 //                         rabbitmq (persistent confirmed messages; --prefetch=the bridge's), or both
