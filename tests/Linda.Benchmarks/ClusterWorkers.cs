@@ -435,25 +435,29 @@ internal static partial class Program
         string Cell(List<ClusterRun> rs, Func<ClusterRun, double> f, int decimals, bool ratio = false)
         {
             var m = Median(rs.Select(f));
-            return Stat.F(m, decimals) + (ratio && rs != baseline ? $" ({Stat.F(m / Base(f), 2)}x)" : "");
+            return m.ToString("N" + decimals, CultureInfo.InvariantCulture) + (ratio && rs != baseline ? $" ({Stat.F(m / Base(f), 2)}x)" : "");
         }
         string Us(double v) => v.ToString("N0", CultureInfo.InvariantCulture);
 
         Console.WriteLine();
-        Console.WriteLine($"cluster-workers: {ClusterNodes} node processes + 1 PostgreSQL (fsync on), {s.Jobs} jobs of 100 bytes per round after a " +
-                          $"{s.WarmupJobs}-job warm-up, {s.WorkersPerNode} workers per node, {s.Window} pushes in flight per node; " +
-                          (runs > 1 ? $"medians of {runs} runs; " : "one run; ") + "(Nx) = ratio to the singleton row");
-        Console.WriteLine("| layout | queue actors per node | push jobs/s | drain jobs/s | drained by node | journal rows/s | events per row | rows per transaction | CPU s: nodes / PostgreSQL | CPU us per job: all (nodes + PostgreSQL) | JIT's share of the nodes' CPU | CPU us per row | one push a row (trickle): PostgreSQL us per row / nodes us per push, beyond a batched push's |");
+        Console.WriteLine($"cluster-workers: {ClusterNodes} node processes + 1 PostgreSQL (fsync on), {s.Jobs} jobs of 100 bytes per round after the " +
+                          $"warm-up, {s.WorkersPerNode} workers per node, {s.Window} pushes in flight per node; " +
+                          (runs > 1 ? $"medians of {runs} runs; " : "one run; ") + "n0 is the first node (the oldest); (Nx) = ratio to the singleton row");
+        Console.WriteLine("| layout | queue actors per node | push jobs/s | drain jobs/s | drained by node | CPU s, push + drain: n0 / n1 / n2 / PostgreSQL | journal rows/s | " +
+                          "events per row | rows per transaction | CPU us per job: nodes + PostgreSQL | JIT's share of the nodes' CPU | CPU us per row (all CPU / rows) | " +
+                          "PostgreSQL us per row of one push |");
         Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var (layout, rs) in rows)
         {
             var spread = string.Join(", ", rs.Select(r => r.Spread).Distinct());
             // The share of the drained jobs each node's workers ran (the median run's), nodes in the order they joined.
-            var byNode = string.Join(" / ", rs.OrderBy(r => r.DrainRate).ElementAt(rs.Count / 2).Drain.RanByNode.Select(k => $"{100.0 * k / Math.Max(1, s.Jobs):F0}%"));
+            var byNode = string.Join(" / ", rs.OrderBy(r => r.DrainRate).ElementAt(rs.Count / 2).Drain.RanByNode.Select(k => $"{100.0 * k / Math.Max(1, s.Jobs):F0}")) + "%";
+            var cpuByNode = string.Join(" / ", Enumerable.Range(0, ClusterNodes).Select(i => Cell(rs, r => r.Push.NodeCpu[i] + r.Drain.NodeCpu[i], 2)));
             Console.WriteLine($"| {Describe(layout)} | {spread} | {Cell(rs, r => r.PushRate, 0, true)} | {Cell(rs, r => r.DrainRate, 0, true)} | {byNode} | " +
-                              $"{Cell(rs, r => r.RowsPerSecond, 0, true)} | {Cell(rs, r => r.EventsPerRow, 1)} | {Cell(rs, r => r.RowsPerTransaction, 2)} | " +
-                              $"{Cell(rs, r => r.NodeCpu, 2)} / {Cell(rs, r => r.PostgresCpu, 2)} | " +
-                              $"{Cell(rs, r => r.CpuUsPerJob, 1, true)} ({Cell(rs, r => r.NodeUsPerJob, 1)} + {Cell(rs, r => r.PostgresUsPerJob, 1)}) | {Cell(rs, r => 100 * r.JitShare, 0)}% | {Cell(rs, r => r.CpuUsPerRow, 0)} | {Cell(rs, r => r.PostgresRowUs, 0)} / {Cell(rs, r => r.TrickleNodeUsPerPush, 0)} |");
+                              $"{cpuByNode} / {Cell(rs, r => r.PostgresCpu, 2)} | {Cell(rs, r => r.RowsPerSecond, 0, true)} | {Cell(rs, r => r.EventsPerRow, 0)} | " +
+                              $"{Cell(rs, r => r.RowsPerTransaction, 2)} | {Cell(rs, r => r.CpuUsPerJob, 1)} ({Cell(rs, r => r.NodeUsPerJob, 1)} + {Cell(rs, r => r.PostgresUsPerJob, 1)})" +
+                              $"{(rs != baseline ? $" ({Stat.F(Median(rs.Select(r => r.CpuUsPerJob)) / Base(r => r.CpuUsPerJob), 2)}x)" : "")} | " +
+                              $"{Cell(rs, r => 100 * r.JitShare, 0)}% | {Cell(rs, r => r.CpuUsPerRow, 0)} | {Cell(rs, r => r.PostgresRowUs, 0)} |");
         }
         if (runs > 1)
         {
