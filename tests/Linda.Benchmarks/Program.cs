@@ -32,6 +32,18 @@
 //                         starting; drain_ms: until every job acknowledged before the kill / leave had
 //                         run; ran_twice (any node), ran_twice_survivors; lost (must be 0).
 //                         --node-config=HOCON goes to every node (e.g. "linda.workers.reserve-wait = 2s")
+//   cluster-workers [N=50000]  the workers benchmark on three node processes (tests/Linda.Tests.ClusterNode)
+//                         and one durable PostgreSQL server, in one run for each layout of --layouts=
+//                         singleton,p1,p3,p6,q6 (the singleton placement, one queue; the sharded placement,
+//                         one queue of 1, 3 or 6 partitions; six queues): N jobs pushed (a third through
+//                         each node, --window=500 in flight per node) while the queues are paused, then
+//                         drained by --workers=12 workers per node with a handler that only counts, after
+//                         rounds of --warmup-jobs=10000 (20 to 60 s, until the JIT settles); jobs/s, journal
+//                         rows/s, events per row, rows per transaction, CPU of each node and of PostgreSQL per
+//                         job and per row, where the queue actors ran; then --trickle-jobs=1500 pushes one at
+//                         a time per node (a row each): a row's own cost; --runs=N, medians, and a table with
+//                         ratios to the singleton; --toast-compression=lz4: the database compresses large
+//                         values with lz4 instead of pglz (an experiment)
 //   bridge   [N=50000]    N jobs moved by a broker bridge into one Linda queue, on a server this process
 //                         starts: --source=redis (the Go Linda's layout; --batch=the bridge's BatchSize),
 //                         rabbitmq (persistent confirmed messages; --prefetch=the bridge's), or both
@@ -102,6 +114,7 @@ internal static partial class Program
                 case "recovery-child": await ModeRecoveryChild(o); break;
                 case "workers": await ModeWorkers(o, o.N); break;
                 case "failover": await ModeFailover(o); break;
+                case "cluster-workers": await ModeClusterWorkers(o, o.N); break;
                 case "all":
                     // One warm-up, then each mode of --modes in turn (default: all but failover and compare).
                     foreach (var mode in o.Str("modes", "push,cycle,latency,delayed,recovery,workers").Split(','))
@@ -122,7 +135,7 @@ internal static partial class Program
                 case "compare": await ModeCompare(o); break;
                 case "bridge": await ModeBridge(o, o.N); break;
                 default:
-                    Console.Error.WriteLine("usage: Linda.Benchmarks push|cycle|latency|delayed|recovery|workers|failover|all|compare|bridge [N] [--key=value ...]");
+                    Console.Error.WriteLine("usage: Linda.Benchmarks push|cycle|latency|delayed|recovery|workers|failover|cluster-workers|all|compare|bridge [N] [--key=value ...]");
                     return 2;
             }
             return 0;

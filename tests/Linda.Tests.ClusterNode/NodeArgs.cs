@@ -17,8 +17,14 @@ internal sealed record NodeArgs(
     string? TlsCert,
     string? TlsPassword,
     string? TlsCa,
-    QueuePlacement? Placement)
+    QueuePlacement? Placement,
+    IReadOnlyList<string> Queues,
+    IReadOnlyDictionary<string, int> Partitions,
+    bool Watch)
 {
+    /// <summary>The queue a node serves when --queues is not given.</summary>
+    public const string DefaultQueue = "jobs";
+
     /// <exception cref="ArgumentException">A missing, unknown or malformed argument.</exception>
     public static NodeArgs Parse(string[] args)
     {
@@ -34,6 +40,9 @@ internal sealed record NodeArgs(
         var hocon = "";
         string? tlsCert = null, tlsPassword = null, tlsCa = null;
         // Unset: LINDA_TEST_PLACEMENT's (the test run's), else Linda's default.
+        var queues = new List<string>();
+        var partitions = new Dictionary<string, int>(StringComparer.Ordinal);
+        var watch = true;
         var placement = Environment.GetEnvironmentVariable("LINDA_TEST_PLACEMENT") is { Length: > 0 } fromEnv ? ParsePlacement(fromEnv) : (QueuePlacement?)null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -54,17 +63,28 @@ internal sealed record NodeArgs(
                 case "--tls-password": tlsPassword = value; break;
                 case "--tls-ca": tlsCa = value; break;
                 case "--placement": placement = ParsePlacement(value); break;
+                case "--queues": queues.AddRange(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
+                case "--partitions": AddPartitions(partitions, value); break;
+                case "--watch": watch = ParseOnOff(value); break;
                 default: throw new ArgumentException($"unknown option {args[i - 1]}");
             }
         }
         if (port is null || postgres is null)
             throw new ArgumentException("usage: Linda.Tests.ClusterNode --cluster-port N --postgres CONNECTION_STRING [--seed ADDRESS]... " +
                                         "[--name NAME] [--profile fast|production|default] [--workers N] [--work-ms N] [--ask-timeout-ms N] [--push-window N] [--hocon TEXT] " +
-                                        "[--tls-cert PFX [--tls-password PASSWORD] [--tls-ca CA_CERT]] [--placement sharded|singleton]");
+                                        "[--tls-cert PFX [--tls-password PASSWORD] [--tls-ca CA_CERT]] [--placement sharded|singleton] " +
+                                        "[--queues A,B,...] [--partitions QUEUE=P]... [--watch on|off]");
         if (tlsCert is null && (tlsPassword is not null || tlsCa is not null))
             throw new ArgumentException("--tls-password and --tls-ca go with --tls-cert");
         tlsPassword ??= Environment.GetEnvironmentVariable(PasswordVariable);
-        return new NodeArgs(port.Value, seeds, postgres, profile, workers, name ?? $"node-{port}", workMs, askTimeoutMs, pushWindow, hocon, tlsCert, tlsPassword, tlsCa, placement);
+        if (queues.Count == 0)
+            queues.Add(DefaultQueue);
+        if (queues.Distinct(StringComparer.Ordinal).Count() != queues.Count)
+            throw new ArgumentException($"--queues names a queue twice: {string.Join(",", queues)}");
+        if (partitions.Keys.FirstOrDefault(q => !queues.Contains(q)) is { } stray)
+            throw new ArgumentException($"--partitions {stray}=...: '{stray}' is not one of the queues ({string.Join(",", queues)})");
+        return new NodeArgs(port.Value, seeds, postgres, profile, workers, name ?? $"node-{port}", workMs, askTimeoutMs, pushWindow, hocon, tlsCert, tlsPassword, tlsCa, placement,
+            queues, partitions, watch);
     }
 
     /// <summary>Where the certificate's password comes from without --tls-password (as for Linda.Server).</summary>
@@ -88,6 +108,22 @@ internal sealed record NodeArgs(
         "sharded" => QueuePlacement.Sharded,
         "singleton" => QueuePlacement.Singleton,
         _ => throw new ArgumentException($"unknown placement '{value}' (sharded or singleton)"),
+    };
+
+    // QUEUE=P, e.g. jobs=6.
+    private static void AddPartitions(Dictionary<string, int> partitions, string value)
+    {
+        var at = value.LastIndexOf('=');
+        if (at <= 0 || !int.TryParse(value[(at + 1)..], CultureInfo.InvariantCulture, out var count) || count < 1)
+            throw new ArgumentException($"--partitions takes QUEUE=P (P at least 1), not '{value}'");
+        partitions[value[..at]] = count;
+    }
+
+    private static bool ParseOnOff(string value) => value.ToLowerInvariant() switch
+    {
+        "on" or "true" => true,
+        "off" or "false" => false,
+        _ => throw new ArgumentException($"'{value}' is not on or off"),
     };
 
     private static int Int(string value) =>

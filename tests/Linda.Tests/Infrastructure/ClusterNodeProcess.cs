@@ -8,7 +8,7 @@ namespace Linda.Tests.Infrastructure;
 /// A Linda node in an OS process of its own (tests/Linda.Tests.ClusterNode, built next to the caller),
 /// driven over stdin/stdout: commands go out as lines; what it prints comes back parsed, each line
 /// stamped with the <see cref="Stopwatch"/> time it arrived. <see cref="Kill"/> is a SIGKILL.
-/// Shared by MultiProcessSpec and the benchmark's failover mode (linked there).
+/// Shared by MultiProcessSpec and the benchmark's failover and cluster-workers modes (linked there).
 /// </summary>
 public sealed class ClusterNodeProcess : IDisposable
 {
@@ -23,9 +23,9 @@ public sealed class ClusterNodeProcess : IDisposable
     private readonly ConcurrentDictionary<string, string> _nacked = new();
     private readonly ConcurrentQueue<JobRun> _runs = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<PushResult>> _pushes = new();
-    private readonly SemaphoreSlim _statsGate = new(1);
+    private readonly SemaphoreSlim _queryGate = new(1);
     private readonly Lock _stdin = new();
-    private TaskCompletionSource<QueueCounts?>? _stats;
+    private Query? _query;
 
     private ClusterNodeProcess(string name, int port, bool tls, ProcessStartInfo start)
     {
@@ -40,6 +40,12 @@ public sealed class ClusterNodeProcess : IDisposable
 
     /// <summary>What one push command got back.</summary>
     public sealed record PushResult(int Acked, int Nacked);
+
+    /// <summary>
+    /// The "count" handler's runs on the node, as its <c>counts</c> command printed them, and what its
+    /// runtime spent so far: milliseconds in the JIT, bytes allocated, GC pauses and collections (gen0 and up).
+    /// </summary>
+    public sealed record RunCounts(long Ran, long Redelivered, double JitMs, long AllocatedBytes, double GcPauseMs, long Collections);
 
     /// <summary>The queue's counts, as a node's <c>stats</c> command printed them.</summary>
     public sealed record QueueCounts(int Ready, int Reserved, int Delayed, int Buried, int Jobs)
@@ -80,6 +86,9 @@ public sealed class ClusterNodeProcess : IDisposable
 
     public bool HasExited => _child.Process.HasExited;
 
+    /// <summary>The node's process id (its CPU time is in /proc/ID/stat).</summary>
+    public int ProcessId => _child.Process.Id;
+
     /// <summary>Its exit code, once it has exited.</summary>
     public int ExitCode => _child.Process.ExitCode;
 
@@ -90,10 +99,14 @@ public sealed class ClusterNodeProcess : IDisposable
     /// Starts a node on loopback port <paramref name="port"/>; <paramref name="seeds"/> empty: it joins
     /// itself. <paramref name="profile"/> is fast, production or default. <paramref name="tls"/>: remoting
     /// over TLS with that PKCS#12 file (its password <paramref name="tlsPassword"/>, given in the
-    /// environment as an operator would) and that authority's certificate file.
+    /// environment as an operator would) and that authority's certificate file. <paramref name="placement"/>
+    /// (sharded or singleton; null: the node's default), <paramref name="queues"/> (null: "jobs"),
+    /// <paramref name="partitions"/> (queue to P) and <paramref name="watch"/> (the first queue's
+    /// QUEUE-HERE lines) are the node's --placement, --queues, --partitions and --watch.
     /// </summary>
     public static ClusterNodeProcess Start(string name, int port, IEnumerable<string> seeds, string postgres, string profile = "fast",
-        int workers = 4, int workMs = 10, int pushWindow = 32, string? hocon = null, (string Cert, string Password, string? Ca)? tls = null)
+        int workers = 4, int workMs = 10, int pushWindow = 32, string? hocon = null, (string Cert, string Password, string? Ca)? tls = null,
+        string? placement = null, IReadOnlyList<string>? queues = null, IReadOnlyDictionary<string, int>? partitions = null, bool watch = true)
     {
         var args = new List<string>
         {
@@ -105,6 +118,14 @@ public sealed class ClusterNodeProcess : IDisposable
             args.AddRange(["--seed", seed]);
         if (hocon is not null)
             args.AddRange(["--hocon", hocon]);
+        if (placement is not null)
+            args.AddRange(["--placement", placement]);
+        if (queues is { Count: > 0 })
+            args.AddRange(["--queues", string.Join(",", queues)]);
+        foreach (var (queue, count) in partitions ?? new Dictionary<string, int>())
+            args.AddRange(["--partitions", $"{queue}={count.ToString(CultureInfo.InvariantCulture)}"]);
+        if (!watch)
+            args.AddRange(["--watch", "off"]);
         if (tls is { } t)
         {
             args.AddRange(["--tls-cert", t.Cert]);
@@ -130,15 +151,61 @@ public sealed class ClusterNodeProcess : IDisposable
         return done.Task;
     }
 
-    /// <summary>The queue's counts through this node, or null when the queue did not answer in time.</summary>
-    public async Task<QueueCounts?> StatsAsync(TimeSpan timeout)
+    /// <summary>
+    /// Pushes <paramref name="count"/> jobs of class "count" (ids the queue makes) round robin over the
+    /// node's queues, without a line per push, <paramref name="inFlight"/> at a time (null: its --push-window);
+    /// completes when each has its reply.
+    /// </summary>
+    public Task<PushResult> LoadAsync(string prefix, int count, int? inFlight = null)
     {
-        await _statsGate.WaitAsync();
+        var done = new TaskCompletionSource<PushResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_pushes.TryAdd(prefix, done))
+            throw new ArgumentException($"prefix {prefix} was pushed already", nameof(prefix));
+        Send($"load {prefix} {count.ToString(CultureInfo.InvariantCulture)}{(inFlight is { } w ? " " + w.ToString(CultureInfo.InvariantCulture) : "")}");
+        return done.Task;
+    }
+
+    /// <summary>The queue's counts through this node (<paramref name="queue"/> null: its first queue), or null when the queue did not answer in time.</summary>
+    public async Task<QueueCounts?> StatsAsync(TimeSpan timeout, string? queue = null)
+    {
+        var line = await AskAsync(queue is null ? "stats" : $"stats {queue}", "STATS", timeout);
+        if (line is null || !line.StartsWith("STATS ", StringComparison.Ordinal))
+            return null;
+        var counts = line.Split(' ')[1..].Select(w => w.Split('=')).ToDictionary(kv => kv[0], kv => Int(kv[1]));
+        return new QueueCounts(counts["ready"], counts["reserved"], counts["delayed"], counts["buried"], counts["jobs"]);
+    }
+
+    /// <summary>How often the node's "count" handler ran, or null when the node did not say in time.</summary>
+    public async Task<RunCounts?> CountsAsync(TimeSpan timeout)
+    {
+        var line = await AskAsync("counts", "COUNTS", timeout);
+        if (line is null)
+            return null;
+        var counts = line.Split(' ')[1..].Select(w => w.Split('=')).ToDictionary(kv => kv[0], kv => long.Parse(kv[1], CultureInfo.InvariantCulture));
+        long Get(string key) => counts.TryGetValue(key, out var v) ? v : 0;
+        return new RunCounts(Get("ran"), Get("redelivered"), Get("jit_ms"), Get("allocated_bytes"), Get("gc_pause_ms"), Get("gcs"));
+    }
+
+    /// <summary>Pauses every queue of the node; false when one refused or did not answer in time.</summary>
+    public async Task<bool> PauseAsync(TimeSpan timeout) => await AskAsync("pause", "PAUSED", timeout) == "PAUSED";
+
+    /// <summary>Ends the pause of every queue of the node; false when one refused or did not answer in time.</summary>
+    public async Task<bool> ResumeAsync(TimeSpan timeout) => await AskAsync("resume", "RESUMED", timeout) == "RESUMED";
+
+    /// <summary>The queue actors (queues, partitions) running on the node now; null when it did not say in time.</summary>
+    public async Task<IReadOnlyList<string>?> WhereAsync(TimeSpan timeout) =>
+        await AskAsync("where", "WHERE", timeout) is { } line ? line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..] : null;
+
+    // One question at a time: sends the command and waits for the line that starts with the answer's
+    // word (or the word and "-FAILED"); null after the timeout.
+    private async Task<string?> AskAsync(string command, string answer, TimeSpan timeout)
+    {
+        await _queryGate.WaitAsync();
         try
         {
-            _stats = new TaskCompletionSource<QueueCounts?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            Send("stats");
-            return await _stats.Task.WaitAsync(timeout);
+            _query = new Query(answer);
+            Send(command);
+            return await _query.Line.Task.WaitAsync(timeout);
         }
         catch (TimeoutException)
         {
@@ -146,9 +213,16 @@ public sealed class ClusterNodeProcess : IDisposable
         }
         finally
         {
-            _stats = null;
-            _statsGate.Release();
+            _query = null;
+            _queryGate.Release();
         }
+    }
+
+    private sealed class Query(string answer)
+    {
+        public string Answer { get; } = answer;
+
+        public TaskCompletionSource<string> Line { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Asks the node to leave the cluster gracefully; it prints LEFT (<see cref="Left"/>) and exits.</summary>
@@ -166,7 +240,7 @@ public sealed class ClusterNodeProcess : IDisposable
     public void Dispose()
     {
         _child.Dispose();
-        _statsGate.Dispose();
+        _queryGate.Dispose();
     }
 
     private void Send(string line)
@@ -193,13 +267,10 @@ public sealed class ClusterNodeProcess : IDisposable
             case ["PUSHED", var prefix, var acked, var nacked] when _pushes.TryGetValue(prefix, out var push):
                 push.TrySetResult(new PushResult(Int(acked["acked=".Length..]), Int(nacked["nacked=".Length..])));
                 break;
-            case ["STATS", ..]:
-                var counts = words[1..].Select(w => w.Split('=')).ToDictionary(kv => kv[0], kv => Int(kv[1]));
-                _stats?.TrySetResult(new QueueCounts(counts["ready"], counts["reserved"], counts["delayed"], counts["buried"], counts["jobs"]));
-                break;
-            case ["STATS-FAILED", ..]:
-                _child.Log(line);
-                _stats?.TrySetResult(null);
+            case [var first, ..] when _query is { } query && (first == query.Answer || first == query.Answer + "-FAILED"):
+                if (first != query.Answer)
+                    _child.Log(line);
+                query.Line.TrySetResult(line);
                 break;
             default: _child.Log(line); break;
         }

@@ -25,6 +25,10 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The server's main process (the postmaster), parent of every other process of the server; read from its pid file.</summary>
+    public int ServerProcessId =>
+        int.Parse(File.ReadLines(Path.Combine(_data, "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture);
+
     public string ConnectionString(string database) =>
         new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = "postgres", Database = database, Pooling = true }.ToString();
 
