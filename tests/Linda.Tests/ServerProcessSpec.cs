@@ -19,33 +19,13 @@ namespace Linda.Tests;
 /// hub's child) while clients put and reserve through the others.
 /// </summary>
 [Collection(DatabaseCollection.Name)]
-public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper output) : IDisposable
+public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper output) : ServerProcesses("linda-server")
 {
-    private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan FailoverBound = TimeSpan.FromSeconds(90);
     // hocon/failover-fast.conf: "a crashed node is noticed, downed and replaced within about 5 s". A command
     // sent to a survivor just after the crash must be answered within this; the server's own ask timeout is 30 s.
     private static readonly TimeSpan AnsweredBound = TimeSpan.FromSeconds(20);
 
-    private readonly List<LindaServerProcess> _servers = [];
-    private readonly List<BeanstalkClient> _clients = [];
-    private readonly TempFolder _data = new("linda-server");
-    private readonly CancellationTokenSource _disposing = new(); // ends the background clients of a test that failed
     private string _db = ""; // the cluster's PostgreSQL database
-
-    public void Dispose()
-    {
-        _disposing.Cancel();
-        // The processes first: whatever else goes wrong, none outlives the test.
-        foreach (var server in _servers)
-            server.Dispose();
-        BeanstalkClient[] clients;
-        lock (_clients)
-            clients = [.. _clients];
-        foreach (var client in clients)
-            client.Dispose();
-        _data.Dispose();
-    }
 
     // ================================================================ crash safety on SQLite
 
@@ -66,8 +46,8 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     {
         var port = TestPrograms.FreePort();
         string[] options = fixedClusterPort
-            ? ["--data", _data.Path, "--cluster-port", TestPrograms.FreePort().ToString(CultureInfo.InvariantCulture)]
-            : ["--data", _data.Path];
+            ? ["--data", Data.Path, "--cluster-port", TestPrograms.FreePort().ToString(CultureInfo.InvariantCulture)]
+            : ["--data", Data.Path];
         var first = Start("first run", port, options);
         await Listen(first);
 
@@ -333,7 +313,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     // ================================================================ a cluster on PostgreSQL
 
     [Fact]
-    public Task Three_servers_on_PostgreSQL_keep_serving_and_lose_no_acknowledged_job_when_the_tubes_node_is_SIGKILLed() => WithLogs(async () =>
+    public Task ThreeServers_on_PostgreSQL_keep_serving_and_lose_no_acknowledged_job_when_the_tubes_node_is_SIGKILLed() => WithLogs(async () =>
     {
         var nodes = await StartCluster();
         var ports = nodes.Select(n => n.Port).ToArray();
@@ -391,8 +371,8 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         }
 
         // Traffic: a producer on one survivor; workers (reserve, delete) on both survivors and on the tube's node.
-        using var stopProducing = CancellationTokenSource.CreateLinkedTokenSource(_disposing.Token);
-        using var stopWorking = CancellationTokenSource.CreateLinkedTokenSource(_disposing.Token);
+        using var stopProducing = CancellationTokenSource.CreateLinkedTokenSource(Disposing.Token);
+        using var stopWorking = CancellationTokenSource.CreateLinkedTokenSource(Disposing.Token);
         var acked = new ConcurrentDictionary<ulong, (long Sent, long Answered)>(); // Stopwatch timestamps
         var unanswered = new ConcurrentQueue<string>();
         var reservedOnSurvivors = new ConcurrentQueue<(ulong Id, string Node)>();
@@ -673,7 +653,7 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
         var clusterPorts = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
         var ports = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
         var seed = $"akka.tcp://linda@127.0.0.1:{clusterPorts[0]}";
-        var config = _data.File("no-rebalance.conf");
+        var config = Data.File("no-rebalance.conf");
         // LINDA_TEST_PLACEMENT=singleton runs the cluster specs on the one tube hub.
         File.WriteAllText(config, "linda.sharding.rebalance-interval = 1h\n" + (LindaHost.TestPlacement is { } placement ? $"linda.placement = {placement.ToString().ToLowerInvariant()}\n" : ""));
         LindaServerProcess StartNode(int i) => Start($"n{i + 1}", ports[i],
@@ -860,69 +840,6 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     }
 
     // ================================================================ helpers
-
-    private LindaServerProcess Start(string name, int port, params string[] options)
-    {
-        var server = LindaServerProcess.Start(name, port, options);
-        _servers.Add(server);
-        return server;
-    }
-
-    private async Task Listen(LindaServerProcess server)
-    {
-        try
-        {
-            var port = await server.Listening.WaitAsync(StartBound);
-            Assert.Equal(server.Port, port);
-        }
-        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
-        {
-            Assert.Fail($"{server.Name} did not print LISTENING within {StartBound.TotalSeconds} s: {e.Message}\n{Logs()}");
-        }
-    }
-
-    private async Task<BeanstalkClient> Connect(int port, string name)
-    {
-        var client = await BeanstalkClient.Connect(port, name);
-        lock (_clients)
-            _clients.Add(client);
-        return client;
-    }
-
-    private async Task Within(Task task, TimeSpan bound, string what)
-    {
-        try
-        {
-            await task.WaitAsync(bound);
-        }
-        catch (TimeoutException)
-        {
-            Assert.Fail($"not within {bound.TotalSeconds} s: {what}\n{Logs()}");
-        }
-    }
-
-    private Task Until(Func<bool> condition, TimeSpan bound, string what, Func<string>? detail = null) =>
-        Conditions.Until(condition, what, bound, detail ?? Logs);
-
-    private Task Until(Func<Task<bool>> condition, TimeSpan bound, string what, Func<string>? detail = null) =>
-        Conditions.Until(condition, what, bound, () => (detail?.Invoke() ?? "") + "\n" + Logs());
-
-    private const string LogsHeader = "==== what the servers printed";
-
-    private string Logs() => LogsHeader + "\n" + string.Join("\n", _servers.Select(s => s.RecentLog()));
-
-    /// <summary>Runs a test; a failure whose message lacks the servers' output gets it added.</summary>
-    private async Task WithLogs(Func<Task> test)
-    {
-        try
-        {
-            await test();
-        }
-        catch (Exception e) when (!e.Message.Contains(LogsHeader, StringComparison.Ordinal))
-        {
-            throw new Xunit.Sdk.XunitException($"{e}\n{Logs()}");
-        }
-    }
 
     private static long Long(string s) => long.Parse(s, CultureInfo.InvariantCulture);
 }

@@ -22,38 +22,19 @@ namespace Linda.Tests;
 /// is read from the servers' logs (<see cref="LindaServerProcess.Hosts"/>).
 /// </summary>
 [Collection(DatabaseCollection.Name)]
-public sealed class ServerShardingSpec(PostgresFixture fixture, ITestOutputHelper output) : IDisposable
+public sealed class ServerShardingSpec(PostgresFixture fixture, ITestOutputHelper output) : ServerProcesses("linda-server-sharding")
 {
-    private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan FailoverBound = TimeSpan.FromSeconds(90);
     private static readonly string[] Tubes = ["t1", "t2", "t3", "t4", "t5", "t6"];
     private static readonly string Fixture = Path.Combine(AppContext.BaseDirectory, "Fixtures", "journal-v1");
 
     /// <summary>A rebalance round every second (Linda's default is 10 s): a node that joined after the first tubes were placed soon takes its share.</summary>
     private const string FastRebalance = "linda.sharding.rebalance-interval = 1s";
 
-    private readonly List<LindaServerProcess> _servers = [];
-    private readonly List<BeanstalkClient> _clients = [];
-    private readonly TempFolder _data = new("linda-server-sharding");
-    private readonly CancellationTokenSource _disposing = new(); // ends the background clients of a test that failed
-
-    public void Dispose()
-    {
-        _disposing.Cancel();
-        foreach (var server in _servers)
-            server.Dispose();
-        BeanstalkClient[] clients;
-        lock (_clients)
-            clients = [.. _clients];
-        foreach (var client in clients)
-            client.Dispose();
-        _data.Dispose();
-    }
 
     // ================================================================ three servers
 
     [Fact]
-    public Task Tubes_spread_over_three_servers_and_a_job_put_through_one_is_reserved_through_another_under_the_same_id() => WithLogs(async () =>
+    public Task Tubes_spread_over_threeServers_and_a_job_put_through_one_is_reserved_through_another_under_the_same_id() => WithLogs(async () =>
     {
         var nodes = await StartCluster();
         var (firsts, numbers) = await MakeTubes(nodes);
@@ -119,7 +100,7 @@ public sealed class ServerShardingSpec(PostgresFixture fixture, ITestOutputHelpe
         output.WriteLine($"tubes: {Describe(nodes)}; the directory on {directory.Name}; killing {victim.Name}, host of {tube}; {bystander} on {Host(nodes, bystander)} stays");
 
         // Producers through both survivors into the victim's tube, one into the bystander's; pipelined, 5 at a time.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_disposing.Token);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Disposing.Token);
         var puts = new Puts();
         var producing = survivors.Select(n => Task.Run(() => Produce(n, tube, $"{tube} via {n.Name}", puts, stop.Token)))
             .Append(Task.Run(() => Produce(survivors[0], bystander, $"{bystander} via {survivors[0].Name}", puts, stop.Token))).ToList();
@@ -183,8 +164,8 @@ public sealed class ServerShardingSpec(PostgresFixture fixture, ITestOutputHelpe
     public Task The_fixture_journal_of_the_singleton_tube_hub_is_served_by_a_sharded_server_under_its_ids() => WithLogs(async () =>
     {
         // Fixtures/journal-v1: the tube hub numbered default 0 and emails 1, and emails' queue holds one job.
-        File.Copy(Path.Combine(Fixture, "linda.db"), _data.File("linda.db"));
-        var server = Start("sharded", TestPrograms.FreePort(), "--data", _data.Path); // the default placement
+        File.Copy(Path.Combine(Fixture, "linda.db"), Data.File("linda.db"));
+        var server = Start("sharded", TestPrograms.FreePort(), "--data", Data.Path); // the default placement
         await Listen(server);
         using var c = await Connect(server.Port, "client");
 
@@ -205,9 +186,9 @@ public sealed class ServerShardingSpec(PostgresFixture fixture, ITestOutputHelpe
     [Fact]
     public Task Tubes_written_on_the_singleton_placement_are_served_on_the_sharded_one_under_the_same_ids_and_back_again() => WithLogs(async () =>
     {
-        var singleton = _data.File("singleton.conf");
+        var singleton = Data.File("singleton.conf");
         File.WriteAllText(singleton, "linda.placement = singleton\n");
-        var data = Directory.CreateDirectory(_data.File("data")).FullName;
+        var data = Directory.CreateDirectory(Data.File("data")).FullName;
         var jobs = new Dictionary<ulong, string>();
         var numbers = new HashSet<long>();
         string[] tubes = ["alpha", "beta"];
@@ -248,9 +229,9 @@ public sealed class ServerShardingSpec(PostgresFixture fixture, ITestOutputHelpe
     [Fact]
     public Task A_tube_the_singleton_hub_wrote_wakes_on_the_sharded_placement_with_no_command_sent_to_it() => WithLogs(async () =>
     {
-        var singleton = _data.File("singleton.conf");
+        var singleton = Data.File("singleton.conf");
         File.WriteAllText(singleton, "linda.placement = singleton\n");
-        var data = Directory.CreateDirectory(_data.File("data")).FullName;
+        var data = Directory.CreateDirectory(Data.File("data")).FullName;
         var first = Start("singleton", TestPrograms.FreePort(), ["--data", data, "--config", singleton]);
         await Listen(first);
         using (var c = await Connect(first.Port, "singleton"))
@@ -400,7 +381,7 @@ public sealed class ServerShardingSpec(PostgresFixture fixture, ITestOutputHelpe
     private async Task<LindaServerProcess[]> StartCluster()
     {
         var db = await fixture.Server.CreateDatabaseAsync();
-        var config = _data.File("sharding.conf");
+        var config = Data.File("sharding.conf");
         File.WriteAllText(config, FastRebalance + "\n");
         var clusterPorts = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
         var ports = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
@@ -440,67 +421,4 @@ public sealed class ServerShardingSpec(PostgresFixture fixture, ITestOutputHelpe
     }
 
     private static long Ms(long from, long to) => (long)Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
-
-    private LindaServerProcess Start(string name, int port, params string[] options)
-    {
-        var server = LindaServerProcess.Start(name, port, options);
-        _servers.Add(server);
-        return server;
-    }
-
-    private async Task Listen(LindaServerProcess server)
-    {
-        try
-        {
-            var port = await server.Listening.WaitAsync(StartBound);
-            Assert.Equal(server.Port, port);
-        }
-        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
-        {
-            Assert.Fail($"{server.Name} did not print LISTENING within {StartBound.TotalSeconds} s: {e.Message}\n{Logs()}");
-        }
-    }
-
-    private async Task<BeanstalkClient> Connect(int port, string name)
-    {
-        var client = await BeanstalkClient.Connect(port, name);
-        lock (_clients)
-            _clients.Add(client);
-        return client;
-    }
-
-    private async Task Within(Task task, TimeSpan bound, string what)
-    {
-        try
-        {
-            await task.WaitAsync(bound);
-        }
-        catch (TimeoutException)
-        {
-            Assert.Fail($"not within {bound.TotalSeconds} s: {what}\n{Logs()}");
-        }
-    }
-
-    private Task Until(Func<bool> condition, TimeSpan bound, string what, Func<string>? detail = null) =>
-        Conditions.Until(condition, what, bound, () => (detail?.Invoke() ?? "") + "\n" + Logs());
-
-    private Task Until(Func<Task<bool>> condition, TimeSpan bound, string what, Func<string>? detail = null) =>
-        Conditions.Until(condition, what, bound, () => (detail?.Invoke() ?? "") + "\n" + Logs());
-
-    private const string LogsHeader = "==== what the servers printed";
-
-    private string Logs() => LogsHeader + "\n" + string.Join("\n", _servers.Select(s => s.RecentLog()));
-
-    /// <summary>Runs a test; a failure whose message lacks the servers' output gets it added.</summary>
-    private async Task WithLogs(Func<Task> test)
-    {
-        try
-        {
-            await test();
-        }
-        catch (Exception e) when (!e.Message.Contains(LogsHeader, StringComparison.Ordinal))
-        {
-            throw new Xunit.Sdk.XunitException($"{e}\n{Logs()}");
-        }
-    }
 }
