@@ -650,24 +650,10 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
     private async Task<List<LindaServerProcess>> StartCluster()
     {
         var db = _db = await fixture.Server.CreateDatabaseAsync();
-        var clusterPorts = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
-        var ports = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
-        var seed = $"akka.tcp://linda@127.0.0.1:{clusterPorts[0]}";
         var config = Data.File("no-rebalance.conf");
         // LINDA_TEST_PLACEMENT=singleton runs the cluster specs on the one tube hub.
         File.WriteAllText(config, "linda.sharding.rebalance-interval = 1h\n" + (LindaHost.TestPlacement is { } placement ? $"linda.placement = {placement.ToString().ToLowerInvariant()}\n" : ""));
-        LindaServerProcess StartNode(int i) => Start($"n{i + 1}", ports[i],
-            "--cluster-port", clusterPorts[i].ToString(CultureInfo.InvariantCulture), "--seed", seed, "--postgres", db, "--profile", "fast", "--config", config);
-        var nodes = new List<LindaServerProcess> { StartNode(0) };
-        await Listen(nodes[0]);
-        nodes.Add(StartNode(1));
-        nodes.Add(StartNode(2));
-        foreach (var node in nodes)
-        {
-            await Listen(node);
-            await Until(async () => await Answers(node.Port), StartBound, $"{node.Name} answers stats");
-        }
-        return nodes;
+        return await StartClusterOf3(db, config);
     }
 
     /// <summary>
@@ -804,19 +790,6 @@ public sealed class ServerProcessSpec(PostgresFixture fixture, ITestOutputHelper
             {
                 c?.Dispose();
             }
-        }
-    }
-
-    private static async Task<bool> Answers(int port)
-    {
-        try
-        {
-            using var c = await BeanstalkClient.Connect(port, "probe");
-            return (await c.AskYaml("stats")).Data is not null;
-        }
-        catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or TimeoutException)
-        {
-            return false;
         }
     }
 

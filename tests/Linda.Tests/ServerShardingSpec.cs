@@ -380,37 +380,9 @@ public sealed class ServerShardingSpec(PostgresFixture fixture, ITestOutputHelpe
     /// <summary>Three servers on one new PostgreSQL database, fast failover, n1 the seed; returns once each answers <c>stats</c>.</summary>
     private async Task<LindaServerProcess[]> StartCluster()
     {
-        var db = await fixture.Server.CreateDatabaseAsync();
         var config = Data.File("sharding.conf");
         File.WriteAllText(config, FastRebalance + "\n");
-        var clusterPorts = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
-        var ports = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
-        var seed = $"akka.tcp://linda@127.0.0.1:{clusterPorts[0]}";
-        LindaServerProcess StartNode(int i) => Start($"n{i + 1}", ports[i],
-            "--cluster-port", clusterPorts[i].ToString(CultureInfo.InvariantCulture), "--seed", seed, "--postgres", db, "--profile", "fast", "--config", config);
-        var nodes = new List<LindaServerProcess> { StartNode(0) };
-        await Listen(nodes[0]);
-        nodes.Add(StartNode(1));
-        nodes.Add(StartNode(2));
-        foreach (var node in nodes)
-        {
-            await Listen(node);
-            await Until(async () => await Answers(node.Port), StartBound, $"{node.Name} answers stats");
-        }
-        return [.. nodes];
-    }
-
-    private static async Task<bool> Answers(int port)
-    {
-        try
-        {
-            using var c = await BeanstalkClient.Connect(port, "probe");
-            return (await c.AskYaml("stats")).Data is not null;
-        }
-        catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or TimeoutException)
-        {
-            return false;
-        }
+        return [.. await StartClusterOf3(await fixture.Server.CreateDatabaseAsync(), config)];
     }
 
     private ulong Inserted(string reply, string what)

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Net.Sockets;
 using Linda.Tests.Beanstalk;
 using Xunit;
 
@@ -71,6 +73,43 @@ public abstract class ServerProcesses(string folder) : IDisposable
         lock (_clients)
             _clients.Add(client);
         return client;
+    }
+
+    /// <summary>
+    /// Three servers of one cluster on the PostgreSQL database <paramref name="db"/>, fast failover, with
+    /// <paramref name="config"/> (a HOCON file) over their settings; n1 is the seed. Returns once each answers <c>stats</c>.
+    /// </summary>
+    protected async Task<List<LindaServerProcess>> StartClusterOf3(string db, string config)
+    {
+        var clusterPorts = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
+        var ports = Enumerable.Range(0, 3).Select(_ => TestPrograms.FreePort()).ToArray();
+        var seed = $"akka.tcp://linda@127.0.0.1:{clusterPorts[0]}";
+        LindaServerProcess StartNode(int i) => Start($"n{i + 1}", ports[i],
+            "--cluster-port", clusterPorts[i].ToString(CultureInfo.InvariantCulture), "--seed", seed, "--postgres", db, "--profile", "fast", "--config", config);
+        var nodes = new List<LindaServerProcess> { StartNode(0) };
+        await Listen(nodes[0]);
+        nodes.Add(StartNode(1));
+        nodes.Add(StartNode(2));
+        foreach (var node in nodes)
+        {
+            await Listen(node);
+            await Until(async () => await Answers(node.Port), StartBound, $"{node.Name} answers stats");
+        }
+        return nodes;
+    }
+
+    /// <summary>Whether a server on <paramref name="port"/> answers beanstalkd's <c>stats</c>.</summary>
+    protected static async Task<bool> Answers(int port)
+    {
+        try
+        {
+            using var c = await BeanstalkClient.Connect(port, "probe");
+            return (await c.AskYaml("stats")).Data is not null;
+        }
+        catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or TimeoutException)
+        {
+            return false;
+        }
     }
 
     protected async Task Within(Task task, TimeSpan bound, string what)
