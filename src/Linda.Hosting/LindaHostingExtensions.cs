@@ -93,7 +93,7 @@ public static class LindaHostingExtensions
                     .ToArray();
                 node.AddPartitions(queue, partitions);
                 pullFrom = partitions.Select(p => p.Address).ToArray();
-                address = system.ActorOf(PartitionRouter.Props(queue, pullFrom, settings.Workers.AskTimeout), "linda-queue-" + Uri.EscapeDataString(queue) + "-partitions");
+                address = system.ActorOf(PartitionRouter.Props(queue, pullFrom, settings.AskAgain, settings.Workers.AskTimeout), "linda-queue-" + Uri.EscapeDataString(queue) + "-partitions");
             }
             node.AddQueue(queue, address);
             if (queue == options.QueueNames[0])

@@ -17,30 +17,37 @@ namespace Linda;
 /// <item>A <see cref="Reserve"/> from a consumer other than Linda's workers (who ask the partitions
 /// themselves) goes to the next partition in turn.</item>
 /// </list>
-/// A partition that doesn't answer a question within the ask timeout makes the answer
-/// <see cref="Unavailable"/>, which senders ask again (as while a queue moves).
+/// A partition that is moving is asked again by the queues' delivery policy (<c>linda.delivery</c>), for
+/// at most the ask timeout; one that doesn't answer within it makes the answer <see cref="Unavailable"/>,
+/// which senders ask again (as while a queue moves).
 /// </summary>
 public sealed class PartitionRouter : UntypedActor
 {
     private readonly string _queue;
     private readonly IReadOnlyList<IActorRef> _partitions;
     private readonly TimeSpan _askTimeout;
+    private readonly AskAgain _askAgain;
     private long _turn;
 
     /// <summary>Use <see cref="Props"/>.</summary>
-    public PartitionRouter(string queue, IReadOnlyList<IActorRef> partitions, TimeSpan askTimeout)
+    public PartitionRouter(string queue, IReadOnlyList<IActorRef> partitions, AskAgain askAgain, TimeSpan askTimeout)
     {
         _queue = queue;
         _partitions = partitions;
         _askTimeout = askTimeout;
+        _askAgain = askAgain with { GiveUpAfter = askTimeout };
     }
 
-    /// <summary>Props for the router of <paramref name="queue"/>, whose partition i is reached through <paramref name="partitions"/>[i].</summary>
-    public static Props Props(string queue, IReadOnlyList<IActorRef> partitions, TimeSpan askTimeout)
+    /// <summary>
+    /// Props for the router of <paramref name="queue"/>, whose partition i is reached through
+    /// <paramref name="partitions"/>[i]; a moving partition is asked again by <paramref name="askAgain"/>
+    /// for at most <paramref name="askTimeout"/>.
+    /// </summary>
+    public static Props Props(string queue, IReadOnlyList<IActorRef> partitions, AskAgain askAgain, TimeSpan askTimeout)
     {
         if (partitions.Count is < 1 or > QueuePartitions.MaxCount)
             throw new ArgumentException($"a queue has 1 to {QueuePartitions.MaxCount} partitions, not {partitions.Count}", nameof(partitions));
-        return Akka.Actor.Props.Create(() => new PartitionRouter(queue, partitions, askTimeout));
+        return Akka.Actor.Props.Create(() => new PartitionRouter(queue, partitions, askAgain, askTimeout));
     }
 
     private int Count => _partitions.Count;
@@ -269,8 +276,7 @@ public sealed class PartitionRouter : UntypedActor
     // A partition that is moving answers Unavailable: ask it again, as a client would, within the ask timeout.
     private async Task<IReply> AskAgainWhileMoving(int partition, object question)
     {
-        var policy = AskAgain.Default with { GiveUpAfter = _askTimeout };
-        var reply = await policy.AskAsync(async _ => await _partitions[partition].Ask<IReply>(question, _askTimeout), TimeProvider.System);
+        var reply = await _askAgain.AskAsync(async _ => await _partitions[partition].Ask<IReply>(question, _askTimeout), TimeProvider.System);
         return reply!;
     }
 }
